@@ -1,0 +1,119 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { LatheError } from "../../compiler/errors.ts";
+import { cxxVersion } from "./host.ts";
+import { BenchReport, formatTable, median, ratioOf, timeIt, type HostInfo } from "./report.ts";
+
+const HOST: HostInfo = { cpu: "Test CPU", cores: 2, node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null };
+const DATE = new Date("2026-11-27T12:00:00.123Z");
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "lathe-bench-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("ratioOf", () => {
+  test("higher-is-better is lathe / baseline; lower-is-better is baseline / lathe", () => {
+    expect(ratioOf("higher", 95.1, 101.2)).toBe(0.94); // BENCH.md's example
+    expect(ratioOf("higher", 200, 100)).toBe(2);
+    expect(ratioOf("lower", 2, 10)).toBe(5); // 2 ms against 10 ms: Lathe 5x ahead
+    expect(ratioOf("lower", 10, 2)).toBe(0.2);
+    expect(ratioOf("higher", 1, 3)).toBe(0.333);
+  });
+
+  test("a missing baseline or a zero makes the ratio null", () => {
+    expect(ratioOf("higher", 5, null)).toBeNull();
+    expect(ratioOf("lower", 0, 3)).toBeNull();
+    expect(ratioOf("higher", 3, 0)).toBeNull();
+  });
+});
+
+describe("BenchReport", () => {
+  test("writes BENCH.md's JSON format", () => {
+    const r = new BenchReport("gemm", HOST, DATE);
+    r.note("OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for the baseline");
+    r.row({ case: "N=1024", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 95.1, baseline: "openblas", baselineValue: 101.2 });
+    r.row({ case: "N=64", threads: 2, metric: "ms", better: "lower", lathe: 0.5, baseline: "openblas", baselineValue: 0.75 });
+    const dir = tempDir();
+    const path = r.write(dir);
+    expect(path).toBe(join(dir, "gemm.json"));
+    expect(readdirSync(dir)).toEqual(["gemm.json"]); // no temp file left behind
+    expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
+      name: "gemm",
+      date: "2026-11-27T12:00:00Z",
+      host: { cpu: "Test CPU", cores: 2, node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null },
+      notes: ["OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for the baseline"],
+      rows: [
+        { case: "N=1024", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 95.1, baseline: "openblas", baseline_value: 101.2, ratio: 0.94 },
+        { case: "N=64", threads: 2, metric: "ms", better: "lower", lathe: 0.5, baseline: "openblas", baseline_value: 0.75, ratio: 1.5 },
+      ],
+    });
+  });
+
+  test("a row without a baseline keeps null and adds one note saying what to install", () => {
+    const r = new BenchReport("conv", HOST, DATE);
+    for (const n of [8, 16]) {
+      r.row({ case: `C=${n}`, threads: 1, metric: "ms", better: "lower", lathe: 1, baseline: "onednn", baselineValue: null, install: "apt-get install libdnnl-dev" });
+    }
+    const json = r.toJSON();
+    expect(json.rows.map((row) => [row.baseline_value, row.ratio])).toEqual([[null, null], [null, null]]);
+    expect(json.notes).toEqual(["onednn is not installed, so its rows have no baseline: apt-get install libdnnl-dev"]);
+  });
+
+  test("bad rows and names are LatheErrors", () => {
+    const r = new BenchReport("x", HOST, DATE);
+    const good = { case: "c", threads: 1, metric: "ms", better: "lower", lathe: 1, baseline: "b", baselineValue: 1 } as const;
+    expect(() => r.row({ ...good, threads: 0 })).toThrow(LatheError);
+    expect(() => r.row({ ...good, lathe: NaN })).toThrow(LatheError);
+    expect(() => r.row({ ...good, baselineValue: Infinity })).toThrow(LatheError);
+    expect(() => r.row({ ...good, better: "more" as never })).toThrow(LatheError);
+    expect(() => new BenchReport("../escape", HOST, DATE)).toThrow(LatheError);
+    expect(r.rows).toEqual([]);
+  });
+
+  test("table() shows every row and the notes", () => {
+    const r = new BenchReport("gemm", HOST, DATE);
+    r.row({ case: "N=1024", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 95.1, baseline: "openblas", baselineValue: 101.2 });
+    r.row({ case: "N=8", threads: 1, metric: "ms", better: "lower", lathe: 2, baseline: "torch", baselineValue: null, install: "apt-get install python3-torch" });
+    const lines = r.table().split("\n");
+    expect(lines[0]).toBe("gemm — Test CPU, 2 cores, node v20.20.2");
+    expect(lines[1]).toMatch(/^case\s+threads\s+metric\s+lathe\s+baseline\s+baseline value\s+ratio$/);
+    expect(lines[3]!.split(/\s{2,}/)).toEqual(["N=1024", "1", "GFLOP/s (higher)", "95.1", "openblas", "101.2", "0.94"]);
+    expect(lines[4]!.split(/\s{2,}/)).toEqual(["N=8", "1", "ms (lower)", "2", "torch", "-", "-"]);
+    expect(lines[5]).toBe("note: torch is not installed, so its rows have no baseline: apt-get install python3-torch");
+  });
+});
+
+describe("helpers", () => {
+  test("median of odd and even lists", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(RangeError);
+  });
+
+  test("timeIt runs warm-up plus repeats and times each call", async () => {
+    let calls = 0;
+    const t = await timeIt(() => {
+      calls++;
+      const end = Date.now() + 5;
+      while (Date.now() < end); // busy 5 ms
+    }, { warmup: 2, repeats: 3 });
+    expect(calls).toBe(5);
+    expect(t.samplesMs).toHaveLength(3);
+    expect(t.medianMs).toBeGreaterThanOrEqual(4);
+    const slow = await timeIt(() => new Promise((r) => setTimeout(r, 20)), { warmup: 0, repeats: 1 });
+    expect(slow.medianMs).toBeGreaterThanOrEqual(15); // awaited, not just started
+  });
+
+  test("formatTable pads columns", () => {
+    expect(formatTable(["a", "bb"], [["xxx", "y"]])).toBe("a    bb\n---  --\nxxx  y");
+  });
+
+  test("cxxVersion keeps the compiler name and version", () => {
+    expect(cxxVersion("g++ (Debian 12.2.0-14+deb12u1) 12.2.0")).toBe("g++ 12.2.0");
+  });
+});

@@ -1,0 +1,33 @@
+/** `lathe bench <name>`: runs bench/<name>/index.ts, prints its table, writes its JSON. */
+import { Command } from "commander";
+import { pathToFileURL } from "node:url";
+import { LatheError } from "../../compiler/errors.ts";
+import { benchEntry, BENCH_ROOT } from "../../bench/lib/discover.ts";
+import { BenchReport, RESULTS_DIR, type BenchOptions } from "../../bench/lib/report.ts";
+
+export interface RunBenchOptions extends BenchOptions {
+  readonly root?: string;
+  readonly resultsDir?: string;
+}
+
+/** Imports the benchmark, runs it and writes its report; returns the report and the JSON path. */
+export async function runBench(name: string, opts: RunBenchOptions): Promise<{ report: BenchReport; path: string }> {
+  const entry = benchEntry(name, opts.root ?? BENCH_ROOT);
+  const mod = (await import(pathToFileURL(entry).href)) as { run?: unknown };
+  if (typeof mod.run !== "function") throw new LatheError(`${entry} must export run(opts): Promise<BenchReport>`);
+  const report: unknown = await mod.run({ quick: opts.quick });
+  if (!(report instanceof BenchReport)) throw new LatheError(`${entry}: run() must resolve to a BenchReport`);
+  return { report, path: report.write(opts.resultsDir ?? RESULTS_DIR) };
+}
+
+export function benchCommand(): Command {
+  return new Command("bench")
+    .description("run a benchmark from bench/<name>/, print its table and write bench/results/<name>.json")
+    .argument("<name>", "benchmark name, e.g. gemm")
+    .option("--quick", "small sizes and few repeats (a smoke run)", false)
+    .action(async (name: string, opts: { quick: boolean }) => {
+      const { report, path } = await runBench(name, { quick: opts.quick });
+      console.log(report.table());
+      console.log(`wrote ${path}`);
+    });
+}

@@ -1,0 +1,39 @@
+/** The `lathe` command line. Each subcommand lives in cli/commands/<name>.ts. */
+import { Command } from "commander";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { LatheError } from "../compiler/errors.ts";
+import { benchCommand } from "./commands/bench.ts";
+import { doctorCommand } from "./commands/doctor.ts";
+
+/** Every subcommand, in help order; register a new one by adding its factory here. */
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, benchCommand];
+
+export function makeProgram(): Command {
+  const program = new Command("lathe")
+    .description("Lathe: a deep-learning compiler toolchain")
+    .showHelpAfterError();
+  for (const make of COMMANDS) program.addCommand(make());
+  return program;
+}
+
+/** Runs the CLI; diagnosed errors print one line and exit 1, anything else keeps its stack. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await makeProgram().parseAsync([...argv]);
+  } catch (e) {
+    if (!(e instanceof LatheError)) throw e;
+    console.error(`lathe: ${e.name}: ${e.message}`);
+    process.exitCode = 1;
+  }
+}
+
+const isEntry = (): boolean => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+};
+
+if (isEntry()) await main();

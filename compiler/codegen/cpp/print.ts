@@ -1,0 +1,201 @@
+/**
+ * C++17 printer for the loop IR. It prints, and decides nothing: loops are already
+ * partitioned, vectorized and unrolled by loop-IR passes; vectors print as GCC vector
+ * types, `parallel` as OpenMP.
+ */
+import type { DType } from "../../te/dtype.ts";
+import { bytesOf } from "../../te/dtype.ts";
+import type { Expr, Intrinsic, Var } from "../../te/expr.ts";
+import { lanesOf } from "../../te/expr.ts";
+import type { Buffer } from "../../tir/buffer.ts";
+import type { PrimFunc, Stmt } from "../../tir/stmt.ts";
+import { PRELUDE } from "./prelude.ts";
+
+const C_TYPE: Record<DType, string> = {
+  f16: "_Float16", f32: "float", f64: "double", i8: "int8_t", u8: "uint8_t", i32: "int32_t", i64: "int64_t", bool: "bool",
+};
+const DL_CODE: Record<DType, number> = { f16: 2, f32: 2, f64: 2, i8: 0, u8: 1, i32: 0, i64: 0, bool: 6 };
+const C_BIN: Record<string, string> = { add: "+", sub: "-", mul: "*", div: "/", truncdiv: "/", truncmod: "%" };
+const C_CMP: Record<string, string> = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" };
+const C_CALL: Record<Intrinsic, string> = {
+  exp: "std::exp", log: "std::log", sqrt: "std::sqrt", rsqrt: "lathe_rsqrt", tanh: "std::tanh",
+  sigmoid: "lathe_sigmoid", pow: "std::pow", abs: "lathe_abs", floor: "std::floor", ceil: "std::ceil",
+  sin: "std::sin", cos: "std::cos", erf: "std::erf",
+};
+/** Arrays up to this size live on the stack; larger ones on the heap (OpenMP threads have small stacks). */
+const STACK_BYTES = 128 * 1024;
+
+export const vecType = (t: DType, lanes: number): string => `lathe_${t}x${lanes}`;
+
+class Writer {
+  readonly lines: string[] = [];
+  private depth = 1;
+  line(s: string): void { this.lines.push("  ".repeat(this.depth) + s); }
+  open(s: string): void { this.line(s + " {"); this.depth++; }
+  close(): void { this.depth--; this.line("}"); }
+}
+
+/** Per-function C identifiers for variables and buffers (sanitized, unique). */
+class Names {
+  private readonly taken = new Set<string>();
+  private readonly byKey = new Map<object, string>();
+  of(key: object, hint: string): string {
+    let n = this.byKey.get(key);
+    if (n) return n;
+    const base = hint.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(\d)/, "_$1") || "v";
+    n = base;
+    for (let k = 1; this.taken.has(n) || RESERVED.has(n); k++) n = `${base}_${k}`;
+    this.taken.add(n);
+    this.byKey.set(key, n);
+    return n;
+  }
+}
+const RESERVED = new Set(["args", "num_args", "int", "float", "double", "bool", "for", "if", "else", "return", "auto", "char", "long", "short", "const", "new", "delete", "this"]);
+
+
+/** A whole translation unit with one exported kernel per function. */
+export function printCppModule(funcs: readonly PrimFunc[]): string {
+  const vec = new Set<string>();
+  const bodies = funcs.map((f) => printKernel(f, vec));
+  const typedefs = [...vec].sort().map((key) => {
+    const [t, l] = key.split("x") as [DType, string];
+    const bytes = bytesOf(t) * Number(l);
+    return `typedef ${C_TYPE[t]} ${vecType(t, Number(l))} __attribute__((vector_size(${bytes})));\n` +
+      `typedef ${C_TYPE[t]} ${vecType(t, Number(l))}_u __attribute__((vector_size(${bytes}), aligned(${bytesOf(t)})));`;
+  });
+  return [PRELUDE, ...typedefs, "", ...bodies].join("\n");
+}
+
+function printKernel(f: PrimFunc, vec: Set<string>): string {
+  const names = new Names();
+  const w = new Writer();
+  const nameOf = (v: Var) => names.of(v, v.name);
+  const bufName = (b: Buffer) => names.of(b, b.name);
+  const useVec = (t: DType, lanes: number): string => { vec.add(`${t}x${lanes}`); return vecType(t, lanes); };
+
+  const expr = (e: Expr): string => {
+    const lanes = lanesOf(e);
+    switch (e.kind) {
+      case "const": return literal(e.value, e.dtype);
+      case "var": return nameOf(e);
+      case "bin":
+        if (e.op === "min" || e.op === "max") return `lathe_${e.op}(${expr(e.a)}, ${expr(e.b)})`;
+        if (e.op === "floordiv" || e.op === "floormod") return `lathe_${e.op}(${expr(e.a)}, ${expr(e.b)})`;
+        return `(${expr(e.a)} ${C_BIN[e.op]} ${expr(e.b)})`;
+      case "cmp": return `(${expr(e.a)} ${C_CMP[e.op]} ${expr(e.b)})`;
+      case "and": return `(${expr(e.a)} && ${expr(e.b)})`;
+      case "or": return `(${expr(e.a)} || ${expr(e.b)})`;
+      case "not": return `(!${expr(e.a)})`;
+      case "call":
+        if (lanes > 1) return `lathe_vmap(${e.args.map(expr).join(", ")}, [](${C_TYPE[e.dtype]} x${e.args.length > 1 ? `, ${C_TYPE[e.dtype]} y` : ""}) { return ${C_CALL[e.fn]}(x${e.args.length > 1 ? ", y" : ""}); })`;
+        return `${C_CALL[e.fn]}(${e.args.map(expr).join(", ")})`;
+      case "select": return `(${expr(e.cond)} ? ${expr(e.t)} : ${expr(e.f)})`;
+      case "cast":
+        return lanes > 1 ? `__builtin_convertvector(${expr(e.value)}, ${useVec(e.dtype, lanes)})` : `((${C_TYPE[e.dtype]})(${expr(e.value)}))`;
+      case "load": {
+        const b = bufName(e.buffer);
+        const idx = e.indices[0]!;
+        if (lanes === 1) return `${b}[${expr(idx)}]`;
+        if (idx.kind !== "ramp") throw new Error("internal: vector load without a ramp index");
+        if (isOne(idx.stride)) return `(*(const ${useVec(e.dtype, lanes)}_u*)(&${b}[${expr(idx.base)}]))`;
+        return `(${useVec(e.dtype, lanes)}){${lanesList(idx).map((i) => `${b}[${i}]`).join(", ")}}`;
+      }
+      case "ramp": return `(${useVec(e.dtype, e.lanes)}){${lanesList(e).join(", ")}}`;
+      case "broadcast": return `(${useVec(e.dtype, e.lanes)}{} + (${C_TYPE[e.dtype]})(${expr(e.value)}))`;
+      case "access": case "reduce": throw new Error(`internal: ${e.kind} reached the C++ printer (lowering missed it)`);
+    }
+  };
+  const lanesList = (r: Extract<Expr, { kind: "ramp" }>): string[] =>
+    Array.from({ length: r.lanes }, (_, k) => `(${expr(r.base)} + ${k} * ${expr(r.stride)})`);
+
+  const stmt = (s: Stmt): void => {
+    switch (s.kind) {
+      case "for": {
+        const v = nameOf(s.loopVar);
+        if (s.forKind === "parallel") w.line("#pragma omp parallel for schedule(static)");
+        if (s.forKind === "unrolled") w.line(`#pragma GCC unroll ${Math.min(64, s.extent.kind === "const" ? s.extent.value : 8)}`);
+        const end = isZero(s.min) ? expr(s.extent) : `${expr(s.min)} + ${expr(s.extent)}`;
+        w.open(`for (int32_t ${v} = ${expr(s.min)}; ${v} < ${end}; ++${v})`);
+        stmt(s.body);
+        w.close();
+        return;
+      }
+      case "store": {
+        const b = bufName(s.buffer);
+        const idx = s.indices[0]!;
+        const lanes = lanesOf(s.value);
+        if (lanes === 1) return w.line(`${b}[${expr(idx)}] = ${expr(s.value)};`);
+        if (idx.kind !== "ramp") throw new Error("internal: vector store without a ramp index");
+        if (isOne(idx.stride)) return w.line(`*(${useVec(s.buffer.dtype, lanes)}_u*)(&${b}[${expr(idx.base)}]) = ${expr(s.value)};`);
+        w.open("");
+        w.line(`const ${useVec(s.buffer.dtype, lanes)} lathe_v = ${expr(s.value)};`);
+        lanesList(idx).forEach((i, k) => w.line(`${b}[${i}] = lathe_v[${k}];`));
+        return w.close();
+      }
+      case "allocate": {
+        const b = s.buffer, n = bufName(b), t = C_TYPE[b.dtype];
+        const size = b.shape.map(expr).join(" * ") || "1";
+        const constSize = b.shape.every((d) => d.kind === "const") ? b.shape.reduce((a, d) => a * (d as { value: number }).value, 1) : null;
+        w.open("");
+        if (constSize !== null && constSize * bytesOf(b.dtype) <= STACK_BYTES) w.line(`alignas(64) ${t} ${n}[${constSize}];`);
+        else {
+          w.line(`lathe::HeapArray<${t}> ${n}_mem((size_t)(${size}));`);
+          w.line(`if (!${n}_mem.ok()) { lathe_fail("out of memory allocating ${b.name}"); return 3; }`);
+          w.line(`${t}* __restrict__ ${n} = ${n}_mem.data;`);
+        }
+        stmt(s.body);
+        return w.close();
+      }
+      case "if":
+        w.open(`if (${expr(s.cond)})`);
+        stmt(s.then);
+        w.close();
+        if (s.else) { w.open("else"); stmt(s.else); w.close(); }
+        return;
+      case "seq": s.body.forEach(stmt); return;
+      case "let":
+        w.open("");
+        w.line(`const ${C_TYPE[s.v.dtype]} ${nameOf(s.v)} = ${expr(s.value)};`);
+        stmt(s.body);
+        return w.close();
+      case "attr": w.line(`// ${s.key} = ${s.value}`); stmt(s.body); return;
+      case "evaluate": w.line(`(void)(${expr(s.value)});`); return;
+      case "barrier": throw new Error("internal: barrier reached the C++ printer (the cpu target rejects it)");
+      case "nop": return;
+    }
+  };
+
+  const head = `extern "C" int32_t ${f.name}(const LatheTensor* args, int32_t num_args)`;
+  w.line(`if (num_args != ${f.params.length}) { lathe_fail("kernel ${f.name}: expected ${f.params.length} arguments, got %d", (int)num_args); return 1; }`);
+  f.params.forEach((p, k) => {
+    const what = `kernel ${f.name}: argument ${k} (${p.name})`;
+    w.line(`if (args[${k}].ndim != ${p.shape.length}) { lathe_fail("${what}: expected ${p.shape.length} dimensions, got %d", (int)args[${k}].ndim); return 2; }`);
+    w.line(`if (args[${k}].dtype.code != ${DL_CODE[p.dtype]} || args[${k}].dtype.bits != ${p.dtype === "bool" ? 8 : bytesOf(p.dtype) * 8} || args[${k}].dtype.lanes != 1) { lathe_fail("${what}: expected dtype ${p.dtype}"); return 2; }`);
+    w.line(`if (args[${k}].strides != nullptr) { lathe_fail("${what}: strided tensors are not supported; pass a compact one"); return 2; }`);
+  });
+  for (const sv of f.sizeVars) w.line(`const int32_t ${nameOf(sv.v)} = (int32_t)args[${sv.param}].shape[${sv.dim}];`);
+  f.params.forEach((p, k) => p.shape.forEach((d, dim) => {
+    w.line(`if (args[${k}].shape[${dim}] != (int64_t)(${expr(d)})) { lathe_fail("kernel ${f.name}: argument ${k} (${p.name}) dimension ${dim} is %lld, expected %lld", (long long)args[${k}].shape[${dim}], (long long)(${expr(d)})); return 2; }`);
+  }));
+  f.params.forEach((p, k) => w.line(`${C_TYPE[p.dtype]}* __restrict__ ${bufName(p)} = (${C_TYPE[p.dtype]}*)args[${k}].data;`));
+  stmt(f.body);
+  w.line("return 0;");
+  return `${head} {\n${w.lines.join("\n")}\n}\n`;
+}
+
+const isZero = (e: Expr): boolean => e.kind === "const" && e.value === 0;
+const isOne = (e: Expr): boolean => e.kind === "const" && e.value === 1;
+
+function literal(v: number, t: DType): string {
+  if (t === "bool") return v ? "true" : "false";
+  if (t === "f32" || t === "f64" || t === "f16") {
+    const c = t === "f32" ? "float" : t === "f64" ? "double" : "_Float16";
+    if (Number.isNaN(v)) return `((${c})NAN)`;
+    if (!Number.isFinite(v)) return `(${v > 0 ? "" : "-"}(${c})INFINITY)`;
+    const s = Number.isInteger(v) ? `${v}.0` : String(v);
+    return t === "f32" ? `${s}f` : t === "f64" ? s : `((_Float16)${s})`;
+  }
+  if (t === "i32" && v === -2147483648) return "(-2147483647 - 1)";
+  if (t === "i64") return `((int64_t)${v}LL)`;
+  return t === "i32" ? String(v) : `((${C_TYPE[t]})${v})`;
+}

@@ -1,0 +1,83 @@
+/**
+ * The C++ toolchain of the cpu target: g++ invocation and a content-hashed cache of
+ * compiled libraries. The key covers the source, the flags, the compiler's version and
+ * the host CPU, because dlopen caches by path and -march=native code is CPU-specific.
+ * Libraries are written under a temporary name and renamed into place, so a compile
+ * killed half way never leaves a library that a later run would load.
+ */
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { BuildError } from "../../errors.ts";
+
+const run = promisify(execFile);
+
+export const RUNTIME_INCLUDE = fileURLToPath(new URL("../../../native/include", import.meta.url));
+export const CXX = process.env.LATHE_CXX ?? "g++";
+export const BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"] as const;
+
+export function cacheDir(): string {
+  const dir = process.env.LATHE_CACHE_DIR ?? path.join(os.homedir(), ".cache", "lathe", "kernels");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+let compilerId: Promise<string> | null = null;
+/** `g++ --version` plus the host CPU's model and flags. */
+export function toolchainIdentity(): Promise<string> {
+  compilerId ??= (async () => {
+    let version: string;
+    try {
+      version = (await run(CXX, ["--version"])).stdout.split("\n")[0] ?? "";
+    } catch {
+      throw new BuildError(`the C++ compiler "${CXX}" was not found: install it with \`apt-get install g++\` (or set LATHE_CXX)`);
+    }
+    return `${version}\n${hostCpu()}`;
+  })();
+  return compilerId;
+}
+
+function hostCpu(): string {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "";
+    const flags = /flags\s*:\s*(.*)/.exec(info)?.[1] ?? "";
+    return `${model}|${flags}`;
+  } catch {
+    return `${os.arch()}|${os.cpus()[0]?.model ?? ""}`;
+  }
+}
+
+export interface CompileResult { readonly path: string; readonly cached: boolean; readonly key: string }
+
+/** Compiles a C++ translation unit into a shared library, or returns the cached one. */
+export async function compileShared(source: string, extraFlags: readonly string[] = []): Promise<CompileResult> {
+  const flags = [...BASE_FLAGS, ...extraFlags, `-I${RUNTIME_INCLUDE}`];
+  const key = createHash("sha256")
+    .update(source).update("\0").update(flags.join(" ")).update("\0").update(await toolchainIdentity())
+    .update("\0").update(readFileSync(path.join(RUNTIME_INCLUDE, "lathe_rt.h")))
+    .digest("hex").slice(0, 32);
+  const dir = cacheDir();
+  const lib = path.join(dir, `${key}.so`);
+  if (existsSync(lib)) return { path: lib, cached: true, key };
+  const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const src = `${tmp}.cc`, out = `${tmp}.so`;
+  writeFileSync(src, source);
+  try {
+    // Extra flags go after the source so that libraries (-l…) link.
+    await run(CXX, [...BASE_FLAGS, `-I${RUNTIME_INCLUDE}`, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
+    renameSync(out, lib);
+    writeFileSync(path.join(dir, `${key}.cc`), source);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new BuildError(`g++ failed to compile the generated kernel (source kept at ${src}):\n${(e.stderr ?? e.message).slice(0, 4000)}`);
+  } finally {
+    rmSync(out, { force: true });
+    if (existsSync(lib)) rmSync(src, { force: true });
+  }
+  return { path: lib, cached: false, key };
+}

@@ -1,0 +1,73 @@
+/**
+ * Loop partitioning of split tails: a loop whose body holds a guard `lin(v, inner) < n`
+ * (v this loop's variable, inner the loops below it) runs in two parts: the iterations
+ * where the guard holds for every inner iteration, without the guard, then the rest with it.
+ * Only constant bounds are partitioned; anything else keeps its guard, which stays correct.
+ */
+import type { Expr, Var } from "../../te/expr.ts";
+import { add, int, sub, substitute, usesVar } from "../../te/expr.ts";
+import type { VarRanges } from "../arith/index.ts";
+import { constIntervalOf, simplify } from "../arith/index.ts";
+import type { Pass } from "../pass.ts";
+import type { Stmt } from "../stmt.ts";
+import { mapStmt, seq, visitStmt } from "../stmt.ts";
+import { simplifyStmt } from "./simplify.ts";
+
+/** The largest k such that `cond` holds for every inner iteration whenever v < k; null if unknown. */
+function safeUpperBound(cond: Expr, v: Var, inner: VarRanges): number | null {
+  if (cond.kind !== "cmp" || (cond.op !== "lt" && cond.op !== "le")) return null;
+  const n = constIntervalOf(cond.b, inner);
+  if (!n || n.min !== n.max) return null;
+  const bound = cond.op === "lt" ? n.min : n.min + 1; // lhs < bound
+  const lhs = simplify(cond.a);
+  // lhs = a*v + rest with a constant > 0: find a, rest by evaluating at v = 0 and v = 1.
+  const at0 = simplify(substitute(lhs, new Map([[v, int(0)]])));
+  const a = simplify(sub(substitute(lhs, new Map([[v, int(1)]])), at0));
+  if (a.kind !== "const" || a.value <= 0) return null;
+  if (!linearIn(lhs, v, a.value, at0)) return null;
+  const rest = constIntervalOf(at0, inner);
+  if (!rest) return null;
+  return Math.floor((bound - rest.max - 1) / a.value) + 1;
+}
+
+/** Checks lhs == a*v + at0 symbolically. */
+function linearIn(lhs: Expr, v: Var, a: number, at0: Expr): boolean {
+  const diff = simplify(sub(lhs, add({ kind: "bin", op: "mul", a: v, b: int(a), dtype: "i32" }, at0)));
+  return diff.kind === "const" && diff.value === 0;
+}
+
+function guardsOf(s: Stmt): Expr[] {
+  const out: Expr[] = [];
+  visitStmt(s, (x) => { if (x.kind === "if" && x.else === null) out.push(x.cond); });
+  return out;
+}
+
+function innerRanges(s: Stmt): Map<Var, { min: Expr; extent: Expr }> {
+  const out = new Map<Var, { min: Expr; extent: Expr }>();
+  visitStmt(s, (x) => { if (x.kind === "for") out.set(x.loopVar, { min: x.min, extent: x.extent }); });
+  return out;
+}
+
+function partition(s: Stmt, outer: Map<Var, { min: Expr; extent: Expr }>): Stmt {
+  if (s.kind !== "for") return mapStmt(s, (x) => partition(x, outer), (e) => e);
+  outer.set(s.loopVar, { min: s.min, extent: s.extent });
+  const body = partition(s.body, outer);
+  outer.delete(s.loopVar);
+  const loop = body === s.body ? s : { ...s, body };
+  if (s.min.kind !== "const" || s.extent.kind !== "const" || s.forKind === "vectorized" || s.forKind === "thread" || s.forKind === "vthread") return loop;
+  const ranges = new Map([...outer, ...innerRanges(loop.body)]);
+  const lo = s.min.value, hi = s.min.value + s.extent.value;
+  let cut = hi;
+  for (const g of guardsOf(loop.body)) {
+    if (!usesVar(g, (x) => x === s.loopVar)) continue;
+    const k = safeUpperBound(g, s.loopVar, ranges);
+    if (k !== null && k > lo && k < cut) cut = k;
+  }
+  if (cut >= hi) return loop;
+  const head: Stmt = { ...loop, extent: int(cut - lo) };
+  const tail: Stmt = { ...loop, min: int(cut), extent: int(hi - cut) };
+  // Simplifying with the head's range proves its guards true and removes them.
+  return seq(simplifyStmt(head, new Map(outer)), tail);
+}
+
+export const loopPartition: Pass = { name: "loop-partition", run: (f) => ({ ...f, body: partition(f.body, new Map()) }) };

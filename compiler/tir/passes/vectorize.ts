@@ -1,0 +1,109 @@
+/**
+ * Vectorization (TVM's VectorizeLoop): a `vectorized` loop of constant extent L becomes its
+ * body on L-lane values — the loop variable a ramp, loop-invariant values broadcast,
+ * loads and stores whose index is linear in the variable become contiguous or strided
+ * vector accesses. A body that cannot be vectorized (a lane-dependent branch, a
+ * non-linear index, a read-modify-write of one element) stays a scalar loop.
+ */
+import type { Expr, Var } from "../../te/expr.ts";
+import { int, lanesOf, mapChildren, substitute, sub, add, usesVar, visitExpr } from "../../te/expr.ts";
+import { simplify } from "../arith/index.ts";
+import type { Pass } from "../pass.ts";
+import type { Stmt } from "../stmt.ts";
+import { mapStmt } from "../stmt.ts";
+
+class NotVectorizable extends Error {}
+
+const broadcast = (e: Expr, lanes: number): Expr =>
+  lanesOf(e) === lanes ? e : { kind: "broadcast", value: e, lanes, dtype: e.dtype };
+
+interface Loop { readonly v: Var; readonly min: Expr; readonly lanes: number }
+
+/** The index as ramp(base, stride, lanes) when it is linear in the loop variable. */
+function linearRamp(index: Expr, l: Loop): Expr {
+  if (!usesVar(index, (x) => x === l.v)) return index;
+  const at = (k: Expr) => simplify(substitute(index, new Map([[l.v, k]])));
+  const base = at(l.min);
+  const stride = simplify(sub(at(add(l.min, 1)), base));
+  if (usesVar(stride, (x) => x === l.v)) throw new NotVectorizable();
+  // Linear only if the stride is the same everywhere: check index(v) == base + (v - min) * stride.
+  const check = simplify(sub(index, add(base, { kind: "bin", op: "mul", a: sub(l.v, l.min), b: stride, dtype: "i32" })));
+  if (check.kind !== "const" || check.value !== 0) throw new NotVectorizable();
+  return { kind: "ramp", base, stride, lanes: l.lanes, dtype: "i32" };
+}
+
+function vecExpr(e: Expr, l: Loop): Expr {
+  if (e.kind === "var") return e === l.v ? { kind: "ramp", base: l.min, stride: int(1), lanes: l.lanes, dtype: "i32" } : e;
+  if (e.kind === "load") {
+    if (e.indices.length !== 1) throw new NotVectorizable();
+    const idx = linearRamp(e.indices[0]!, l);
+    return idx.kind === "ramp" ? { ...e, indices: [idx], lanes: l.lanes } : e;
+  }
+  if (e.kind === "ramp" || e.kind === "broadcast" || e.kind === "access" || e.kind === "reduce") throw new NotVectorizable();
+  const x = mapChildren(e, (c) => vecExpr(c, l));
+  if (x === e) return e;
+  const lanes = Math.max(...childLanes(x));
+  if (lanes === 1) return x;
+  // Vector integer floor division has no C operator; lane-varying selects would read both arms.
+  if (x.kind === "bin" && (x.op === "floordiv" || x.op === "floormod")) throw new NotVectorizable();
+  if (x.kind === "select" && lanesOf(x.cond) > 1 && (hasLoad(x.t) || hasLoad(x.f))) throw new NotVectorizable();
+  const widened = mapChildren(x, (c) => broadcast(c, lanes));
+  return { ...widened, lanes } as Expr;
+}
+
+function hasLoad(e: Expr): boolean {
+  let found = false;
+  visitExpr(e, (x) => { if (x.kind === "load") found = true; });
+  return found;
+}
+
+function childLanes(e: Expr): number[] {
+  switch (e.kind) {
+    case "bin": case "cmp": case "and": case "or": return [lanesOf(e.a), lanesOf(e.b)];
+    case "not": return [lanesOf(e.a)];
+    case "call": return e.args.map(lanesOf);
+    case "select": return [lanesOf(e.cond), lanesOf(e.t), lanesOf(e.f)];
+    case "cast": return [lanesOf(e.value)];
+    default: return [lanesOf(e)];
+  }
+}
+
+function vecStmt(s: Stmt, l: Loop): Stmt {
+  switch (s.kind) {
+    case "store": {
+      if (s.indices.length !== 1) throw new NotVectorizable();
+      const idx = linearRamp(s.indices[0]!, l);
+      const value = vecExpr(s.value, l);
+      if (idx.kind !== "ramp") {
+        if (lanesOf(value) > 1 || usesVar(s.value, (x) => x === l.v)) throw new NotVectorizable();
+        throw new NotVectorizable(); // a lane-invariant store repeated L times may be a read-modify-write
+      }
+      return { ...s, indices: [idx], value: broadcast(value, l.lanes) };
+    }
+    case "if":
+      if (usesVar(s.cond, (x) => x === l.v)) throw new NotVectorizable();
+      return mapStmt(s, (x) => vecStmt(x, l), (e) => e);
+    case "for":
+      if (usesVar(s.extent, (x) => x === l.v) || usesVar(s.min, (x) => x === l.v) || s.forKind === "parallel") throw new NotVectorizable();
+      return { ...s, body: vecStmt(s.body, l) };
+    case "seq": case "attr": return mapStmt(s, (x) => vecStmt(x, l), (e) => e);
+    case "nop": return s;
+    default: throw new NotVectorizable();
+  }
+}
+
+function vectorizeLoops(s: Stmt): Stmt {
+  const inner = mapStmt(s, vectorizeLoops, (e) => e);
+  if (inner.kind !== "for" || inner.forKind !== "vectorized") return inner;
+  // GCC vector types need a power-of-two lane count.
+  const n = inner.extent.kind === "const" ? inner.extent.value : 0;
+  if (n < 2 || (n & (n - 1)) !== 0) return { ...inner, forKind: "serial" };
+  try {
+    return vecStmt(inner.body, { v: inner.loopVar, min: inner.min, lanes: n });
+  } catch (err) {
+    if (err instanceof NotVectorizable) return { ...inner, forKind: "serial" };
+    throw err;
+  }
+}
+
+export const vectorize: Pass = { name: "vectorize", run: (f) => ({ ...f, body: vectorizeLoops(f.body) }) };

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs what Lathe needs and builds what is stale. Idempotent: a second run does nothing.
+#   REQUIRED apt packages (build + tests) are installed when missing.
+#   OPTIONAL ones (targets, baselines, data sets; some are large) only with LATHE_SETUP_ALL=1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev)
+OPTIONAL=(verilator iverilog chromium libvulkan1 dataset-fashion-mnist libonnx-testdata
+          python3-onnx python3-torch python3-sklearn libdnnl-dev)
+
+say() { printf 'setup: %s\n' "$*"; }
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing_of() {
+  local p out=()
+  for p in "$@"; do installed "$p" || out+=("$p"); done
+  echo "${out[@]+"${out[@]}"}"
+}
+
+# Runs apt-get as root, through passwordless sudo, or returns 1 if neither is possible.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1
+  fi
+}
+
+apt_install() {
+  local log
+  log=$(mktemp)
+  export DEBIAN_FRONTEND=noninteractive
+  say "installing: $*"
+  if ! { as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "$@"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}
+
+# --- apt packages -----------------------------------------------------------
+if command -v dpkg-query >/dev/null 2>&1; then
+  read -r -a need <<<"$(missing_of "${REQUIRED[@]}")"
+  read -r -a optional <<<"$(missing_of "${OPTIONAL[@]}")"
+  if [ "${LATHE_SETUP_ALL:-0}" = 1 ]; then
+    need+=(${optional[@]+"${optional[@]}"})
+    optional=()
+  fi
+  if [ "${#need[@]}" -gt 0 ]; then
+    if ! as_root true; then
+      say "missing packages: ${need[*]}"
+      say "run as root: apt-get update && apt-get install -y ${need[*]}"
+      exit 1
+    fi
+    apt_install "${need[@]}"
+  fi
+  if [ "${#optional[@]}" -gt 0 ]; then
+    say "optional packages not installed: ${optional[*]}"
+    say "  (LATHE_SETUP_ALL=1 bash scripts/setup.sh installs them; \`npx lathe doctor\` says what each enables)"
+  fi
+else
+  say "not a Debian system: install g++, cmake, OpenBLAS and XGBoost development files yourself"
+fi
+
+# --- npm packages -------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- native addon -------------------------------------------------------------
+addon=build/Release/lathe_native.node
+if [ ! -f "$addon" ] || [ -n "$(find CMakeLists.txt package.json native -type f -newer "$addon" -print -quit)" ]; then
+  say "building the native addon"
+  log=$(mktemp)
+  if ! npx cmake-js compile --out build >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    say "native addon build failed"
+    exit 1
+  fi
+  rm -f "$log"
+  touch "$addon" # the linker may leave an up-to-date file untouched
+fi
