@@ -6,7 +6,7 @@
  * main iterations.
  */
 import type { Expr, Var } from "../te/expr.ts";
-import { add, and, int, lt, mapChildren, substitute, cast as castExpr, isConst } from "../te/expr.ts";
+import { add, and, ge, int, lt, mapChildren, substitute, cast as castExpr, isConst } from "../te/expr.ts";
 import type { IterVar, Tensor } from "../te/tensor.ts";
 import { identityOf } from "../te/tensor.ts";
 import { ScheduleError } from "../errors.ts";
@@ -106,11 +106,15 @@ function stageNest(ctx: LowerCtx, st: Stage): Stmt {
   const index = st.axis.map((a) => sb.offset.get(a)!);
   const leafRanges = ctx.bounds.loopRanges;
 
-  const guard = (axes: readonly Axis[]): Expr | null => {
+  // A split tail must not run past the region; a region computed for a consumer (compute_at)
+  // must not run past the tensor's own domain, or it would read its inputs out of bounds.
+  const guard = (axes: readonly IterVar[]): Expr | null => {
     let cond: Expr | null = null;
     for (const a of axes) {
-      const c = lt(sb.offset.get(a)!, sb.root.get(a)!.extent);
-      if (!canProve(c, leafRanges)) cond = cond ? and(cond, c) : c;
+      const r = sb.root.get(a)!, off = sb.offset.get(a)!, value = add(r.min, off);
+      for (const c of [lt(off, r.extent), lt(value, add(a.dom.min, a.dom.extent)), ge(value, a.dom.min)]) {
+        if (!canProve(c, leafRanges)) cond = cond ? and(cond, c) : c;
+      }
     }
     return cond;
   };

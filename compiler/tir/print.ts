@@ -34,7 +34,8 @@ export function printStmt(s: Stmt, indent = ""): string {
   switch (s.kind) {
     case "for": {
       const kind = s.forKind === "serial" ? "" : ` ${s.forKind}${s.thread ? `(${s.thread})` : ""}`;
-      return `${indent}for ${vname(s.loopVar)} in [${printExpr(s.min)}, ${printExpr(s.min)} + ${printExpr(s.extent)})${kind}:\n${printStmt(s.body, ind)}`;
+      const end = s.min.kind === "const" && s.min.value === 0 ? printExpr(s.extent) : `${printExpr(s.min)} + ${printExpr(s.extent)}`;
+      return `${indent}for ${vname(s.loopVar)} in [${printExpr(s.min)}, ${end})${kind}:\n${printStmt(s.body, ind)}`;
     }
     case "store": return `${indent}${s.buffer.name}[${s.indices.map(printExpr).join(", ")}] = ${printExpr(s.value)}\n`;
     case "allocate": return `${indent}allocate ${s.buffer.name}: ${s.buffer.dtype}[${s.buffer.shape.map(printExpr).join(", ")}] in ${s.buffer.scope}\n${printStmt(s.body, indent)}`;

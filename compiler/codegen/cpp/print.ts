@@ -137,13 +137,21 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
         const size = b.shape.map(expr).join(" * ") || "1";
         const constSize = b.shape.every((d) => d.kind === "const") ? b.shape.reduce((a, d) => a * (d as { value: number }).value, 1) : null;
         w.open("");
-        if (constSize !== null && constSize * bytesOf(b.dtype) <= STACK_BYTES) w.line(`alignas(64) ${t} ${n}[${constSize}];`);
-        else {
-          w.line(`lathe::HeapArray<${t}> ${n}_mem((size_t)(${size}));`);
-          w.line(`if (!${n}_mem.ok()) { lathe_fail("out of memory allocating ${b.name}"); return 3; }`);
-          w.line(`${t}* __restrict__ ${n} = ${n}_mem.data;`);
+        if (constSize !== null && constSize * bytesOf(b.dtype) <= STACK_BYTES) {
+          w.line(`alignas(64) ${t} ${n}[${constSize}];`);
+          stmt(s.body);
+          return w.close();
         }
+        // No early return: this may run inside an OpenMP region; the status is checked at the end.
+        w.line(`lathe::HeapArray<${t}> ${n}_mem((size_t)(${size}));`);
+        w.open(`if (!${n}_mem.ok())`);
+        w.line("#pragma omp atomic write");
+        w.line("lathe_status = 3;");
+        w.close();
+        w.open("else");
+        w.line(`${t}* __restrict__ ${n} = ${n}_mem.data;`);
         stmt(s.body);
+        w.close();
         return w.close();
       }
       case "if":
@@ -178,8 +186,10 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
     w.line(`if (args[${k}].shape[${dim}] != (int64_t)(${expr(d)})) { lathe_fail("kernel ${f.name}: argument ${k} (${p.name}) dimension ${dim} is %lld, expected %lld", (long long)args[${k}].shape[${dim}], (long long)(${expr(d)})); return 2; }`);
   }));
   f.params.forEach((p, k) => w.line(`${C_TYPE[p.dtype]}* __restrict__ ${bufName(p)} = (${C_TYPE[p.dtype]}*)args[${k}].data;`));
+  w.line("int32_t lathe_status = 0;");
   stmt(f.body);
-  w.line("return 0;");
+  w.line(`if (lathe_status != 0) lathe_fail("kernel ${f.name}: out of memory for a temporary buffer");`);
+  w.line("return lathe_status;");
   return `${head} {\n${w.lines.join("\n")}\n}\n`;
 }
 

@@ -7,7 +7,8 @@ import { loopPartition } from "../../tir/passes/loop-partition.ts";
 import { lowerIntDiv } from "../../tir/passes/lower-int-div.ts";
 import { simplifyPass } from "../../tir/passes/simplify.ts";
 import { unroll } from "../../tir/passes/unroll.ts";
-import { vectorize } from "../../tir/passes/vectorize.ts";
+import { vectorizePass } from "../../tir/passes/vectorize.ts";
+import { hostVectorBytes } from "./host.ts";
 import type { Stmt } from "../../tir/stmt.ts";
 import { visitStmt } from "../../tir/stmt.ts";
 import { NativeLibrary } from "../../../runtime/native.ts";
@@ -33,7 +34,7 @@ const checkSupported: Pass = {
 
 export const cpuTarget: Target = {
   name: "cpu",
-  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, vectorize, unroll, simplifyPass, lowerIntDiv],
+  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, vectorizePass(hostVectorBytes()), unroll, simplifyPass, lowerIntDiv],
   async build(funcs, opts = {}) {
     const source = printCppModule(funcs);
     const compiled = await compileShared(source, opts.extraFlags ?? []);

@@ -336,13 +336,24 @@ export function minMax(an: Analyzer, op: "min" | "max", operands: readonly Sum[]
   common.addConst(Math.min(...live.map((s) => s.constant)));
   const c = common.build();
   // Key order, constants last: min(x, 5) rather than min(5, x).
-  const rest = live.map((s) => subSums(s, c))
-    .sort((x, y) => Number(isConstSum(x)) - Number(isConstSum(y)) || compareKeys(sumKey(x), sumKey(y)));
+  const rest = live.map((s) => subSums(s, c)).sort(compareSums);
   // Pulling out the common part can expose nested operands of the same op: flatten again.
   const sameOp = (x: Sum) => { const a = asAtom(x); return a !== null && a.kind === "bin" && a.op === op; };
   if (rest.some(sameOp)) return addSums(c, minMax(an, op, rest));
   const atom = rest.map(sumToExpr).reduce((acc, x) => mkBin(op, acc, x));
   return addSums(c, atomSum(atom));
+}
+
+/** A total order on sums for listing operands: by their terms' keys, constants last. */
+function compareSums(x: Sum, y: Sum): number {
+  const n = Math.min(x.terms.length, y.terms.length);
+  for (let i = 0; i < n; i++) {
+    const a = x.terms[i]!, b = y.terms[i]!;
+    const k = compareKeys(a.key, b.key) || a.coef - b.coef;
+    if (k !== 0) return k;
+  }
+  if (x.terms.length !== y.terms.length) return x.terms.length === n ? (n === 0 ? 1 : -1) : (n === 0 ? -1 : 1);
+  return x.constant - y.constant;
 }
 
 // ---- select ----
@@ -381,18 +392,38 @@ function recombine(an: Analyzer, s: Sum): Sum | null {
     const fm = t.atoms.length === 1 ? t.atoms[0]! : null;
     if (fm === null || fm.kind !== "bin" || fm.op !== "floormod") continue;
     const d = canon(an, fm.b);
-    let mono: Expr[], cd: number;
+    if (isConstSum(d) && d.constant > 0) {
+      // Constant divisor: the floormod's dividend may have been reduced modulo c, so match
+      // any floordiv whose dividend is congruent to it.
+      const c = d.constant;
+      const want = modKey(canon(an, fm.a), c);
+      for (const u of s.terms) {
+        const fd = u.atoms.length === 1 ? u.atoms[0]! : null;
+        if (fd === null || fd.kind !== "bin" || fd.op !== "floordiv" || fd.b.kind !== "const" || fd.b.value !== c) continue;
+        if (u.coef !== imul(s.dtype, t.coef, c)) continue;
+        const x = canon(an, fd.a);
+        if (modKey(x, c) !== want) continue;
+        return new SumBuilder(s.dtype).addSum(s).addTerm(t, -1).addTerm(u, -1).addSum(x, t.coef).build();
+      }
+      continue;
+    }
+    if (d.constant !== 0 || d.terms.length !== 1) continue;
     const fd = mkBin("floordiv", fm.a, fm.b, fm.dtype);
-    if (isConstSum(d) && d.constant !== 0) { mono = [fd]; cd = d.constant; }
-    else if (d.constant === 0 && d.terms.length === 1) { mono = [fd, ...d.terms[0]!.atoms]; cd = d.terms[0]!.coef; }
-    else continue;
-    const key = makeTerm(mono, 1).key;
+    const key = makeTerm([fd, ...d.terms[0]!.atoms], 1).key;
     const other = s.terms.find((u) => u.key === key);
-    if (other && other.coef === imul(s.dtype, t.coef, cd)) {
+    if (other && other.coef === imul(s.dtype, t.coef, d.terms[0]!.coef)) {
       return new SumBuilder(s.dtype).addSum(s).addTerm(t, -1).addTerm(other, -1).addSum(canon(an, fm.a), t.coef).build();
     }
   }
   return null;
+}
+
+/** Identifies a sum modulo c: multiples of c dropped, other coefficients reduced. */
+function modKey(x: Sum, c: number): string {
+  const b = new SumBuilder(x.dtype);
+  for (const t of x.terms) if (t.coef % c !== 0) b.addTerm(t);
+  b.addConst(floorMod(x.constant, c));
+  return sumKey(reduceCoefs(b.build(), c));
 }
 
 function spellMod(an: Analyzer, s: Sum): Sum | null {

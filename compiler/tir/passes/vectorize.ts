@@ -6,11 +6,12 @@
  * non-linear index, a read-modify-write of one element) stays a scalar loop.
  */
 import type { Expr, Var } from "../../te/expr.ts";
-import { int, lanesOf, mapChildren, substitute, sub, add, usesVar, visitExpr } from "../../te/expr.ts";
+import { int, lanesOf, mapChildren, mul, substitute, sub, add, usesVar, variable, visitExpr } from "../../te/expr.ts";
+import { bytesOf } from "../../te/dtype.ts";
 import { simplify } from "../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
-import { mapStmt } from "../stmt.ts";
+import { mapStmt, mapStmtExprs, visitStmt } from "../stmt.ts";
 
 class NotVectorizable extends Error {}
 
@@ -92,12 +93,33 @@ function vecStmt(s: Stmt, l: Loop): Stmt {
   }
 }
 
-function vectorizeLoops(s: Stmt): Stmt {
-  const inner = mapStmt(s, vectorizeLoops, (e) => e);
+/** The widest element (in bytes) the loop body reads or writes. */
+function widestElement(s: Stmt): number {
+  let w = 1;
+  visitStmt(s, (x) => {
+    if (x.kind === "store") w = Math.max(w, bytesOf(x.buffer.dtype));
+    const exprs = x.kind === "store" ? [x.value, ...x.indices] : x.kind === "if" ? [x.cond] : [];
+    for (const e of exprs) visitExpr(e, (y) => { if (y.kind === "load") w = Math.max(w, bytesOf(y.dtype)); });
+  });
+  return w;
+}
+
+function vectorizeLoops(s: Stmt, maxBytes: number): Stmt {
+  const inner = mapStmt(s, (x) => vectorizeLoops(x, maxBytes), (e) => e);
   if (inner.kind !== "for" || inner.forKind !== "vectorized") return inner;
   // GCC vector types need a power-of-two lane count.
   const n = inner.extent.kind === "const" ? inner.extent.value : 0;
   if (n < 2 || (n & (n - 1)) !== 0) return { ...inner, forKind: "serial" };
+  const width = Math.max(1, Math.floor(maxBytes / widestElement(inner.body)));
+  if (n > width) {
+    // Wider than the machine's registers: an unrolled loop of register-wide vectors, which
+    // the C compiler keeps in registers (it spills generic over-wide vectors).
+    const vo = variable(`${inner.loopVar.name}.vo`), vi = variable(`${inner.loopVar.name}.vi`);
+    const value = add(inner.min, add(mul(vo, width), vi));
+    const body = mapStmtExprs(inner.body, (e) => substitute(e, new Map([[inner.loopVar, value]])));
+    const lanes: Stmt = { kind: "for", loopVar: vi, min: int(0), extent: int(width), forKind: "vectorized", body };
+    return { kind: "for", loopVar: vo, min: int(0), extent: int(n / width), forKind: "unrolled", body: vectorizeLoops(lanes, maxBytes) };
+  }
   try {
     return vecStmt(inner.body, { v: inner.loopVar, min: inner.min, lanes: n });
   } catch (err) {
@@ -106,4 +128,8 @@ function vectorizeLoops(s: Stmt): Stmt {
   }
 }
 
-export const vectorize: Pass = { name: "vectorize", run: (f) => ({ ...f, body: vectorizeLoops(f.body) }) };
+/** `maxBytes`: the target's vector register width (64 for AVX-512, 32 for AVX2, 16 for SSE/NEON). */
+export const vectorizePass = (maxBytes: number): Pass => ({
+  name: "vectorize",
+  run: (f) => ({ ...f, body: vectorizeLoops(f.body, maxBytes) }),
+});
