@@ -5,9 +5,10 @@ import { fileURLToPath } from "node:url";
 import { LatheError } from "../compiler/errors.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { teCommand } from "./commands/te.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, benchCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")

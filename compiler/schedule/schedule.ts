@@ -103,7 +103,7 @@ export class Stage {
     if (!parent.leaves.includes(axis)) {
       throw new ScheduleError(`stage ${this.name}: compute_at axis ${axis.var.name} is not a loop of stage ${parent.name}`);
     }
-    if (!this.schedule.consumersOf(this).some((c) => c === parent || this.schedule.isAttachedInside(c, parent))) {
+    if (!this.schedule.dependsOn(parent, this)) {
       throw new ScheduleError(`stage ${this.name}: compute_at target ${parent.name} does not consume ${this.name}`);
     }
     this.attach = { kind: "at", stage: parent, axis };
@@ -242,6 +242,19 @@ export class Schedule {
   /** Stages whose compute reads `s`'s tensor. */
   consumersOf(s: Stage): Stage[] {
     return this.stages.filter((c) => c.op !== null && readsTensor(c.op, s.tensor));
+  }
+
+  /** True if `consumer` reads `producer`'s tensor, directly or through other stages. */
+  dependsOn(consumer: Stage, producer: Stage): boolean {
+    const seen = new Set<Stage>();
+    const walk = (p: Stage): boolean => {
+      for (const c of this.consumersOf(p)) {
+        if (c === consumer) return true;
+        if (!seen.has(c)) { seen.add(c); if (walk(c)) return true; }
+      }
+      return false;
+    };
+    return walk(producer);
   }
 
   /** True if `s` is (transitively) computed inside `parent`'s loops. */

@@ -32,7 +32,8 @@ export function runPasses(f: PrimFunc, passes: readonly Pass[], opts: PassOption
   for (const p of passes) {
     const next = p.run(cur);
     if (want === "all" || want.includes(p.name)) {
-      log(next === cur ? `// after ${p.name} (unchanged)\n` : `// after ${p.name}\n${printFunc(next)}\n`);
+      const unchanged = next === cur || (next.body === cur.body && next.params === cur.params);
+      log(unchanged ? `// after ${p.name} (unchanged)\n` : `// after ${p.name}\n${printFunc(next)}\n`);
     }
     cur = next;
   }

@@ -63,6 +63,14 @@ describe("intervalOf", () => {
     // a load whose index is not ranged is a single value
     expect(intervalOf(load, new Map()).min).toBe(load);
   });
+  test("vectors: every lane is covered", () => {
+    const ramp: Expr = { kind: "ramp", base: mul(x, 4), stride: int(1), lanes: 4, dtype: "i32" };
+    expect(showIv(intervalOf(ramp, ranges([x, 0, 8])))).toEqual(["0", "31"]);
+    expect(showIv(intervalOf(ramp, new Map()))).toEqual(["(x * 4)", "((x * 4) + 3)"]);
+    const bc: Expr = { kind: "broadcast", value: y, lanes: 4, dtype: "i32" };
+    const v: Expr = { kind: "bin", op: "add", a: ramp, b: bc, dtype: "i32", lanes: 4 };
+    expect(constIntervalOf(v, ranges([x, 0, 8], [y, 0, 2]))).toEqual({ min: 0, max: 32 });
+  });
   test("expressions without ranged vars are points", () => {
     const e = add(x, 1);
     expect(showIv(intervalOf(e, new Map()))).toEqual(["(x + 1)", "(x + 1)"]);

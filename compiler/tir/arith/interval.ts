@@ -6,12 +6,13 @@
  */
 import type { DType } from "../../te/dtype.ts";
 import type { Expr, Var } from "../../te/expr.ts";
-import { bool, lanesOf, usesVar } from "../../te/expr.ts";
+import { add, bool, cast, int, lanesOf, mapChildren, mul, variable } from "../../te/expr.ts";
 import { Analyzer } from "./analyzer.ts";
-import { canon, divConst, divide, minMax, modConst, mulOrAtom } from "./canonical.ts";
+import { canon, minMax, mulOrAtom } from "./canonical.ts";
+import { divConst, divide, modConst } from "./divmod.ts";
 import type { Bound } from "./const-bound.ts";
 import { boundExpr, boundSum } from "./const-bound.ts";
-import { exprKey } from "./key.ts";
+import { exprKey, varsOf } from "./key.ts";
 import type { Sum, Term } from "./linear.ts";
 import {
   SumBuilder, addConst, addSums, constSum, isConstSum, isIndexType, makeTerm, sumEqual, sumToExpr, termSum,
@@ -32,6 +33,10 @@ export interface SymInterval { readonly lo: Sum | null; readonly hi: Sum | null 
  * symbolic (point intervals). Results simplified.
  */
 export function intervalOf(e: Expr, ranges: VarRanges): Interval {
+  if (lanesOf(e) > 1) {
+    const lane = laneView(e, ranges);
+    return lane ? intervalOf(lane.e, lane.ranges) : { min: null, max: null };
+  }
   const an = new Analyzer(ranges);
   if (lanesOf(e) === 1 && isIndexType(e.dtype)) {
     const s = canon(an, e);
@@ -41,7 +46,7 @@ export function intervalOf(e: Expr, ranges: VarRanges): Interval {
   }
   const simple = simplifyExpr(an, e);
   if (simple.kind === "const") return { min: simple, max: simple };
-  if (!usesVar(simple, (v) => ranges.has(v))) return { min: simple, max: simple };
+  if (![...varsOf(simple)].some((v) => ranges.has(v))) return { min: simple, max: simple };
   if (e.dtype === "bool") return { min: bool(false), max: bool(true) };
   const b = lanesOf(e) === 1 ? boundExpr(an, simple) : { lo: -Infinity, hi: Infinity };
   return { min: numConst(e.dtype, b.lo), max: numConst(e.dtype, b.hi) };
@@ -49,6 +54,10 @@ export function intervalOf(e: Expr, ranges: VarRanges): Interval {
 
 /** Numeric bounds, or null when either side is not a known constant. */
 export function constIntervalOf(e: Expr, ranges: VarRanges): { min: number; max: number } | null {
+  if (lanesOf(e) > 1) {
+    const lane = laneView(e, ranges);
+    return lane ? constIntervalOf(lane.e, lane.ranges) : null;
+  }
   const an = new Analyzer(ranges);
   let b: Bound;
   if (lanesOf(e) === 1 && isIndexType(e.dtype)) {
@@ -60,6 +69,39 @@ export function constIntervalOf(e: Expr, ranges: VarRanges): { min: number; max:
       : { lo: -Infinity, hi: Infinity };
   }
   return Number.isFinite(b.lo) && Number.isFinite(b.hi) ? { min: b.lo, max: b.hi } : null;
+}
+
+/**
+ * A vector expression as the scalar value of one lane `t ∈ [0, lanes)`: ramp(b, s) → b + s·t,
+ * broadcast(v) → v. Every lane shares t, so the bounds over t cover all lanes. Null for
+ * shapes this does not understand (nested vectors).
+ */
+function laneView(e: Expr, ranges: VarRanges): { e: Expr; ranges: VarRanges } | null {
+  const lanes = lanesOf(e);
+  const t = variable("lane", "i32");
+  let ok = true;
+  const go = (x: Expr): Expr => {
+    if (lanesOf(x) === 1) return x;
+    if (lanesOf(x) !== lanes) { ok = false; return x; }
+    switch (x.kind) {
+      case "ramp": {
+        if (lanesOf(x.base) !== 1 || lanesOf(x.stride) !== 1) { ok = false; return x; }
+        const lane: Expr = x.dtype === "i32" ? t : cast(x.dtype, t);
+        return add(x.base, mul(x.stride, lane));
+      }
+      case "broadcast": return lanesOf(x.value) === 1 ? x.value : ((ok = false), x);
+      default: {
+        const m = mapChildren(x, go);
+        const { lanes: _drop, ...scalar } = m as Expr & { lanes?: number };
+        return scalar as Expr;
+      }
+    }
+  };
+  const scalar = go(e);
+  if (!ok) return null;
+  const r = new Map(ranges);
+  r.set(t, { min: int(0), extent: int(lanes) });
+  return { e: scalar, ranges: r };
 }
 
 const isFloatType = (t: DType): boolean => t === "f16" || t === "f32" || t === "f64";
@@ -83,8 +125,7 @@ export function relaxSum(an: Analyzer, s: Sum): SymInterval {
   an.depth++;
   try {
     let lo: Sum | null = s, hi: Sum | null = s;
-    for (const stage of an.stages) {
-      const set = new Set(stage);
+    for (const set of an.stages) {
       if (lo) lo = sumInterval(an, lo, set).lo;
       if (hi) hi = sumInterval(an, hi, set).hi;
       if (!lo && !hi) break;
@@ -147,11 +188,18 @@ function termInterval(an: Analyzer, t: Term, dtype: DType, relax: ReadonlySet<Va
 }
 
 function atomInterval(an: Analyzer, a: Expr, relax: ReadonlySet<Var>): SymInterval {
+  // Memoised per relaxed set: an expression DAG must not be relaxed once per path.
+  let memo = an.intervalMemo.get(relax);
+  if (!memo) { memo = new Map(); an.intervalMemo.set(relax, memo); }
+  const key = exprKey(a);
+  const hit = memo.get(key);
+  if (hit) return hit;
   let r = symbolicAtomInterval(an, a, relax);
   if (r === null || r.lo === null || r.hi === null) {
     const n = numeric(a.dtype, boundExpr(an, a));
     r = { lo: r?.lo ?? n.lo, hi: r?.hi ?? n.hi };
   }
+  memo.set(key, r);
   return r;
 }
 

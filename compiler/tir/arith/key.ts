@@ -3,7 +3,8 @@
  * buffers and tensors by identity). Keys also give the deterministic order in which the
  * canonical form lists its terms, so they are built to sort vars (by id) first.
  */
-import type { Expr } from "../../te/expr.ts";
+import type { Expr, Var } from "../../te/expr.ts";
+import { children } from "../../te/expr.ts";
 
 const keyCache = new WeakMap<object, string>();
 // Identity serials: two distinct objects never share a key even if their ids/names collide.
@@ -15,12 +16,48 @@ function serial(o: object): number {
   return s;
 }
 
+/**
+ * Keys longer than this are replaced by an interned token, so a key stays short even for
+ * an expression DAG whose tree form is exponentially large (children's keys are already
+ * bounded, so building a key is O(1) per node). Interning is exact: equal keys, same token.
+ */
+const LONG_KEY = 240;
+const interned = new Map<string, string>();
+
 export function exprKey(e: Expr): string {
   const hit = keyCache.get(e);
   if (hit !== undefined) return hit;
-  const k = computeKey(e);
+  let k = computeKey(e);
+  if (k.length > LONG_KEY) {
+    let token = interned.get(k);
+    if (token === undefined) { token = `@${interned.size}`; interned.set(k, token); }
+    k = token;
+  }
   keyCache.set(e, k);
   return k;
+}
+
+const varsCache = new WeakMap<object, ReadonlySet<Var>>();
+const NO_VARS: ReadonlySet<Var> = new Set();
+/** The free variables of e, cached per node (linear in the DAG, not the tree). */
+export function varsOf(e: Expr): ReadonlySet<Var> {
+  if (e.kind === "const") return NO_VARS;
+  const hit = varsCache.get(e);
+  if (hit) return hit;
+  let out: ReadonlySet<Var>;
+  if (e.kind === "var") {
+    out = new Set([e]);
+  } else {
+    const cs = children(e);
+    if (cs.length === 1) out = varsOf(cs[0]!);
+    else {
+      const u = new Set<Var>();
+      for (const c of cs) for (const v of varsOf(c)) u.add(v);
+      out = u;
+    }
+  }
+  varsCache.set(e, out);
+  return out;
 }
 
 function computeKey(e: Expr): string {

@@ -4,7 +4,8 @@
  */
 import type { Expr, Var } from "../../te/expr.ts";
 import { Analyzer } from "./analyzer.ts";
-import { canon, modConst } from "./canonical.ts";
+import { canon } from "./canonical.ts";
+import { modConst } from "./divmod.ts";
 import type { Bound } from "./const-bound.ts";
 import { bIntersect, boundSum, point } from "./const-bound.ts";
 import type { VarRanges } from "./interval.ts";
@@ -24,7 +25,7 @@ export function canProve(cond: Expr, ranges?: VarRanges): boolean {
 export function tightBound(an: Analyzer, s: Sum): Bound {
   if (isConstSum(s)) return point(s.constant);
   const key = sumKey(s);
-  const hit = an.tightMemo.get(key);
+  const hit = an.tightMemo.get(an, key);
   if (hit) return hit;
   let b = boundSum(an, s);
   if (b.lo !== b.hi) {
@@ -36,7 +37,7 @@ export function tightBound(an: Analyzer, s: Sum): Bound {
     const r = relaxSum(an, s);
     b = bIntersect(b, { lo: r.lo ? boundSum(an, r.lo).lo : -Infinity, hi: r.hi ? boundSum(an, r.hi).hi : Infinity });
   }
-  if (an.depth === 0) an.tightMemo.set(key, b);
+  an.tightMemo.set(an, key, b);
   return b;
 }
 

@@ -18,10 +18,10 @@ import {
 import { tightBound } from "./prove.ts";
 
 export function simplifyExpr(an: Analyzer, e: Expr): Expr {
-  const hit = an.simpMemo.get(e);
+  const hit = an.simpMemo.get(an, e);
   if (hit) return hit;
   const r = compute(an, e);
-  if (an.depth === 0) an.simpMemo.set(e, r);
+  an.simpMemo.set(an, e, r);
   return r;
 }
 

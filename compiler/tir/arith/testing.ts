@@ -161,8 +161,21 @@ export function genInt(rng: () => number, s: Scope, depth: number): Expr {
   if (r < 0.74) return { kind: "bin", op: "truncdiv", a: sub1(), b: int(randInt(rng, 1, 6)), dtype: "i32" };
   if (r < 0.78) return { kind: "bin", op: "truncmod", a: sub1(), b: int(randInt(rng, 1, 6)), dtype: "i32" };
   if (r < 0.85) return min(sub1(), sub1());
-  if (r < 0.92) return max(sub1(), sub1());
+  if (r < 0.91) return max(sub1(), sub1());
+  if (r < 0.96) return splitPattern(rng, s, depth);
   return select(genBool(rng, s, depth - 1), sub1(), sub1());
+}
+
+/** k·M·(a//d·d + a%d (+ perturbation)): what reconstructing a fused or split index looks like. */
+function splitPattern(rng: () => number, s: Scope, depth: number): Expr {
+  const a = genInt(rng, s, depth - 2), d = divisor(rng, s);
+  const k = randInt(rng, -2, 3), m = rng() < 0.5 ? int(1) : pick(rng, s.ordered);
+  // Sometimes the remainder's dividend differs by a multiple of d (still congruent), or not at all.
+  const a2 = rng() < 0.3 ? add(a, mul(d, randInt(rng, -2, 2))) : rng() < 0.1 ? add(a, 1) : a;
+  const hi = mul(mul(floordiv(a, d), d), k), lo = mul(floormod(a2, d), k);
+  const parts = [mul(hi, m), mul(lo, m)];
+  if (rng() < 0.5) parts.push(genInt(rng, s, 1));
+  return parts.reduce((x, y) => (rng() < 0.5 ? add(x, y) : add(y, x)));
 }
 
 function divisor(rng: () => number, s: Scope): Expr {

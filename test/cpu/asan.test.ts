@@ -1,0 +1,105 @@
+import { execFileSync } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { lower } from "../../compiler/build.ts";
+import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
+import { add, int, max, mul, select, and, ge, lt, sub } from "../../compiler/te/expr.ts";
+import type { Tensor } from "../../compiler/te/tensor.ts";
+import { compute, placeholder, reduceAxis, rmax, sum } from "../../compiler/te/tensor.ts";
+import type { Schedule } from "../../compiler/schedule/schedule.ts";
+import { createSchedule } from "../../compiler/schedule/schedule.ts";
+import { rfactor } from "../../compiler/schedule/cache.ts";
+import { makeBuffer } from "../../compiler/tir/buffer.ts";
+import type { PrimFunc } from "../../compiler/tir/stmt.ts";
+import { variable } from "../../compiler/te/expr.ts";
+import { gemmSchedule } from "../../bench/gemm/schedule.ts";
+import { runUnderAsan } from "./asan-harness.ts";
+
+const hasAsan = (() => {
+  try {
+    execFileSync("g++", ["-print-file-name=libasan.so"], { encoding: "utf8" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function conv2dPadAt(): { s: Schedule; args: Tensor[] } {
+  const [N, C, H, W, K, R] = [1, 3, 11, 13, 5, 3];
+  const X = placeholder([N, C, H, W], "f32", "X");
+  const Wt = placeholder([K, C, R, R], "f32", "W");
+  const P = compute([N, C, H + 2, W + 2], (n, c, h, w) =>
+    select(and(and(ge(h, 1), lt(h, H + 1)), and(ge(w, 1), lt(w, W + 1))), X.at(n, c, sub(h, 1), sub(w, 1)), 0), "P");
+  const rc = reduceAxis(C, "rc"), rh = reduceAxis(R, "rh"), rw = reduceAxis(R, "rw");
+  const Y = compute([N, K, H, W], (n, k, h, w) =>
+    sum([rc, rh, rw], mul(P.at(n, rc.var, add(h, rh.var), add(w, rw.var)), Wt.at(k, rc.var, rh.var, rw.var))), "Y");
+  const s = createSchedule(Y);
+  const y = s.stage(Y);
+  const [ho, hi] = y.split(y.axis[2]!, { factor: 4 });
+  const [wo, wi] = y.split(y.axis[3]!, { factor: 8 });
+  y.reorder(ho, wo, hi, wi);
+  y.vectorize(wi);
+  y.parallel(ho);
+  s.stage(P).computeAt(y, wo);
+  return { s, args: [X, Wt, Y] };
+}
+
+function rowMaxRfactor(): { s: Schedule; args: Tensor[] } {
+  const A = placeholder([7, 53], "f32", "A");
+  const k = reduceAxis(53, "k");
+  const B = compute([7], (i) => rmax(k, A.at(i, k.var)), "B");
+  const s = createSchedule(B);
+  const [, ki] = s.stage(B).split(k, { factor: 16 });
+  const BF = rfactor(s, B, ki);
+  const bf = s.stage(BF);
+  bf.reorder(bf.axis[1]!, bf.reduceAxis[0]!, bf.axis[0]!);
+  bf.vectorize(bf.axis[0]!);
+  bf.computeAt(s.stage(B), s.stage(B).axis[0]!);
+  return { s, args: [A, B] };
+}
+
+function softmaxRows(): { s: Schedule; args: Tensor[] } {
+  const X = placeholder([5, 37], "f32", "X");
+  const k1 = reduceAxis(37, "k1"), k2 = reduceAxis(37, "k2");
+  const M = compute([5], (i) => rmax(k1, X.at(i, k1.var)), "M");
+  const E = compute([5, 37], (i, j) => ({ kind: "call", fn: "exp", args: [sub(X.at(i, j), M.at(i))], dtype: "f32" }), "E");
+  const S = compute([5], (i) => sum(k2, E.at(i, k2.var)), "S");
+  const Y = compute([5, 37], (i, j) => ({ kind: "bin", op: "div", a: E.at(i, j), b: S.at(i), dtype: "f32" }), "Y");
+  const s = createSchedule(Y);
+  const y = s.stage(Y);
+  const [, ji] = y.split(y.axis[1]!, { factor: 16 });
+  y.vectorize(ji);
+  for (const t of [M, E, S]) s.stage(t).computeAt(y, y.axis[0]!);
+  return { s, args: [X, Y] };
+}
+
+const cases: [string, () => { s: Schedule; args: Tensor[] }][] = [
+  ["gemm 67×131×45, bench schedule (packing, local accumulators, tails)", () => gemmSchedule(67, 131, 45)],
+  ["conv2d with a padded stage computed at a tile", conv2dPadAt],
+  ["row max through rfactor", rowMaxRfactor],
+  ["softmax, stages computed at rows", softmaxRows],
+];
+
+describe.skipIf(!hasAsan)("generated kernels under AddressSanitizer", () => {
+  test.each(cases)("%s: no error", async (_, make) => {
+    const { s, args } = make();
+    const f = lower(s, args, { name: "kernel" });
+    const r = await runUnderAsan(printCppModule([f]), f);
+    expect(r.report).toBe("");
+    expect(r.ok).toBe(true);
+  }, 120_000);
+
+  test("the harness does catch an out-of-bounds read (negative control)", async () => {
+    // for i in [0, n + 1): B[i] = A[i] — one element past the end of A.
+    const n = 17;
+    const A = makeBuffer("A", "f32", [int(n)]), B = makeBuffer("B", "f32", [int(n + 1)]);
+    const i = variable("i");
+    const f: PrimFunc = {
+      name: "kernel", params: [A, B], sizeVars: [],
+      body: { kind: "for", loopVar: i, min: int(0), extent: int(n + 1), forKind: "serial",
+        body: { kind: "store", buffer: B, indices: [i], value: max({ kind: "load", buffer: A, indices: [i], dtype: "f32" }, 0) } },
+    };
+    const r = await runUnderAsan(printCppModule([f]), f);
+    expect(r.ok).toBe(false);
+    expect(r.report).toContain("heap-buffer-overflow");
+  }, 120_000);
+});
