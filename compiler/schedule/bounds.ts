@@ -17,7 +17,10 @@ export interface StageBounds {
   readonly root: ReadonlyMap<Axis, Range>;
   /** Extent of every axis (root, derived, leaf). Loops run from 0 to this extent. */
   readonly extent: ReadonlyMap<Axis, Expr>;
-  /** Offset of each root axis from its region's min, in terms of the stage's leaf variables. */
+  /**
+   * Offset of every axis in terms of the stage's leaf variables: for a root axis, from its
+   * region's min; for a derived one, from 0.
+   */
   readonly offset: ReadonlyMap<Axis, Expr>;
 }
 
@@ -50,7 +53,7 @@ function deriveExtents(stage: Stage, root: ReadonlyMap<Axis, Range>): Map<Axis, 
   return ext;
 }
 
-/** Offsets of root axes in terms of leaf variables, following split/fuse backwards. */
+/** Offsets of all axes in terms of leaf variables, following split/fuse backwards. */
 function deriveOffsets(stage: Stage, ext: ReadonlyMap<Axis, Expr>): Map<Axis, Expr> {
   const val = new Map<Axis, Expr>();
   for (const l of stage.leaves) val.set(l, l.var);
@@ -64,9 +67,7 @@ function deriveOffsets(stage: Stage, ext: ReadonlyMap<Axis, Expr>): Map<Axis, Ex
       val.set(r.inner, floormod(f, n));
     }
   }
-  const out = new Map<Axis, Expr>();
-  for (const a of stage.rootAxes) out.set(a, val.get(a)!);
-  return out;
+  return val;
 }
 
 /** The loops enclosing the point where `stage` is computed: its attach loop and everything outside it. */
@@ -124,6 +125,10 @@ function consumedRegion(
     if (accesses.length === 0) continue;
     if (q !== parent && !s.isAttachedInside(q, parent)) {
       throw new ScheduleError(`stage ${stage.name} is computed at ${parent.name}, but its consumer ${q.name} runs outside that loop nest`);
+    }
+    const qLoops = new Set([...enclosingLoops(q), ...(q === parent ? q.leaves.map((l) => l.var) : [])]);
+    if (![...fixed].every((v) => qLoops.has(v))) {
+      throw new ScheduleError(`stage ${stage.name} is computed at ${parent.name}'s loop ${attach.axis.var.name}, deeper than where its consumer ${q.name} is computed: compute it at ${q.name} or at an outer loop`);
     }
     const qb = done.get(q)!;
     const rootValue = new Map<Var, Expr>(q.rootAxes.map((a) => [a.var, add(qb.root.get(a)!.min, qb.offset.get(a)!)]));

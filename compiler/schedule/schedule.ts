@@ -59,6 +59,8 @@ export class Stage {
     this.relations.push({ kind: "split", parent: axis, outer, inner, factor, nparts });
     this.leaves.splice(pos, 1, outer, inner);
     this.moveAnnotation(axis, null);
+    // A stage computed inside loop `axis` is computed inside each of its (outer, inner) iterations.
+    this.retargetAttachments([axis], inner);
     return [outer, inner];
   }
 
@@ -81,6 +83,7 @@ export class Stage {
     const fused = deriveAxis(`${outer.var.name}.${inner.var.name}.f`, outer.kind);
     this.relations.push({ kind: "fuse", outer, inner, fused });
     this.leaves.splice(a, 2, fused);
+    this.retargetAttachments([outer, inner], fused);
     return fused;
   }
 
@@ -177,6 +180,12 @@ export class Stage {
       }
     }
     this.annotations.set(axis, a);
+  }
+
+  private retargetAttachments(from: readonly Axis[], to: Axis): void {
+    for (const st of this.schedule.stages) {
+      if (st.attach.kind === "at" && st.attach.stage === this && from.includes(st.attach.axis)) st.attach = { kind: "at", stage: this, axis: to };
+    }
   }
 
   private moveAnnotation(from: Axis, to: Axis | null): void {

@@ -6,7 +6,7 @@
  * main iterations.
  */
 import type { Expr, Var } from "../te/expr.ts";
-import { add, and, ge, int, lt, mapChildren, substitute, cast as castExpr, isConst } from "../te/expr.ts";
+import { add, and, ge, int, lt, mapChildren, sub, substitute, usesVar, visitExpr, cast as castExpr, isConst } from "../te/expr.ts";
 import type { IterVar, Tensor } from "../te/tensor.ts";
 import { identityOf } from "../te/tensor.ts";
 import { ScheduleError } from "../errors.ts";
@@ -108,12 +108,22 @@ function stageNest(ctx: LowerCtx, st: Stage): Stmt {
 
   // A split tail must not run past the region; a region computed for a consumer (compute_at)
   // must not run past the tensor's own domain, or it would read its inputs out of bounds.
+  // An axis split again by a factor that does not divide it must not run past its own extent
+  // either, or its overhang would repeat iterations of the next outer one.
+  // Elements past the domain whose reads all stay inside their buffers are computed
+  // unguarded (no consumer reads them), which keeps a vectorized tail vectorized.
+  const unsafe = axesReadingOutside(ctx, st, body, rootVal);
   const guard = (axes: readonly IterVar[]): Expr | null => {
     let cond: Expr | null = null;
+    const need = (c: Expr) => { if (!canProve(c, leafRanges)) cond = cond ? and(cond, c) : c; };
     for (const a of axes) {
       const r = sb.root.get(a)!, off = sb.offset.get(a)!, value = add(r.min, off);
-      for (const c of [lt(off, r.extent), lt(value, add(a.dom.min, a.dom.extent)), ge(value, a.dom.min)]) {
-        if (!canProve(c, leafRanges)) cond = cond ? and(cond, c) : c;
+      need(lt(off, r.extent));
+      if (unsafe.has(a)) [lt(value, add(a.dom.min, a.dom.extent)), ge(value, a.dom.min)].forEach(need);
+    }
+    for (const rel of st.relations) {
+      if (rel.kind === "split" && !st.rootAxes.includes(rel.parent as IterVar) && axes.some((a) => a.kind === rel.parent.kind)) {
+        need(lt(sb.offset.get(rel.parent)!, sb.extent.get(rel.parent)!));
       }
     }
     return cond;
@@ -152,6 +162,31 @@ function stageNest(ctx: LowerCtx, st: Stage): Stmt {
     }
   }
   return nest;
+}
+
+/**
+ * The root axes of `st` whose values outside the tensor's domain could make a read leave
+ * its buffer (or divide by an unknown integer): those need the domain guard.
+ */
+function axesReadingOutside(ctx: LowerCtx, st: Stage, body: Expr, rootVal: ReadonlyMap<Var, Expr>): Set<IterVar> {
+  const unsafe = new Set<IterVar>();
+  const ranges = ctx.bounds.loopRanges;
+  visitExpr(body, (e) => {
+    if (e.kind === "bin" && (e.op === "floordiv" || e.op === "floormod" || e.op === "truncdiv" || e.op === "truncmod") && e.b.kind !== "const") {
+      st.rootAxes.forEach((a) => unsafe.add(a));
+    }
+    if (e.kind !== "access") return;
+    const buf = ctx.buffers.get(e.tensor);
+    const producer = ctx.s.stages.find((x) => x.tensor === e.tensor);
+    const region = producer?.op ? ctx.bounds.stages.get(producer)?.root : undefined;
+    e.indices.forEach((ix, d) => {
+      const min = region?.get(producer!.axis[d]!)?.min ?? int(0);
+      const j = simplify(sub(substitute(ix, rootVal), min), ranges);
+      const inside = buf !== undefined && canProve(ge(j, 0), ranges) && canProve(lt(j, buf.shape[d]!), ranges);
+      if (!inside) for (const a of st.rootAxes) if (usesVar(ix, (v) => v === a.var)) unsafe.add(a);
+    });
+  });
+  return unsafe;
 }
 
 function loop(st: Stage, leaf: Axis, extent: Expr, body: Stmt): Stmt {
