@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { build } from "../../compiler/build.ts";
 import { add, cast, gt, mul, select } from "../../compiler/te/expr.ts";
 import { evaluate } from "../../compiler/te/evaluate.ts";
+import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, sum } from "../../compiler/te/tensor.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
 import { f16FromBits, f16ToBits } from "../../runtime/f16.ts";
@@ -36,7 +37,7 @@ describe("element types on the cpu target, exactly as the reference evaluator ro
     const x = Int8Array.from({ length: 9 * 33 }, () => rng.int(-128, 128)), y = Float64Array.from({ length: 9 * 33 }, () => rng.uniform(-1, 1));
     const so = new Int32Array(9), to = new Float64Array(9);
     kern.run(x, y, so, to);
-    const ref = evaluate([S, T], new Map([[X, x], [Y, y]]));
+    const ref = evaluate([S, T], new Map<Tensor, ArrayLike<number>>([[X, x], [Y, y]]));
     expect(Array.from(so)).toEqual(Array.from(ref.get(S)!));
     to.forEach((v, i) => expect(v).toBeCloseTo(ref.get(T)![i]!, 12));
   });
@@ -50,7 +51,7 @@ describe("element types on the cpu target, exactly as the reference evaluator ro
     const a = Float32Array.from({ length: 40 }, () => rng.uniform(-1, 1)), iv = Int8Array.from({ length: 40 }, () => rng.int(-128, 128));
     const m = new Uint8Array(40), u = new Uint8Array(40), w = new Int8Array(40);
     kern.run(a, iv, m, u, w);
-    const ref = evaluate([M, U, W], new Map([[A, a], [I, iv]]));
+    const ref = evaluate([M, U, W], new Map<Tensor, ArrayLike<number>>([[A, a], [I, iv]]));
     expect(Array.from(m)).toEqual(Array.from(ref.get(M)!));
     expect(Array.from(u)).toEqual(Array.from(ref.get(U)!));
     expect(Array.from(w)).toEqual(Array.from(ref.get(W)!));

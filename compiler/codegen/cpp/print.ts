@@ -83,9 +83,10 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
         if (e.op === "floordiv" || e.op === "floormod") return `lathe_${e.op}(${expr(e.a)}, ${expr(e.b)})`;
         return `(${expr(e.a)} ${C_BIN[e.op]} ${expr(e.b)})`;
       case "cmp": return `(${expr(e.a)} ${C_CMP[e.op]} ${expr(e.b)})`;
-      case "and": return `(${expr(e.a)} && ${expr(e.b)})`;
-      case "or": return `(${expr(e.a)} || ${expr(e.b)})`;
-      case "not": return `(!${expr(e.a)})`;
+      // Vector conditions are masks (all bits set for true): combine them bitwise.
+      case "and": return lanes > 1 ? `(${expr(e.a)} & ${expr(e.b)})` : `(${expr(e.a)} && ${expr(e.b)})`;
+      case "or": return lanes > 1 ? `(${expr(e.a)} | ${expr(e.b)})` : `(${expr(e.a)} || ${expr(e.b)})`;
+      case "not": return lanes > 1 ? `(~${expr(e.a)})` : `(!${expr(e.a)})`;
       case "call":
         if (lanes > 1) return `lathe_vmap(${e.args.map(expr).join(", ")}, [](${C_TYPE[e.dtype]} x${e.args.length > 1 ? `, ${C_TYPE[e.dtype]} y` : ""}) { return ${C_CALL[e.fn]}(x${e.args.length > 1 ? ", y" : ""}); })`;
         return `${C_CALL[e.fn]}(${e.args.map(expr).join(", ")})`;

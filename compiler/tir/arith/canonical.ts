@@ -6,6 +6,7 @@
  */
 import { wrapTo } from "../../te/dtype.ts";
 import type { BinOp, Expr } from "../../te/expr.ts";
+import { visitExpr } from "../../te/expr.ts";
 import type { Analyzer } from "./analyzer.ts";
 import { varBound } from "./const-bound.ts";
 import { divide, normalizeDivMod, truncDivide } from "./divmod.ts";
@@ -100,6 +101,12 @@ const proveLE = (an: Analyzer, a: Sum, b: Sum): boolean => tightBound(an, subSum
 
 // ---- min / max ----
 
+function hasLoad(e: Expr): boolean {
+  let found = false;
+  visitExpr(e, (x) => { if (x.kind === "load" || x.kind === "access") found = true; });
+  return found;
+}
+
 /** min or max of the operands: drops dominated ones, pulls out terms common to all. */
 export function minMax(an: Analyzer, op: "min" | "max", operands: readonly Sum[]): Sum {
   const flat: Sum[] = [];
@@ -134,7 +141,15 @@ export function minMax(an: Analyzer, op: "min" | "max", operands: readonly Sum[]
   for (const term of live[0]!.terms) {
     if (live.every((s) => s.terms.some((u) => u.key === term.key && u.coef === term.coef))) common.addTerm(term);
   }
-  common.addConst(Math.min(...live.map((s) => s.constant)));
+  // Pulling out the smallest constant adds to the other operands (min(acc, y - 5000) →
+  // min(acc + 5000, y) - 5000). For index arithmetic over bounded loop variables that is
+  // harmless; an operand that reads memory may hold an extreme value (a reduction's
+  // identity) and overflow, so there a constant comes out only when no operand with
+  // terms changes.
+  const readsMemory = live.some((x) => x.terms.some((t) => t.atoms.some(hasLoad)));
+  const withTerms = live.filter((x) => x.terms.length > 0).map((x) => x.constant);
+  if (!readsMemory) common.addConst(Math.min(...live.map((x) => x.constant)));
+  else if (withTerms.length > 0 && withTerms.every((k) => k === withTerms[0])) common.addConst(withTerms[0]!);
   const c = common.build();
   // Key order, constants last: min(x, 5) rather than min(5, x).
   const rest = live.map((s) => subSums(s, c)).sort(compareSums);

@@ -7,6 +7,7 @@
  */
 import type { Expr, Var } from "../../te/expr.ts";
 import { int, lanesOf, mapChildren, mul, substitute, sub, add, usesVar, variable, visitExpr } from "../../te/expr.ts";
+import type { DType } from "../../te/dtype.ts";
 import { bytesOf } from "../../te/dtype.ts";
 import { simplify } from "../arith/index.ts";
 import type { Pass } from "../pass.ts";
@@ -36,7 +37,8 @@ function linearRamp(index: Expr, l: Loop): Expr {
 function vecExpr(e: Expr, l: Loop): Expr {
   if (e.kind === "var") return e === l.v ? { kind: "ramp", base: l.min, stride: int(1), lanes: l.lanes, dtype: "i32" } : e;
   if (e.kind === "load") {
-    if (e.indices.length !== 1) throw new NotVectorizable();
+    // bool has no vector type (GCC vectors of bool do not exist); such loops stay scalar.
+    if (e.indices.length !== 1 || e.dtype === "bool") throw new NotVectorizable();
     const idx = linearRamp(e.indices[0]!, l);
     return idx.kind === "ramp" ? { ...e, indices: [idx], lanes: l.lanes } : e;
   }
@@ -48,8 +50,33 @@ function vecExpr(e: Expr, l: Loop): Expr {
   // Vector integer floor division has no C operator; lane-varying selects would read both arms.
   if (x.kind === "bin" && (x.op === "floordiv" || x.op === "floormod")) throw new NotVectorizable();
   if (x.kind === "select" && lanesOf(x.cond) > 1 && (hasLoad(x.t) || hasLoad(x.f))) throw new NotVectorizable();
-  const widened = mapChildren(x, (c) => broadcast(c, lanes));
-  return { ...widened, lanes } as Expr;
+  const widened = { ...mapChildren(x, (c) => broadcast(c, lanes)), lanes } as Expr;
+  // Vector comparisons give masks (all bits set for true), not 0/1; values come from selects
+  // whose mask width matches the selected elements.
+  if (widened.kind === "cast" && widened.value.dtype === "bool") return maskToValue(widened.value, widened.dtype, lanes);
+  if (widened.kind === "select" && lanesOf(widened.cond) > 1 && maskBytes(widened.cond) !== bytesOf(widened.dtype)) throw new NotVectorizable();
+  return widened;
+}
+
+/** Element width of the mask a vector condition evaluates to, or null when it has none. */
+function maskBytes(c: Expr): number | null {
+  switch (c.kind) {
+    case "cmp": return bytesOf(c.a.dtype);
+    case "and": case "or": { const a = maskBytes(c.a); return a !== null && a === maskBytes(c.b) ? a : null; }
+    case "not": return maskBytes(c.a);
+    default: return null;
+  }
+}
+
+const MASK_INT: Readonly<Record<number, DType>> = { 1: "i8", 4: "i32", 8: "i64" };
+
+/** cast(T, cond) on vectors: select 1 or 0 at the mask's width, then convert to T. */
+function maskToValue(cond: Expr, t: DType, lanes: number): Expr {
+  const mb = maskBytes(cond);
+  const it = mb === null ? undefined : MASK_INT[mb];
+  if (!it) throw new NotVectorizable();
+  const sel: Expr = { kind: "select", cond, t: broadcast(int(1, it), lanes), f: broadcast(int(0, it), lanes), dtype: it, lanes };
+  return it === t ? sel : { kind: "cast", value: sel, dtype: t, lanes };
 }
 
 function hasLoad(e: Expr): boolean {
@@ -72,7 +99,7 @@ function childLanes(e: Expr): number[] {
 function vecStmt(s: Stmt, l: Loop): Stmt {
   switch (s.kind) {
     case "store": {
-      if (s.indices.length !== 1) throw new NotVectorizable();
+      if (s.indices.length !== 1 || s.buffer.dtype === "bool") throw new NotVectorizable();
       const idx = linearRamp(s.indices[0]!, l);
       const value = vecExpr(s.value, l);
       if (idx.kind !== "ramp") {
