@@ -8,7 +8,7 @@ import type { Expr, Var } from "../te/expr.ts";
 import { add, floordiv, floormod, int, mul, sub, substitute, visitExpr, constInt } from "../te/expr.ts";
 import type { Range, Tensor } from "../te/tensor.ts";
 import { ScheduleError } from "../errors.ts";
-import { intervalOf, simplify } from "../tir/arith/index.ts";
+import { constIntervalOf, intervalOf, simplify } from "../tir/arith/index.ts";
 import type { Axis } from "./axis.ts";
 import type { Schedule, Stage } from "./schedule.ts";
 
@@ -151,10 +151,14 @@ function consumedRegion(
     const clamped = simplify(add(sub(hi, lo), 1));
     if (isLoopFree(clamped, relax) && constInt(clamped) !== null) return { min: lo, extent: clamped };
     const extent = simplify(add(sub(maxs[d]!, mins[d]!), 1));
-    if (!isLoopFree(extent, new Map([...loopRanges]))) {
-      throw new ScheduleError(`stage ${stage.name}: the region of ${t.name} in dimension ${d} has a size that depends on loop variables (${extent.kind})`);
+    if (isLoopFree(extent, loopRanges)) return { min: mins[d]!, extent };
+    // A size that varies between iterations (e.g. a fused-then-split loop that does not
+    // align with rows): compute the largest one every time, from the same min.
+    const bound = constIntervalOf(extent, loopRanges);
+    if (bound === null) {
+      throw new ScheduleError(`stage ${stage.name}: the region of ${t.name} in dimension ${d} has a size that depends on loop variables and has no constant bound`);
     }
-    return { min: mins[d]!, extent };
+    return { min: mins[d]!, extent: int(bound.max) };
   });
 }
 

@@ -104,7 +104,8 @@ export function rfactor(s: Schedule, t: Tensor, axis: Axis, factorIndex = 0): Te
     map.set(rootIv.var, rootValue(dv, rv));
     const src = substitute(body.source, map);
     let cond = body.cond && substitute(body.cond, map);
-    if (guard) cond = cond ? and(cond, guard(dv, rv)) : guard(dv, rv);
+    // The bounds guard first: C++ evaluates && left to right, and cond may read at the index.
+    if (guard) cond = cond ? and(guard(dv, rv), cond) : guard(dv, rv);
     if (remaining.length === 0) return cond ? select(cond, src, identityOf(body.combiner, body.dtype)) : src;
     return { kind: "reduce", combiner: body.combiner, source: src, axes: remaining, init: null, cond, dtype: body.dtype };
   }, `${t.name}.rf`, { axisNames: names });

@@ -86,7 +86,10 @@ export function runAndCheck(
       data = typedArrayFor(t.dtype, shape.reduce((a, b) => a * b, 1));
       // A sentinel, so elements the kernel never writes are caught.
       if (data instanceof Float32Array || data instanceof Float64Array) data.fill(NaN);
+      else if (data instanceof BigInt64Array) data.fill(-0x5a5a5a5an);
       else if (data instanceof Int32Array) data.fill(-0x5a5a5a5a);
+      else if (data instanceof Int8Array) data.fill(-0x5a);
+      else if (data instanceof Uint8Array) data.fill(0xa5); // also not a valid bool
       results.set(t, data);
     }
     return { data, shape, dtype: t.dtype };
@@ -149,12 +152,6 @@ function unflatten(k: number, shape: readonly number[]): number[] {
     k = Math.floor(k / n);
   }
   return idx;
-}
-
-/** A schedule case: a name and a function that builds the computation and its schedule. */
-export interface Case<P = void> {
-  readonly name: string;
-  readonly make: (p: P) => { s: Schedule; args: Tensor[] };
 }
 
 /** The kernel-name-safe form of a case name. */

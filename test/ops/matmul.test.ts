@@ -11,6 +11,7 @@ import { cast, mul } from "../../compiler/te/expr.ts";
 import type { DType } from "../../compiler/te/dtype.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, sizeVar, sum } from "../../compiler/te/tensor.ts";
+import { printFunc } from "../../compiler/tir/print.ts";
 import type { ExprLike } from "../../compiler/te/expr.ts";
 import { buildKernel, checkKernel, cname, randomInputs, runAndCheck } from "../helpers/check.ts";
 
@@ -80,6 +81,24 @@ const MATMUL_SCHEDULES: Record<string, MMSchedule> = {
     return s;
   },
 
+  "cache_read tiles of A and B at the k-outer loop of a local accumulator": ({ A, B, C }) => {
+    const s = createSchedule(C);
+    const CL = cacheWrite(s, C, "local");
+    const AL = cacheRead(s, A, "local", [CL]);
+    const BL = cacheRead(s, B, "local", [CL]);
+    const c = s.stage(C);
+    const [io, jo] = c.tile(c.axis[0]!, c.axis[1]!, 4, 8);
+    c.parallel(io);
+    const cl = s.stage(CL);
+    cl.computeAt(c, jo);
+    const [ko, ki] = cl.split(cl.reduceAxis[0]!, { factor: 5 });
+    cl.reorder(ko, ki, cl.axis[0]!, cl.axis[1]!);
+    cl.vectorize(cl.axis[1]!);
+    s.stage(AL).computeAt(cl, ko);
+    s.stage(BL).computeAt(cl, ko);
+    return s;
+  },
+
   "nparts splits + fuse + parallel + pragma": ({ C }) => {
     const s = createSchedule(C);
     const c = s.stage(C);
@@ -114,7 +133,9 @@ describe.each(SHAPES)("matmul f32 M=%i N=%i K=%i", (M, N, K) => {
     const mm = matmul(M, N, K);
     const s = MATMUL_SCHEDULES[name]!(mm);
     const args = [mm.A, mm.B, mm.C];
-    await checkKernel(s, args, randomInputs([mm.A, mm.B], M * 1000 + N), { name: cname(`mm_${name}`) });
+    const kernel = await checkKernel(s, args, randomInputs([mm.A, mm.B], M * 1000 + N), { name: cname(`mm_${name}`) });
+    // The pragma travels to the loop IR as an attribute of its loop.
+    if (name.includes("pragma")) expect(printFunc(kernel.func)).toContain("pragma_auto_unroll_max_step");
   });
 });
 
@@ -145,5 +166,21 @@ describe("matmul i8×i8 accumulated in i32 (exact)", () => {
     expect(mm.C.dtype).toBe("i32");
     const s = MATMUL_SCHEDULES[name]!(mm);
     await checkKernel(s, [mm.A, mm.B, mm.C], randomInputs([mm.A, mm.B], 7), { name: cname(`mm_i8_${name}`) });
+  });
+});
+
+describe("regressions (test/ops/BUGS.md)", () => {
+  // BUGS.md #4 (fixed): compute_at at the outer loop of a split of a fused axis was rejected
+  // when the fused extent (here N = 131) is not a multiple of the split factor.
+  test("cache_write computed at the outer part of split(fuse(i, j))", async () => {
+    const mm = matmul(67, 131, 45);
+    const s = createSchedule(mm.C);
+    const CL = cacheWrite(s, mm.C, "local");
+    const c = s.stage(mm.C);
+    const f = c.fuse(c.axis[0]!, c.axis[1]!);
+    const [fo] = c.split(f, { factor: 8 });
+    c.parallel(fo);
+    s.stage(CL).computeAt(c, fo);
+    await checkKernel(s, [mm.A, mm.B, mm.C], randomInputs([mm.A, mm.B], 3), { name: "mm_fused_split_at" });
   });
 });

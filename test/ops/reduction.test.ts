@@ -3,15 +3,28 @@
  * the reduce axis is split, one side becomes a data axis of a new stage, which is
  * vectorized or run in parallel and computed at the final reduction or at root.
  */
-import { describe, test } from "vitest";
+import { execFileSync } from "node:child_process";
+import { describe, expect, test } from "vitest";
+import { lower } from "../../compiler/build.ts";
+import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
 import { rfactor } from "../../compiler/schedule/cache.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
-import { cast } from "../../compiler/te/expr.ts";
+import { cast, gt, sub } from "../../compiler/te/expr.ts";
 import type { DType } from "../../compiler/te/dtype.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
-import { compute, placeholder, reduceAxis, rmax, sum } from "../../compiler/te/tensor.ts";
+import { compute, placeholder, reduceAxis, rmax, rmin, sum } from "../../compiler/te/tensor.ts";
 import { checkKernel, cname, randomInputs } from "../helpers/check.ts";
+import { runUnderAsan } from "../cpu/asan-harness.ts";
+
+const hasAsan = (() => {
+  try {
+    execFileSync("g++", ["-print-file-name=libasan.so"], { encoding: "utf8" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 interface Red { A: Tensor; B: Tensor }
 
@@ -92,5 +105,44 @@ describe.each(["sum", "max", "sum i8→i32"] as const)("row %s", (kind) => {
     const t = rowReduce(kind, 19, 100);
     const s = SCHEDULES[name]!(t);
     await checkKernel(s, [t.A, t.B], randomInputs([t.A], 5), { name: cname(`rowred_${name}`) });
+  });
+});
+
+describe("conditional row sum (where) through rfactor with a tail", () => {
+  const make = (): { s: Schedule; args: Tensor[] } => {
+    const A = placeholder([9, 50], "f32", "A");
+    const k = reduceAxis(50, "k");
+    const B = compute([9], (i) => sum(k, A.at(i, k.var), { where: gt(A.at(i, k.var), 0) }), "B");
+    const s = createSchedule(B);
+    const [, ki] = s.stage(B).split(k, { factor: 8 });
+    const BF = rfactor(s, B, ki);
+    s.stage(BF).parallel(s.stage(BF).axis[0]!);
+    return { s, args: [A, B] };
+  };
+
+  test.concurrent("values", async () => {
+    const { s, args } = make();
+    await checkKernel(s, args, randomInputs([args[0]!], 9), { name: "rowsum_where_rf" });
+  });
+
+  // BUGS.md #5 (fixed): the rfactor stage tested `A[i, k] > 0` before the tail guard `k < 50`,
+  // so the last row read past the end of A. The values were right; AddressSanitizer saw the read.
+  (hasAsan ? test : test.skip)("no out-of-bounds read under AddressSanitizer", async () => {
+    const { s, args } = make();
+    const f = lower(s, args, { name: "kernel" });
+    const r = await runUnderAsan(printCppModule([f]), f);
+    expect(r.report).toBe("");
+    expect(r.ok).toBe(true);
+  }, 120_000);
+});
+
+describe("row min of i32 values shifted by a constant (exact)", () => {
+  // BUGS.md #1: simplify rewrote min(acc, a - c) into min(acc + c, a) - c, and acc + c
+  // overflowed while acc held the identity 2147483647.
+  test.concurrent.each(["naive", "rfactor inner (vectorized) at the row + parallel rows"])("%s", async (name) => {
+    const A = placeholder([19, 100], "i32", "A");
+    const k = reduceAxis(100, "k");
+    const B = compute([19], (i) => rmin(k, sub(A.at(i, k.var), 5000)), "B");
+    await checkKernel(SCHEDULES[name]!({ A, B }), [A, B], randomInputs([A], 5), { name: cname(`rowmin_i32_${name}`) });
   });
 });
