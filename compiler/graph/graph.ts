@@ -1,0 +1,42 @@
+/**
+ * The graph IR: values (typed edges) produced by nodes (an op applied to input values
+ * with attributes), in topological order. Graphs are immutable; passes build new ones.
+ */
+import type { TypedArray } from "../te/dtype.ts";
+import type { TensorType } from "./types.ts";
+
+export type AttrValue = number | string | boolean | readonly number[] | readonly string[];
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export interface Value {
+  /** Unique within a graph. */
+  readonly id: number;
+  /** For printing and error messages; unique within a graph. */
+  readonly name: string;
+  readonly type: TensorType;
+}
+
+export interface Node {
+  readonly id: number;
+  /** Unique within a graph; errors name it. */
+  readonly name: string;
+  readonly op: string;
+  readonly inputs: readonly Value[];
+  readonly attrs: Attrs;
+  readonly outputs: readonly Value[];
+}
+
+/** A constant tensor: a parameter's initial value or a folded result. */
+export interface Constant {
+  readonly value: Value;
+  readonly data: TypedArray;
+}
+
+export interface Graph {
+  /** Runtime inputs, in call order. */
+  readonly inputs: readonly Value[];
+  /** Values with data known at compile time (weights, folded constants). */
+  readonly constants: readonly Constant[];
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly Value[];
+}

@@ -1,0 +1,29 @@
+/** Graph-level tensor types: a shape whose dimensions are numbers or symbolic names, and a dtype. */
+import type { DType } from "../te/dtype.ts";
+
+/** A dimension: a known size, or a symbolic one ("batch") bound when the graph runs. */
+export type Dim = number | string;
+
+export interface TensorType {
+  readonly shape: readonly Dim[];
+  readonly dtype: DType;
+}
+
+export const tensorType = (shape: readonly Dim[], dtype: DType = "f32"): TensorType => ({ shape: [...shape], dtype });
+
+export const showType = (t: TensorType): string => `${t.dtype}[${t.shape.join(", ")}]`;
+
+export const sameDim = (a: Dim, b: Dim): boolean => a === b;
+
+export const sameType = (a: TensorType, b: TensorType): boolean =>
+  a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => sameDim(d, b.shape[i]!));
+
+/** Number of elements when every dimension is known, else null. */
+export function staticSize(t: TensorType): number | null {
+  let n = 1;
+  for (const d of t.shape) {
+    if (typeof d !== "number") return null;
+    n *= d;
+  }
+  return n;
+}

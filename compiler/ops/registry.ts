@@ -1,0 +1,42 @@
+/** The op registry: every op by name. Families live in ops/basic and ops/nn. */
+import { LatheError } from "../errors.ts";
+import type { Attrs, AttrValue } from "../graph/graph.ts";
+import type { OpDef } from "./op.ts";
+import { basicOps } from "./basic/index.ts";
+import { nnOps } from "./nn/index.ts";
+
+export const ops: Readonly<Record<string, OpDef>> = { ...basicOps, ...nnOps } as Readonly<Record<string, OpDef>>;
+
+export function getOp(name: string, node?: string): OpDef {
+  const op = ops[name];
+  if (!op) throw new LatheError(`${node ? `node ${node}: ` : ""}unknown op "${name}"`);
+  return op;
+}
+
+const kindOk = (kind: string, v: AttrValue): boolean => {
+  switch (kind) {
+    case "int": return typeof v === "number" && Number.isInteger(v);
+    case "float": return typeof v === "number";
+    case "bool": return typeof v === "boolean";
+    case "string": return typeof v === "string";
+    case "ints": return Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isInteger(x));
+    case "floats": return Array.isArray(v) && v.every((x) => typeof x === "number");
+    case "strings": return Array.isArray(v) && v.every((x) => typeof x === "string");
+    default: return false;
+  }
+};
+
+/** Attributes with defaults filled in; unknown, missing or ill-typed ones name the node. */
+export function normalizeAttrs(op: OpDef, given: Attrs, node: string): Attrs {
+  const out: Record<string, AttrValue> = {};
+  for (const k of Object.keys(given)) {
+    if (!(k in op.attrs)) throw new LatheError(`node ${node} (${op.name}): unknown attribute "${k}"`);
+  }
+  for (const [k, spec] of Object.entries(op.attrs)) {
+    const v = given[k] ?? spec.default;
+    if (v === undefined) throw new LatheError(`node ${node} (${op.name}): missing attribute "${k}"`);
+    if (!kindOk(spec.kind, v)) throw new LatheError(`node ${node} (${op.name}): attribute "${k}" must be ${spec.kind}, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
