@@ -5,6 +5,9 @@
  */
 import { LatheError, ShapeError } from "../errors.ts";
 import { evaluate } from "../te/evaluate.ts";
+import type { DType, TypedArray } from "../te/dtype.ts";
+import { wrapTo } from "../te/dtype.ts";
+import { f16FromBits } from "../../runtime/f16.ts";
 import { getOp } from "../ops/registry.ts";
 import type { Graph, Value } from "./graph.ts";
 import type { Dim } from "./types.ts";
@@ -40,12 +43,20 @@ export function bindDims(values: readonly Value[], shapes: readonly (readonly nu
 const concrete = (shape: readonly Dim[], sizes: ReadonlyMap<string, number>): number[] =>
   shape.map((d) => (typeof d === "number" ? d : sizes.get(d) ?? (() => { throw new LatheError(`symbolic dimension ${d} is not bound by any input`); })()));
 
+/** Constant data as numbers: f16 is stored as raw half bits, i64 as bigints. */
+function decode(data: TypedArray, dtype: DType): Float64Array {
+  if (dtype === "f16") return Float64Array.from(data as Uint16Array, f16FromBits);
+  if (data instanceof BigInt64Array) return Float64Array.from(data, (x) => Number(x));
+  return Float64Array.from(data as ArrayLike<number>);
+}
+
 export function interpret(g: Graph, inputs: readonly { data: ArrayLike<number>; shape: readonly number[] }[]): InterpretResult {
   if (inputs.length !== g.inputs.length) throw new ShapeError(`graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
   const dims = bindDims(g.inputs, inputs.map((x) => x.shape));
   const values = new Map<Value, { data: Float64Array; shape: number[] }>();
-  g.inputs.forEach((v, k) => values.set(v, { data: Float64Array.from(inputs[k]!.data), shape: [...inputs[k]!.shape] }));
-  for (const c of g.constants) values.set(c.value, { data: Float64Array.from(c.data as ArrayLike<number>), shape: concrete(c.value.type.shape, dims) });
+  // Inputs are rounded to their dtype, as a compiled graph would store them.
+  g.inputs.forEach((v, k) => values.set(v, { data: Float64Array.from(inputs[k]!.data, (x) => wrapTo(v.type.dtype, x)), shape: [...inputs[k]!.shape] }));
+  for (const c of g.constants) values.set(c.value, { data: decode(c.data, c.value.type.dtype), shape: concrete(c.value.type.shape, dims) });
   for (const node of g.nodes) {
     const sizes = new SizeVars();
     const op = getOp(node.op, node.name);

@@ -4,6 +4,7 @@
 
 #include "kernel_call.h"
 #include "library.h"
+#include "xgboost.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, lathe::SetNumThreads, "setNumThreads"));
   exports.Set("callKernel", Napi::Function::New(env, lathe::CallKernel, "callKernel"));
   exports.Set("callKernelAsync", Napi::Function::New(env, lathe::CallKernelAsync, "callKernelAsync"));
+  lathe::RegisterXGBoost(env, exports);
   return exports;
 }
 

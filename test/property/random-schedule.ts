@@ -1,17 +1,20 @@
 /**
  * Random valid schedules for the schedule property test: from a seeded Rng, apply a
  * random sequence of schedule primitives to a fresh matmul or conv2d schedule. The
- * generator only proposes primitives it believes valid (see `planners`); a ScheduleError
+ * generator only proposes primitives it believes valid (the `plan*` methods); a ScheduleError
  * from one of them is recorded as a rejection and the primitive skipped. Every step is
  * logged as text, so a failing seed can be read (and replayed by hand) without rerunning.
  *
  * Validity rules the generator keeps (beyond what the primitives check themselves):
- * - an axis where another stage is computed (a compute_at point) is never split or fused;
+ * - tile never splits its outer axis when another stage is computed at it (the tile's
+ *   reorder would then move a loop across that compute_at point, after its splits applied);
  * - every compute_at keeps each attached stage outside all of its readers: a reader is
  *   the stage it is computed at, or is computed (transitively) at that stage at the same
  *   loop or a deeper one (`attachmentsConsistent`);
  * - cache_write and rfactor change which stage reads the stage's inputs, so they are only
  *   applied to a stage that nothing is computed at and whose producers are computed at root;
+ *   the same for cache_read of an intermediate (computed at root or inlined), whose
+ *   producers' reader changes;
  * - vectorize only the innermost leaf (a data axis), parallel only one loop of the whole
  *   schedule (one of the two outermost leaves of a stage computed at root), unroll only
  *   small loops (so the generated code stays small).
@@ -21,7 +24,7 @@ import { compute, placeholder, reduceAxis, sum } from "../../compiler/te/tensor.
 import { add, and, ge, lt, mul, select, sub } from "../../compiler/te/expr.ts";
 import type { Axis } from "../../compiler/schedule/axis.ts";
 import type { Schedule, Stage } from "../../compiler/schedule/schedule.ts";
-import { createSchedule } from "../../compiler/schedule/schedule.ts";
+import { createSchedule, readsTensor } from "../../compiler/schedule/schedule.ts";
 import { cacheRead, cacheWrite, rfactor } from "../../compiler/schedule/cache.ts";
 import { ScheduleError } from "../../compiler/errors.ts";
 import type { Rng } from "../../runtime/random.ts";
@@ -69,12 +72,13 @@ export function conv2d(c: ConvShape): Workload {
 // ---- the generator ----
 
 /**
- * Patterns the generator avoids because of known compiler bugs (test/property/BUGS.md).
- * Set a flag to false to hunt for the bug again (`fuzz-schedules.ts --no-avoid`).
+ * Patterns the generator avoids because of open compiler bugs (test/property/BUGS.md).
+ * `fuzz-schedules.ts --no-avoid` sets every flag to false, to hunt for the bug again.
+ * None is open now; BUGS.md #1 (nested non-dividing splits) was avoided this way.
  */
 export const AVOID = {
-  /** BUGS.md #1: a split that does not divide an axis produced by an earlier split gets no tail guard. */
-  nestedSplitTail: true,
+  /** BUGS.md #1 (fixed): only divisors as split factors of an axis an earlier split produced. */
+  nestedSplitTail: false,
 };
 
 export type Primitive =
@@ -101,8 +105,11 @@ export interface RandomSchedule {
   readonly crash: { readonly step: string; readonly error: unknown } | null;
 }
 
-/** A primitive the generator decided to apply: its description and the call. */
-interface Action { readonly text: string; readonly apply: () => void }
+/**
+ * A primitive the generator decided to apply: its description and the call, which may
+ * return more text for the log (choices it could only make after applying).
+ */
+interface Action { readonly text: string; readonly apply: () => string | void }
 
 export function randomSchedule(rng: Rng, w: Workload, opts: { maxSteps?: number } = {}): RandomSchedule {
   return new Generator(rng, createSchedule(w.output), w).run(opts.maxSteps ?? 8);
@@ -114,7 +121,8 @@ class Generator {
   private readonly rejected: { primitive: Primitive; step: string; message: string }[] = [];
   private crash: { step: string; error: unknown } | null = null;
   private parallelUsed = false;
-  private readonly cachedInputs = new Set<Tensor>();
+  /** Tensors cache_read has copied, and the copies. */
+  private readonly cached = new Set<Tensor>();
 
   constructor(private readonly rng: Rng, private readonly s: Schedule, private readonly w: Workload) {}
 
@@ -132,9 +140,9 @@ class Generator {
       const action = this.plan(p);
       if (!action) { pool.splice(pool.indexOf(p), 1); continue; }
       try {
-        action.apply();
+        const more = action.apply();
         this.applied[p]++;
-        this.steps.push(action.text);
+        this.steps.push(action.text + (more ?? ""));
       } catch (e) {
         if (e instanceof ScheduleError) {
           this.rejected.push({ primitive: p, step: action.text, message: e.message });
@@ -219,10 +227,7 @@ class Generator {
   // ---- loop structure ----
 
   private planSplit(): Action | null {
-    const c = this.pickFrom(this.loopStages().map((st) => {
-      const at = this.attachAxes(st);
-      return [st, st.leaves.filter((l) => this.ext(st, l) >= 2 && !at.has(l))];
-    }));
+    const c = this.pickFrom(this.loopStages().map((st) => [st, st.leaves.filter((l) => this.ext(st, l) >= 2)]));
     if (!c) return null;
     const [st, leaf] = c;
     const ext = this.ext(st, leaf);
@@ -237,8 +242,8 @@ class Generator {
   private planTile(): Action | null {
     const c = this.pickFrom(this.loopStages().map((st) => {
       const at = this.attachAxes(st);
-      const ok = (l: Axis) => l.kind === "data" && this.ext(st, l) >= 2 && !at.has(l);
-      const starts = st.leaves.flatMap((l, k) => (k + 1 < st.leaves.length && ok(l) && ok(st.leaves[k + 1]!) ? [k] : []));
+      const ok = (l: Axis) => l.kind === "data" && this.ext(st, l) >= 2;
+      const starts = st.leaves.flatMap((l, k) => (k + 1 < st.leaves.length && ok(l) && !at.has(l) && ok(st.leaves[k + 1]!) ? [k] : []));
       return [st, starts];
     }));
     if (!c) return null;
@@ -252,14 +257,10 @@ class Generator {
   }
 
   private planFuse(): Action | null {
-    const c = this.pickFrom(this.loopStages().map((st) => {
-      const at = this.attachAxes(st);
-      const starts = st.leaves.flatMap((l, k) => {
-        const r = st.leaves[k + 1];
-        return r && r.kind === l.kind && !at.has(l) && !at.has(r) ? [k] : [];
-      });
-      return [st, starts];
-    }));
+    const c = this.pickFrom(this.loopStages().map((st) => [st, st.leaves.flatMap((l, k) => {
+      const r = st.leaves[k + 1];
+      return r && r.kind === l.kind ? [k] : [];
+    })]));
     if (!c) return null;
     const [st, k] = c;
     const a = st.leaves[k]!, b = st.leaves[k + 1]!;
@@ -358,9 +359,18 @@ class Generator {
     return out;
   }
 
-  /** Computes that `st` reads (through inlined stages), excluding inlined ones. */
+  /** Non-inlined computes that `st` reads (through inlined stages). */
   private producersOf(st: Stage): Stage[] {
-    return this.s.stages.filter((q) => q.op !== null && q.attach.kind !== "inline" && this.readersOf(q).includes(st));
+    const out = new Set<Stage>();
+    const visit = (q: Stage) => {
+      for (const z of this.s.stages) {
+        if (z.op === null || !q.op || !readsTensor(q.op, z.tensor)) continue;
+        if (z.attach.kind === "inline") visit(z);
+        else out.add(z);
+      }
+    };
+    visit(st);
+    return [...out];
   }
 
   /**
@@ -408,24 +418,35 @@ class Generator {
     return { text: `cache_write(${st.name}, "${scope}")`, apply: () => { cacheWrite(this.s, st.tensor, scope); } };
   }
 
-  /** Caches an input for all its readers, then (usually) computes the cache at a leaf of its reader. */
+  /**
+   * Caches an input (sometimes an intermediate computed at root) for all its readers, then
+   * usually computes the cache at a leaf where it stays consistent (a leaf of its reader,
+   * or of a stage its reader is inlined into).
+   */
   private planCacheRead(): Action | null {
-    const cands = this.w.inputs.filter((t) => !this.cachedInputs.has(t));
+    const inputs = this.w.inputs.filter((t) => !this.cached.has(t));
+    const inner = this.s.stages
+      .filter((q) => q.op !== null && !q.isOutput && !this.cached.has(q.tensor) && q.attach.kind !== "at"
+        && this.producersOf(q).every((z) => z.attach.kind === "root"))
+      .map((q) => q.tensor);
+    const cands = [...inputs, ...(this.rng.float() < 0.3 ? inner : [])];
     if (cands.length === 0) return null;
     const t = this.pick(cands);
     const readers = this.s.consumersOf(this.s.stage(t));
     if (readers.length === 0) return null;
     const scope = this.pick(["global", "local"] as const);
-    const reader = readers.length === 1 && readers[0]!.attach.kind !== "inline" ? readers[0]! : null;
-    const leaf = reader && this.rng.float() < 0.8 ? this.pick(reader.leaves) : null;
-    const text = `cache_read(${t.name}, "${scope}", [${readers.map((r) => r.name).join(", ")}])`
-      + (leaf ? `; ${t.name}.${scope}.compute_at(${reader!.name}, ${leaf.var.name})  [leaves ${leafList(reader!)}]` : "");
+    const attach = this.rng.float() < 0.8;
     return {
-      text,
+      text: `cache_read(${t.name}, "${scope}", [${readers.map((r) => r.name).join(", ")}])`,
       apply: () => {
-        const cache = cacheRead(this.s, t, scope, readers.map((r) => r.tensor));
-        this.cachedInputs.add(t);
-        if (leaf) this.s.stage(cache).computeAt(reader!, leaf);
+        const cache = this.s.stage(cacheRead(this.s, t, scope, readers.map((r) => r.tensor)));
+        this.cached.add(t);
+        this.cached.add(cache.tensor);
+        const targets = attach ? this.attachTargets(cache) : [];
+        if (targets.length === 0) return "";
+        const [st, leaf] = this.pick(targets);
+        cache.computeAt(st, leaf);
+        return `; ${cache.name}.compute_at(${st.name}, ${leaf.var.name})  [leaves ${leafList(st)}]`;
       },
     };
   }

@@ -1,0 +1,96 @@
+import { describe, expect, test } from "vitest";
+import { GraphBuilder } from "./builder.ts";
+import { compileGraph } from "./compile.ts";
+import { interpret } from "./interpret.ts";
+import { fusionGroups } from "./passes/fuse.ts";
+import type { Graph } from "./graph.ts";
+import { Tensor } from "../../runtime/tensor.ts";
+import { Rng } from "../../runtime/random.ts";
+
+const rng = new Rng(11);
+const randArray = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.uniform(-scale, scale));
+
+function expectMatchesInterpreter(g: Graph, inputs: Tensor[], got: Tensor[], rtol = 1e-4): void {
+  const ref = interpret(g, inputs.map((t) => ({ data: t.toArray(), shape: t.shape }))).outputs;
+  got.forEach((t, k) => {
+    expect(t.shape).toEqual(ref[k]!.shape);
+    const a = t.toArray();
+    a.forEach((v, i) => {
+      const r = ref[k]!.data[i]!;
+      if (Math.abs(v - r) > rtol * (1 + Math.abs(r))) throw new Error(`output ${k} element ${i}: got ${v}, reference ${r}`);
+    });
+  });
+}
+
+function mlp() {
+  const b = new GraphBuilder();
+  const x = b.input("x", ["batch", 20], "f32");
+  const w1 = b.constant("w1", randArray(20 * 16, 0.3), [20, 16]);
+  const b1 = b.constant("b1", randArray(16, 0.1), [16]);
+  const w2 = b.constant("w2", randArray(16 * 5, 0.3), [16, 5]);
+  const b2 = b.constant("b2", randArray(5, 0.1), [5]);
+  const h = b.op1("relu", [b.op1("add", [b.op1("matmul", [x, w1]), b1])]);
+  const y = b.op1("log_softmax", [b.op1("add", [b.op1("matmul", [h, w2]), b2])], { axis: -1 });
+  return b.build([y]);
+}
+
+function resnetBlock() {
+  const C = 4, H = 6, W = 6;
+  const b = new GraphBuilder();
+  const x = b.input("x", ["n", C, H, W], "f32");
+  const bn = (name: string, v: ReturnType<typeof b.input>) => b.op1("batch_norm", [v,
+    b.constant(`${name}_scale`, randArray(C, 1), [C]), b.constant(`${name}_bias`, randArray(C, 0.1), [C]),
+    b.constant(`${name}_mean`, randArray(C, 0.1), [C]), b.constant(`${name}_var`, Float32Array.from({ length: C }, () => 0.5 + rng.uniform(0, 1)), [C])]);
+  const conv = (name: string, v: ReturnType<typeof b.input>) =>
+    b.op1("conv2d", [v, b.constant(`${name}_w`, randArray(C * C * 9, 0.3), [C, C, 3, 3])], { pads: [1, 1, 1, 1] });
+  const h = b.op1("relu", [bn("bn1", conv("conv1", x))]);
+  const y = b.op1("relu", [b.op1("add", [bn("bn2", conv("conv2", h)), x])]);
+  return b.build([y]);
+}
+
+describe("whole-graph compilation (one native library per graph)", () => {
+  test("an MLP with a symbolic batch runs for any batch size and equals the interpreter", async () => {
+    const g = mlp();
+    const c = await compileGraph(g);
+    for (const n of [1, 7]) {
+      const x = new Tensor(randArray(n * 20), [n, 20], "f32");
+      expectMatchesInterpreter(g, [x], c.run([x]));
+    }
+    // Compiling the same graph again hits the content-hashed cache.
+    const again = await compileGraph(g);
+    expect(again.library).toBe(c.library);
+  }, 120_000);
+
+  test("a ResNet basic block fuses into the kernels TVM's rules give, and equals the unfused result", async () => {
+    const g = resnetBlock();
+    const groups = fusionGroups(g);
+    // conv1+bn1+relu, conv2+bn2+add+relu: each conv absorbs its elementwise consumers.
+    expect(groups.map((x) => x.nodes.map((n) => n.op))).toEqual([
+      ["conv2d", "batch_norm", "relu"],
+      ["conv2d", "batch_norm", "add", "relu"],
+    ]);
+    const c = await compileGraph(g);
+    const x = new Tensor(randArray(2 * 4 * 36), [2, 4, 6, 6], "f32");
+    expectMatchesInterpreter(g, [x], c.run([x]));
+  }, 120_000);
+
+  test("memory planning reuses blocks once their readers have run", async () => {
+    const b = new GraphBuilder();
+    let v = b.input("x", [8, 16], "f32");
+    for (let i = 0; i < 6; i++) v = b.op1("softmax", [b.op1("exp", [v])], { axis: -1 });
+    const g = b.build([v]);
+    const c = await compileGraph(g);
+    const intermediates = c.plan.memory.assignment.size;
+    expect(intermediates).toBeGreaterThanOrEqual(6);
+    expect(c.plan.memory.storages.length).toBeLessThanOrEqual(2);
+    const x = new Tensor(randArray(128), [8, 16], "f32");
+    expectMatchesInterpreter(g, [x], c.run([x]));
+  }, 120_000);
+
+  test("wrong input shapes and dtypes are named", async () => {
+    const c = await compileGraph(mlp());
+    expect(() => c.run([new Tensor(randArray(3 * 21), [3, 21], "f32")])).toThrow(/input x: dimension 1 must be 20, got 21/);
+    expect(() => c.run([Tensor.zeros([3, 20], "i32")])).toThrow(/input x: expected dtype f32/);
+    expect(() => c.run([])).toThrow(/graph takes 1 inputs/);
+  }, 120_000);
+});

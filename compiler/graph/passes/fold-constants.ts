@@ -1,0 +1,50 @@
+/**
+ * fold-constants: a node whose inputs are all constants is evaluated with the reference
+ * interpreter, and its outputs become constants (keeping their values' ids and names).
+ * Skipped: ops with randomness, and results over `maxElements` elements (folding would
+ * trade a cheap kernel for a large blob of data).
+ */
+import { interpret } from "../interpret.ts";
+import type { Constant, Graph, Node, Value } from "../graph.ts";
+import { staticSize } from "../types.ts";
+import { dataToNumbers, numbersToData } from "./constant-data.ts";
+import type { GraphPass } from "./pass.ts";
+
+/** Ops that draw random numbers: folding would freeze one draw into the graph. */
+export const RANDOM_OPS: ReadonlySet<string> = new Set(["dropout"]);
+
+export interface FoldOptions {
+  /** Largest total output size folded (default 1e6 elements). */
+  readonly maxElements?: number;
+}
+
+/** The node's outputs computed from its constant inputs. */
+function evaluateNode(n: Node, consts: ReadonlyMap<Value, Constant>): Constant[] {
+  // The node alone, its (distinct) constant inputs fed as graph inputs: the interpreter
+  // takes numbers, so f16 bits and i64 bigints are decoded here rather than by it.
+  const ins = [...new Set(n.inputs)];
+  const graph: Graph = { inputs: ins, constants: [], nodes: [n], outputs: n.outputs };
+  const feed = ins.map((v) => ({ data: dataToNumbers(v.type.dtype, consts.get(v)!.data), shape: v.type.shape as number[] }));
+  const res = interpret(graph, feed);
+  return n.outputs.map((o, k) => ({ value: o, data: numbersToData(o.type.dtype, res.outputs[k]!.data) }));
+}
+
+export function foldConstants(g: Graph, opts: FoldOptions = {}): Graph {
+  const { maxElements = 1e6 } = opts;
+  const consts = new Map<Value, Constant>(g.constants.map((c) => [c.value, c]));
+  const folded: Constant[] = [];
+  const nodes = g.nodes.filter((n) => {
+    if (RANDOM_OPS.has(n.op) || !n.inputs.every((v) => consts.has(v))) return true;
+    const sizes = n.outputs.map((o) => staticSize(o.type));
+    if (sizes.some((s) => s === null) || sizes.reduce((a: number, s) => a + s!, 0) > maxElements) return true;
+    for (const c of evaluateNode(n, consts)) {
+      consts.set(c.value, c);
+      folded.push(c);
+    }
+    return false;
+  });
+  if (folded.length === 0) return g;
+  return { ...g, constants: [...g.constants, ...folded], nodes };
+}
+
+export const foldConstantsPass: GraphPass = { name: "fold-constants", run: (g) => foldConstants(g) };

@@ -1,0 +1,37 @@
+/** Seeded shuffling and mini-batching. */
+import { LatheError } from "../../compiler/errors.ts";
+import type { Rng } from "../../runtime/random.ts";
+import type { Dataset } from "./dataset.ts";
+import { checkDataset, sizeOf, subset } from "./dataset.ts";
+
+/** A permutation of 0..n-1 (Fisher–Yates driven by `rng`). */
+export function permutation(n: number, rng: Rng): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(0, i + 1);
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+export const shuffle = (d: Dataset, rng: Rng): Dataset => subset(d, permutation(sizeOf(d), rng));
+
+export interface BatchOptions {
+  /** Drop a last batch smaller than `batchSize` (e.g. for a step compiled for a fixed batch). */
+  readonly dropLast?: boolean;
+}
+
+/**
+ * One epoch of mini-batches: examples in the order of a fresh `rng` permutation (in
+ * order when `rng` is null). Each batch is `{ x, y }`, ready for a compiled step.
+ */
+export function* batches(data: Dataset, batchSize: number, rng: Rng | null, opts: BatchOptions = {}): Generator<Dataset> {
+  checkDataset(data);
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new LatheError(`batches: batch size must be a positive integer, got ${batchSize}`);
+  const n = sizeOf(data);
+  const order = rng ? permutation(n, rng) : Array.from({ length: n }, (_, i) => i);
+  for (let s = 0; s < n; s += batchSize) {
+    if (opts.dropLast && s + batchSize > n) return;
+    yield subset(data, order.slice(s, s + batchSize));
+  }
+}
