@@ -3,6 +3,7 @@ import { GraphBuilder } from "./builder.ts";
 import { compileGraph } from "./compile.ts";
 import { interpret } from "./interpret.ts";
 import { fusionGroups } from "./passes/fuse.ts";
+import { autodiff } from "./passes/autodiff.ts";
 import type { Graph } from "./graph.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { Rng } from "../../runtime/random.ts";
@@ -92,5 +93,51 @@ describe("whole-graph compilation (one native library per graph)", () => {
     expect(() => c.run([new Tensor(randArray(3 * 21), [3, 21], "f32")])).toThrow(/input x: dimension 1 must be 20, got 21/);
     expect(() => c.run([Tensor.zeros([3, 20], "i32")])).toThrow(/input x: expected dtype f32/);
     expect(() => c.run([])).toThrow(/graph takes 1 inputs/);
+  }, 120_000);
+});
+
+describe("compiled graphs equal the interpreter for training ops, forward and backward", () => {
+  const rand = (shape: number[], s = 1) => new Tensor(randArray(shape.reduce((a, b) => a * b, 1), s), shape, "f32");
+  const withGrads = (b: GraphBuilder, loss: ReturnType<GraphBuilder["input"]>, wrt: ReturnType<GraphBuilder["input"]>[]): Graph => {
+    const { graph, grads } = autodiff(b.build([loss]), loss, wrt);
+    return { ...graph, outputs: [loss, ...grads] };
+  };
+  const square = (b: GraphBuilder, v: ReturnType<GraphBuilder["input"]>) => b.op1("sum", [b.op1("mul", [v, v])]);
+
+  test("batch_norm_train", async () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [4, 3, 5, 5]), s = b.input("s", [3]), bb = b.input("bb", [3]);
+    const [y] = b.op("batch_norm_train", [x, s, bb]);
+    const g = withGrads(b, square(b, y!), [x, s, bb]);
+    const inputs = [rand([4, 3, 5, 5]), rand([3]), rand([3])];
+    expectMatchesInterpreter(g, inputs, (await compileGraph(g)).run(inputs));
+  }, 120_000);
+
+  test("dropout (the same mask in C++ as in the interpreter)", async () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [4, 37]), step = b.input("step", [], "i32");
+    const g = withGrads(b, square(b, b.op1("dropout", [x, step], { rate: 0.3, seed: 7 })), [x]);
+    const inputs = [rand([4, 37]), Tensor.fromArray([3], [], "i32")];
+    expectMatchesInterpreter(g, inputs, (await compileGraph(g)).run(inputs));
+  }, 120_000);
+
+  test("lstm_cell, both outputs", async () => {
+    const H = 5, I = 3;
+    const b = new GraphBuilder();
+    const ins = [b.input("x", [2, I]), b.input("h", [2, H]), b.input("c", [2, H]), b.input("wi", [4 * H, I]), b.input("wh", [4 * H, H]), b.input("bias", [4 * H])];
+    const [h2, c2] = b.op("lstm_cell", ins);
+    const g = withGrads(b, b.op1("add", [square(b, h2!), b.op1("sum", [c2!])]), ins);
+    const inputs = [rand([2, I]), rand([2, H]), rand([2, H]), rand([4 * H, I], 0.5), rand([4 * H, H], 0.5), rand([4 * H], 0.1)];
+    expectMatchesInterpreter(g, inputs, (await compileGraph(g)).run(inputs));
+  }, 120_000);
+
+  test("conv2d + max_pool2d + matmul classifier", async () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [2, 3, 8, 8]), w = b.input("w", [4, 3, 3, 3]), fc = b.input("fc", [64, 5]);
+    const p = b.op1("max_pool2d", [b.op1("relu", [b.op1("conv2d", [x, w], { pads: [1, 1, 1, 1] })])], { kernel: [2, 2], strides: [2, 2] });
+    const logits = b.op1("matmul", [b.op1("reshape", [p], { shape: [2, 64] }), fc]);
+    const g = withGrads(b, square(b, b.op1("log_softmax", [logits], { axis: -1 })), [w, fc]);
+    const inputs = [rand([2, 3, 8, 8]), rand([4, 3, 3, 3], 0.5), rand([64, 5], 0.3)];
+    expectMatchesInterpreter(g, inputs, (await compileGraph(g)).run(inputs));
   }, 120_000);
 });

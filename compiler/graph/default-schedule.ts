@@ -7,6 +7,7 @@
  */
 import { bytesOf } from "../te/dtype.ts";
 import type { Tensor } from "../te/tensor.ts";
+import { MATERIALIZE } from "../te/tensor.ts";
 import type { Schedule, Stage } from "../schedule/schedule.ts";
 import { cacheRead, cacheWrite } from "../schedule/cache.ts";
 import { visitExpr } from "../te/expr.ts";
@@ -36,7 +37,11 @@ function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBy
   let anchor = s.stage(anchorTensor);
   if (anchor.reduceAxis.length !== 1 || anchor.axis.length < 2) return false;
   let out = s.stage(outTensor);
-  if (out.axis.length !== anchor.axis.length) return false;
+  // The epilogue must be elementwise over the anchor's own index space.
+  if (out.axis.length !== anchor.axis.length || out.axis.some((a, k) => {
+    const e = out.constExtent(a), f = anchor.constExtent(anchor.axis[k]!);
+    return e !== f || (e === null && a.dom.extent !== anchor.axis[k]!.dom.extent);
+  })) return false;
   const lanes = pow2Below(vectorBytes / bytesOf(anchor.tensor.dtype));
   const n = anchor.constExtent(anchor.axis.at(-1)!);
   if (n === null || n < lanes) return false;
@@ -77,7 +82,7 @@ function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBy
 export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, gemmAnchor: Tensor | null = null): void {
   const computed0 = s.stages.filter((st) => st.op !== null);
   for (const st of computed0) {
-    if (!st.isOutput && st.op!.body.kind !== "reduce") st.computeInline();
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE) st.computeInline();
   }
   const gemmDone = new Set<Stage>();
   if (gemmAnchor) {
@@ -91,7 +96,10 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
   for (const st of computed) {
     if (st.isOutput || st.attach.kind === "inline") continue;
     // A reduction feeding an output is computed per row of that output.
-    const consumer = outStages.find((o) => s.dependsOn(o, st));
+    // Only when exactly one output needs it: computed inside one output's loops, it would not
+    // exist for the others.
+    const readers = outStages.filter((o) => s.dependsOn(o, st));
+    const consumer = readers.length === 1 ? readers[0] : undefined;
     // Only for an elementwise epilogue (same rank): a smaller reduction computed per row
     // would be recomputed for every row.
     if (consumer && consumer.axis.length >= 2 && consumer.axis.length === st.axis.length && consumer.op!.body.kind !== "reduce") {

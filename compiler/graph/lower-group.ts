@@ -1,6 +1,6 @@
 /** One fused group → one loop-IR kernel: its ops' compute rules chained, then the default schedule. */
 import type { Tensor as TeTensor } from "../te/tensor.ts";
-import { compute, postOrder } from "../te/tensor.ts";
+import { compute } from "../te/tensor.ts";
 import { LatheError } from "../errors.ts";
 import { getOp } from "../ops/registry.ts";
 import { createSchedule } from "../schedule/schedule.ts";
@@ -36,12 +36,11 @@ export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, ve
       ? compute(t.shape, (...ix) => t.at(...ix), `${v.name}.copy`)
       : t;
   });
-  // Inputs read only for their shape (zeros_like, broadcast_like's `like`) are not kernel arguments.
-  const reached = new Set(postOrder(outputs));
-  const used = group.inputs.filter((_, k) => reached.has(inputs[k]!));
   const s = createSchedule(outputs);
   const gemm = group.anchor && GEMM_OPS.has(group.anchor.op) ? te.get(group.anchor.outputs[0]!)! : null;
   defaultSchedule(s, outputs, vectorBytes, gemm);
-  const func = lower(s, [...inputs.filter((t) => reached.has(t)), ...outputs], { name });
-  return { func, args: [...used, ...group.outputs] };
+  // Inputs read only for their shape (ones_like's input) stay arguments: their shapes may
+  // be what binds a symbolic size.
+  const func = lower(s, [...inputs, ...outputs], { name });
+  return { func, args: [...group.inputs, ...group.outputs] };
 }

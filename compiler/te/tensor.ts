@@ -56,6 +56,12 @@ function makeTensor(name: string, shape: readonly Expr[], dtype: DType, op: Oper
 }
 
 /** A symbolic size (for example a batch dimension) that a kernel reads from its arguments' shapes. */
+/**
+ * Tag of a compute that schedules should keep in memory rather than inline (its body is
+ * costly to repeat, or repeats its inputs).
+ */
+export const MATERIALIZE = "materialize";
+
 export const sizeVar = (name: string): Var => variable(name, "i32");
 
 export function placeholder(shape: readonly ExprLike[], dtype: DType = "f32", name = "placeholder"): Tensor {

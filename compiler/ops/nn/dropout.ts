@@ -17,7 +17,7 @@
 import type { Expr } from "../../te/expr.ts";
 import { add, cast, floordiv, floormod, ge, int, mul, select } from "../../te/expr.ts";
 import type { Tensor as TeTensor } from "../../te/tensor.ts";
-import { compute } from "../../te/tensor.ts";
+import { compute, MATERIALIZE } from "../../te/tensor.ts";
 import type { OpDef } from "../op.ts";
 import { defineOp } from "../op.ts";
 import { attrError, expectArity, expectFloat, flatIndex, numAttr, shapeError } from "./common.ts";
@@ -48,13 +48,17 @@ export function dropoutCompute(x: TeTensor, step: TeTensor, rate: number, seed: 
   }, `${name}.key`);
   const thr = i64(keepThreshold(rate));
   const scale = rate < 1 ? 1 / (1 - rate) : 0;
-  return compute(x.shape, (...ix) => {
-    const i = cast("i64", flatIndex(ix, x.shape));
-    let h = mod(add(mod(i), key.at()));
-    h = mod(add(round(h, A[3]), mul(floordiv(i, i64(M)), i64(DROPOUT_HIGH_INDEX_MULTIPLIER))));
-    h = round(round(h, A[4]), A[5]);
-    return select(ge(h, thr), mul(x.at(...ix), scale), 0);
-  }, name);
+  // Each round is its own stage, kept in memory ("materialize"): inlined, every round would
+  // repeat the previous one four times in the expression, and the printed C++ would grow
+  // as 4^rounds.
+  const materialize = { tag: MATERIALIZE };
+  const index = (ix: readonly Expr[]) => cast("i64", flatIndex(ix, x.shape));
+  const h0 = compute(x.shape, (...ix) => mod(add(mod(index(ix)), key.at())), `${name}.h0`, materialize);
+  const h1 = compute(x.shape, (...ix) =>
+    mod(add(round(h0.at(...ix), A[3]), mul(floordiv(index(ix), i64(M)), i64(DROPOUT_HIGH_INDEX_MULTIPLIER)))), `${name}.h1`, materialize);
+  const h2 = compute(x.shape, (...ix) => round(h1.at(...ix), A[4]), `${name}.h2`, materialize);
+  const h3 = compute(x.shape, (...ix) => round(h2.at(...ix), A[5]), `${name}.h3`, materialize);
+  return compute(x.shape, (...ix) => select(ge(h3.at(...ix), thr), mul(x.at(...ix), scale), 0), name);
 }
 
 export const dropout: OpDef = defineOp({
