@@ -1,0 +1,277 @@
+/**
+ * alter-layout: convolutions in the blocked NCHW[x]c layout (TVM's AlterOpLayout).
+ *
+ * Every conv2d with groups = 1 whose input and output channels divide by the block
+ * becomes conv2d_nchwc on layout_transform(x, NCHW → NCHW{b}c) with its weight in
+ * OIHW{b}i{b}o. The blocked layout then flows on through the ops that do not care how a
+ * tensor is laid out — elementwise unary ops, broadcasting binary ops and `where` (their
+ * other operands are brought to the blocked form: a layout_transform for one with the
+ * channel axis, a trailing unit axis for one without it) and inference batch_norm (as
+ * x·k + shift with k = scale·rsqrt(var + ε), shift = bias − mean·k, reshaped [C] →
+ * [C/b, 1, 1, b]). A value is transformed back to NCHW only where something else reads it,
+ * and the graph outputs are, so the graph's inputs and outputs keep NCHW: transforms sit
+ * at the boundaries of blocked regions, never between two blocked ops. Nodes the pass adds
+ * whose inputs are all constants (weight transforms, batch-norm factors) are folded, and
+ * adjacent transforms compose or cancel (`layout_transform(layout_transform(x, A→B), B→A)`
+ * → x), also where the input graph already had them.
+ */
+import { LatheError } from "../../errors.ts";
+import { getOp, normalizeAttrs } from "../../ops/registry.ts";
+import { blockedDataLayout, blockedWeightLayout } from "../../ops/nn/layout.ts";
+import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
+import type { Dim } from "../types.ts";
+import { sameType, showType, staticSize } from "../types.ts";
+import { numbersToData } from "./constant-data.ts";
+import { foldConstants } from "./fold-constants.ts";
+import type { GraphPass } from "./pass.ts";
+import type { Rule } from "./rewrite.ts";
+import { p, rewrite, rule } from "./rewrite.ts";
+
+/** Ops that compute each element from the same element of their one input. */
+const UNARY: ReadonlySet<string> = new Set([
+  "neg", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "leaky_relu", "erf", "gelu", "softplus", "abs", "sign", "cast",
+]);
+/** Elementwise ops with NumPy broadcasting over all their inputs. */
+const BROADCASTING: ReadonlySet<string> = new Set([
+  "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+  "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "where",
+]);
+
+// ---- cancelling transforms ----
+
+const lt = p.op.bind(null, "layout_transform");
+
+/** Two transforms in a row are one from the first's source to the second's target; none when those are the same. */
+export const layoutRules: readonly Rule[] = [
+  rule("layout-transform-compose", lt(lt(p.x).as("t1")).as("t2"), ({ x }, { t1, t2 }) => {
+    const src = t1!.attrs["src"]!, dst = t2!.attrs["dst"]!;
+    return src === dst ? x! : { op: "layout_transform", inputs: [x!], attrs: { src, dst } };
+  }),
+  rule("layout-transform-identity", lt(p.x).as("t"), ({ x }, { t }) => (t!.attrs["src"] === t!.attrs["dst"] ? x! : null)),
+];
+
+/** Values some node or the graph output reads. */
+function readValues(g: Graph): Set<Value> {
+  const read = new Set<Value>(g.outputs);
+  for (const n of g.nodes) n.inputs.forEach((v) => read.add(v));
+  return read;
+}
+
+/** Composes and cancels adjacent layout transforms; transforms left unread by that go too. */
+export function cancelLayoutTransforms(g: Graph): Graph {
+  const out = rewrite(g, layoutRules);
+  if (out === g) return g;
+  const before = readValues(g);
+  // Drop the inner transforms the rewrite bypassed (read before, read by nothing now), last first so chains go.
+  const nodes = [...out.nodes];
+  for (let changed = true; changed;) {
+    changed = false;
+    const read = readValues({ ...out, nodes });
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i]!;
+      if (n.op === "layout_transform" && !read.has(n.outputs[0]!) && before.has(n.outputs[0]!)) { nodes.splice(i, 1); changed = true; }
+    }
+  }
+  return { ...out, nodes };
+}
+
+export const cancelLayoutTransformsPass: GraphPass = { name: "cancel-layout-transforms", run: cancelLayoutTransforms };
+
+// ---- the rewrite ----
+
+/** Appends nodes and constants to the graph being rebuilt, with fresh ids and names. */
+class Emitter {
+  readonly nodes: Node[] = [];
+  readonly constants: Constant[];
+  /** Nodes and constants this pass made (the ones it may fold or drop). */
+  readonly created = new Set<Node>();
+  readonly createdConstants = new Set<Value>();
+  private readonly valueNames = new Set<string>();
+  private readonly nodeNames = new Set<string>();
+  private nextId = 0;
+
+  constructor(g: Graph) {
+    this.constants = [...g.constants];
+    const note = (v: Value) => { this.valueNames.add(v.name); this.nextId = Math.max(this.nextId, v.id + 1); };
+    g.inputs.forEach(note);
+    g.constants.forEach((c) => note(c.value));
+    for (const n of g.nodes) {
+      this.nodeNames.add(n.name);
+      this.nextId = Math.max(this.nextId, n.id + 1);
+      n.outputs.forEach(note);
+    }
+  }
+
+  private static fresh(names: Set<string>, hint: string): string {
+    let n = hint;
+    for (let k = 1; names.has(n); k++) n = `${hint}_${k}`;
+    names.add(n);
+    return n;
+  }
+
+  keep(n: Node): void { this.nodes.push(n); }
+
+  /**
+   * A new single-output node. Its output is `reuse` (an original value recomputed in its
+   * original type, under the original producer's name) or a fresh value named after `name`;
+   * the node is named after its output, as the text form names unlabelled nodes.
+   */
+  op(opName: string, inputs: readonly Value[], attrs: Attrs, name: string, reuse?: { value: Value; node: string }): Value {
+    const op = getOp(opName, name);
+    const full = normalizeAttrs(op, attrs, name);
+    const types = op.infer(inputs.map((v) => v.type), full, name);
+    if (types.length !== 1) throw new LatheError(`alter-layout: ${opName} has ${types.length} outputs`);
+    if (reuse && !sameType(types[0]!, reuse.value.type)) {
+      throw new LatheError(`alter-layout: ${reuse.value.name} comes back as ${showType(types[0]!)}, not ${showType(reuse.value.type)}`);
+    }
+    const out = reuse?.value ?? { id: this.nextId++, name: Emitter.fresh(this.valueNames, name), type: types[0]! };
+    const node: Node = { id: this.nextId++, name: reuse?.node ?? Emitter.fresh(this.nodeNames, out.name), op: opName, inputs: [...inputs], attrs: full, outputs: [out] };
+    this.nodes.push(node);
+    this.created.add(node);
+    return out;
+  }
+
+  /** A scalar constant (shape []) of a float dtype. */
+  scalar(name: string, value: number, dtype: Value["type"]["dtype"]): Value {
+    const v: Value = { id: this.nextId++, name: Emitter.fresh(this.valueNames, name), type: { shape: [], dtype } };
+    this.constants.push({ value: v, data: numbersToData(dtype, [value]) });
+    this.createdConstants.add(v);
+    return v;
+  }
+}
+
+/** The NCHW axes a rank-r operand covers when broadcast against NCHW (right-aligned). */
+const alignedLayout = (rank: number): string => "NCHW".slice(4 - rank);
+
+function rewriteLayouts(g: Graph, block: number): Graph {
+  const b = block;
+  const data = blockedDataLayout(b);
+  const suffix = `_${data.toLowerCase()}`;
+  const e = new Emitter(g);
+  const producer = new Map<Value, Node>();
+  g.nodes.forEach((n) => n.outputs.forEach((o) => producer.set(o, n)));
+
+  /** Original values whose producer now computes them blocked: their blocked form. */
+  const home = new Map<Value, Value>();
+  /** Blocked forms made by transforming a value in (memoized per value and layout). */
+  const transformedIn = new Map<string, Value>();
+  const recomputed = new Set<Value>();
+  let rewrote = false;
+
+  /** The value in its original layout (a transform back for a value computed blocked). */
+  const nchwOf = (v: Value): Value => {
+    const blocked = home.get(v);
+    if (!blocked || recomputed.has(v)) return v;
+    recomputed.add(v);
+    // The original value itself, recomputed under its old producer's name.
+    return e.op("layout_transform", [blocked], { src: data, dst: "NCHW" }, v.name, { value: v, node: producer.get(v)!.name });
+  };
+  const transformIn = (v: Value, src: string, dst: string, name: string): Value => {
+    const key = `${v.id}:${dst}`;
+    let t = transformedIn.get(key);
+    if (!t) { t = e.op("layout_transform", [nchwOf(v)], { src, dst }, name); transformedIn.set(key, t); }
+    return t;
+  };
+  const blockedOf = (v: Value): Value => home.get(v) ?? transformIn(v, "NCHW", data, v.name + suffix);
+
+  const channels = (v: Value): number | null => {
+    const c = v.type.shape[1];
+    return v.type.shape.length === 4 && typeof c === "number" && c % b === 0 ? c : null;
+  };
+
+  /**
+   * An operand of a broadcasting op whose output is blocked, in a form that broadcasts the
+   * same way against [N, C/b, H, W, b]: blocked itself when it has the channel axis, else
+   * with a unit axis appended for the block (its axes then still line up with N, H, W).
+   */
+  const blockedOperand = (u: Value, c: number): Value => {
+    if (home.has(u)) return home.get(u)!;
+    const r = u.type.shape.length;
+    if (r === 0) return u;
+    if (r >= 3 && u.type.shape[r - 3] === c) {
+      const src = alignedLayout(r);
+      return r === 4 ? blockedOf(u) : transformIn(u, src, `${src}${b}c`, u.name + suffix);
+    }
+    const key = `${u.id}:unit`;
+    let t = transformedIn.get(key);
+    if (!t) { t = e.op("reshape", [nchwOf(u)], { shape: [...u.type.shape.map(() => 0), 1] }, `${u.name}_unit`); transformedIn.set(key, t); }
+    return t;
+  };
+
+  for (const n of g.nodes) {
+    const single = n.outputs.length === 1 ? n.outputs[0]! : null;
+    const name = single ? single.name + suffix : "";
+    let blocked: Value | null = null;
+
+    if (single && n.op === "conv2d" && n.attrs["groups"] === 1 && n.inputs[1]!.type.shape.length === 4 && channels(n.inputs[0]!) !== null && channels(single) !== null) {
+      const [x, w] = n.inputs as [Value, Value];
+      const wl = blockedWeightLayout(b, b);
+      const wb = transformIn(w, "OIHW", wl, `${w.name}_${wl.toLowerCase()}`);
+      const { strides, pads, dilations, groups } = n.attrs;
+      blocked = e.op("conv2d_nchwc", [blockedOf(x), wb], { strides: strides!, pads: pads!, dilations: dilations!, groups: groups!, block_in: b, block_out: b }, name);
+      rewrote = true;
+    } else if (single && UNARY.has(n.op) && home.has(n.inputs[0]!)) {
+      blocked = e.op(n.op, [home.get(n.inputs[0]!)!], n.attrs, name);
+    } else if (single && BROADCASTING.has(n.op) && n.inputs.some((v) => home.has(v)) && channels(single) !== null) {
+      const c = channels(single)!;
+      blocked = e.op(n.op, n.inputs.map((u) => blockedOperand(u, c)), n.attrs, name);
+    } else if (single && n.op === "batch_norm" && home.has(n.inputs[0]!)) {
+      blocked = batchNormBlocked(n, single, home.get(n.inputs[0]!)!);
+    }
+
+    if (blocked) home.set(single!, blocked);
+    else {
+      const inputs = n.inputs.map(nchwOf);
+      e.keep(inputs.every((v, k) => v === n.inputs[k]) ? n : { ...n, inputs });
+    }
+  }
+
+  /** y = x·k + shift with k = scale·rsqrt(var + ε), shift = bias − mean·k, as [C/b, 1, 1, b] factors. */
+  function batchNormBlocked(n: Node, y: Value, xb: Value): Value {
+    const [scale, bias, mean, variance] = n.inputs.slice(1).map(nchwOf) as [Value, Value, Value, Value];
+    const c = y.type.shape[1] as number;
+    const dtype = y.type.dtype;
+    const eps = e.scalar(`${n.name}.epsilon`, n.attrs["epsilon"] as number, dtype);
+    const rstd = e.op("rsqrt", [e.op("add", [variance, eps], {}, `${n.name}.var_eps`)], {}, `${n.name}.rstd`);
+    const k = e.op("mul", [scale, rstd], {}, `${n.name}.k`);
+    const shift = e.op("sub", [bias, e.op("mul", [mean, k], {}, `${n.name}.mean_k`)], {}, `${n.name}.shift`);
+    // [C] in row-major order is [C/b, b]: a reshape lays the factors out blocked.
+    const shape = [c / b, 1, 1, b];
+    const kb = e.op("reshape", [k], { shape }, k.name + suffix);
+    const sb = e.op("reshape", [shift], { shape }, shift.name + suffix);
+    return e.op("add", [e.op("mul", [xb, kb], {}, `${y.name}_scaled${suffix}`), sb], {}, y.name + suffix);
+  }
+
+  if (!rewrote) return g;
+  const outputs = g.outputs.map(nchwOf);
+
+  // Fold what the pass added on constants alone (weight transforms, batch-norm factors):
+  // each is a permutation or a per-channel vector, no bigger than its inputs.
+  const added = e.nodes.filter((n) => e.created.has(n));
+  const folded = foldConstants({ inputs: [], constants: e.constants, nodes: added, outputs: [] }, { maxElements: Infinity });
+  const stillAdded = new Set(folded.nodes);
+  const nodes = e.nodes.filter((n) => !e.created.has(n) || stillAdded.has(n));
+  // Constants the rewrite stopped reading (OIHW weights, batch-norm parameters, ε) go.
+  const readBefore = readValues(g);
+  const readNow = readValues({ ...g, nodes, outputs });
+  const constants = folded.constants.filter((k) => readNow.has(k.value) || (!readBefore.has(k.value) && !e.createdConstants.has(k.value) && g.constants.includes(k)));
+  return { inputs: g.inputs, constants, nodes, outputs };
+}
+
+/** Dims for a blocked tensor's description in errors and tests. */
+export const blockedShape = (shape: readonly Dim[], block: number): Dim[] => {
+  const c = shape[1];
+  if (typeof c !== "number" || c % block !== 0) throw new LatheError(`channels ${c} are not a multiple of ${block}`);
+  return [shape[0]!, c / block, ...shape.slice(2), block];
+};
+
+/** Converts convolutions and what follows them to NCHW{block}c; see the file comment. */
+export function alterLayout(block = 8): GraphPass {
+  if (!Number.isInteger(block) || block < 2) throw new LatheError(`alter-layout: the channel block must be an integer ≥ 2, got ${block}`);
+  return {
+    name: "alter-layout",
+    run: (g) => cancelLayoutTransforms(rewriteLayouts(g, block)),
+  };
+}
+
+export { staticSize };
