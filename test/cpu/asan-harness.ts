@@ -3,8 +3,8 @@
  * is not instrumented): the kernel source plus a main() that allocates every argument
  * with its exact byte size on the heap, fills it and calls the kernel.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +13,16 @@ import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { RUNTIME_INCLUDE } from "../../compiler/targets/cpu/toolchain.ts";
 
 const run = promisify(execFile);
+
+/** Whether g++ can link AddressSanitizer here (it prints a bare name when libasan is absent). */
+export const hasAsan: boolean = (() => {
+  try {
+    const lib = execFileSync("g++", ["-print-file-name=libasan.so"], { encoding: "utf8" }).trim();
+    return path.isAbsolute(lib) && existsSync(lib);
+  } catch {
+    return false;
+  }
+})();
 
 const DL: Record<string, [number, number]> = { f32: [2, 32], f64: [2, 64], i32: [0, 32], i8: [0, 8], u8: [1, 8], i64: [0, 64], bool: [6, 8], f16: [2, 16] };
 

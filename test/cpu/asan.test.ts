@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { lower } from "../../compiler/build.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
@@ -12,16 +11,8 @@ import { makeBuffer } from "../../compiler/tir/buffer.ts";
 import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { variable } from "../../compiler/te/expr.ts";
 import { gemmSchedule } from "../../bench/gemm/schedule.ts";
-import { runUnderAsan } from "./asan-harness.ts";
+import { hasAsan, runUnderAsan } from "./asan-harness.ts";
 
-const hasAsan = (() => {
-  try {
-    execFileSync("g++", ["-print-file-name=libasan.so"], { encoding: "utf8" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function conv2dPadAt(): { s: Schedule; args: Tensor[] } {
   const [N, C, H, W, K, R] = [1, 3, 11, 13, 5, 3];

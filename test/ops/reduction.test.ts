@@ -3,7 +3,6 @@
  * the reduce axis is split, one side becomes a data axis of a new stage, which is
  * vectorized or run in parallel and computed at the final reduction or at root.
  */
-import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { lower } from "../../compiler/build.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
@@ -15,16 +14,8 @@ import type { DType } from "../../compiler/te/dtype.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, rmax, rmin, sum } from "../../compiler/te/tensor.ts";
 import { checkKernel, cname, randomInputs } from "../helpers/check.ts";
-import { runUnderAsan } from "../cpu/asan-harness.ts";
+import { hasAsan, runUnderAsan } from "../cpu/asan-harness.ts";
 
-const hasAsan = (() => {
-  try {
-    execFileSync("g++", ["-print-file-name=libasan.so"], { encoding: "utf8" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Red { A: Tensor; B: Tensor }
 
