@@ -19,12 +19,11 @@ import { LatheError } from "../../errors.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import { blockedDataLayout, blockedWeightLayout } from "../../ops/nn/layout.ts";
 import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
-import type { Dim } from "../types.ts";
 import { sameType, showType, staticSize } from "../types.ts";
 import { numbersToData } from "./constant-data.ts";
 import { foldConstants } from "./fold-constants.ts";
 import type { GraphPass } from "./pass.ts";
-import type { Rule } from "./rewrite.ts";
+import type { Pattern, Rule } from "./rewrite.ts";
 import { p, rewrite, rule } from "./rewrite.ts";
 
 /** Ops that compute each element from the same element of their one input. */
@@ -39,7 +38,7 @@ const BROADCASTING: ReadonlySet<string> = new Set([
 
 // ---- cancelling transforms ----
 
-const lt = p.op.bind(null, "layout_transform");
+const lt = (x: Pattern) => p.op("layout_transform", x);
 
 /** Two transforms in a row are one from the first's source to the second's target; none when those are the same. */
 export const layoutRules: readonly Rule[] = [
@@ -83,9 +82,8 @@ export const cancelLayoutTransformsPass: GraphPass = { name: "cancel-layout-tran
 class Emitter {
   readonly nodes: Node[] = [];
   readonly constants: Constant[];
-  /** Nodes and constants this pass made (the ones it may fold or drop). */
+  /** Nodes this pass made (the ones it may fold). */
   readonly created = new Set<Node>();
-  readonly createdConstants = new Set<Value>();
   private readonly valueNames = new Set<string>();
   private readonly nodeNames = new Set<string>();
   private nextId = 0;
@@ -135,10 +133,12 @@ class Emitter {
   scalar(name: string, value: number, dtype: Value["type"]["dtype"]): Value {
     const v: Value = { id: this.nextId++, name: Emitter.fresh(this.valueNames, name), type: { shape: [], dtype } };
     this.constants.push({ value: v, data: numbersToData(dtype, [value]) });
-    this.createdConstants.add(v);
     return v;
   }
 }
+
+/** A value's name for naming its forms: builder outputs "conv1.out" give "conv1". */
+const baseName = (v: Value): string => (v.name.endsWith(".out") && v.name.length > 4 ? v.name.slice(0, -4) : v.name);
 
 /** The NCHW axes a rank-r operand covers when broadcast against NCHW (right-aligned). */
 const alignedLayout = (rank: number): string => "NCHW".slice(4 - rank);
@@ -172,7 +172,7 @@ function rewriteLayouts(g: Graph, block: number): Graph {
     if (!t) { t = e.op("layout_transform", [nchwOf(v)], { src, dst }, name); transformedIn.set(key, t); }
     return t;
   };
-  const blockedOf = (v: Value): Value => home.get(v) ?? transformIn(v, "NCHW", data, v.name + suffix);
+  const blockedOf = (v: Value): Value => home.get(v) ?? transformIn(v, "NCHW", data, baseName(v) + suffix);
 
   const channels = (v: Value): number | null => {
     const c = v.type.shape[1];
@@ -187,26 +187,26 @@ function rewriteLayouts(g: Graph, block: number): Graph {
   const blockedOperand = (u: Value, c: number): Value => {
     if (home.has(u)) return home.get(u)!;
     const r = u.type.shape.length;
-    if (r === 0) return u;
+    if (staticSize(u.type) === 1) return u; // a scalar broadcasts against any layout
     if (r >= 3 && u.type.shape[r - 3] === c) {
       const src = alignedLayout(r);
-      return r === 4 ? blockedOf(u) : transformIn(u, src, `${src}${b}c`, u.name + suffix);
+      return r === 4 ? blockedOf(u) : transformIn(u, src, `${src}${b}c`, baseName(u) + suffix);
     }
     const key = `${u.id}:unit`;
     let t = transformedIn.get(key);
-    if (!t) { t = e.op("reshape", [nchwOf(u)], { shape: [...u.type.shape.map(() => 0), 1] }, `${u.name}_unit`); transformedIn.set(key, t); }
+    if (!t) { t = e.op("reshape", [nchwOf(u)], { shape: [...u.type.shape.map(() => 0), 1] }, `${baseName(u)}_unit`); transformedIn.set(key, t); }
     return t;
   };
 
   for (const n of g.nodes) {
     const single = n.outputs.length === 1 ? n.outputs[0]! : null;
-    const name = single ? single.name + suffix : "";
+    const name = single ? baseName(single) + suffix : "";
     let blocked: Value | null = null;
 
     if (single && n.op === "conv2d" && n.attrs["groups"] === 1 && n.inputs[1]!.type.shape.length === 4 && channels(n.inputs[0]!) !== null && channels(single) !== null) {
       const [x, w] = n.inputs as [Value, Value];
       const wl = blockedWeightLayout(b, b);
-      const wb = transformIn(w, "OIHW", wl, `${w.name}_${wl.toLowerCase()}`);
+      const wb = transformIn(w, "OIHW", wl, `${baseName(w)}_${wl.toLowerCase()}`);
       const { strides, pads, dilations, groups } = n.attrs;
       blocked = e.op("conv2d_nchwc", [blockedOf(x), wb], { strides: strides!, pads: pads!, dilations: dilations!, groups: groups!, block_in: b, block_out: b }, name);
       rewrote = true;
@@ -239,7 +239,7 @@ function rewriteLayouts(g: Graph, block: number): Graph {
     const shape = [c / b, 1, 1, b];
     const kb = e.op("reshape", [k], { shape }, k.name + suffix);
     const sb = e.op("reshape", [shift], { shape }, shift.name + suffix);
-    return e.op("add", [e.op("mul", [xb, kb], {}, `${y.name}_scaled${suffix}`), sb], {}, y.name + suffix);
+    return e.op("add", [e.op("mul", [xb, kb], {}, `${baseName(y)}_scaled${suffix}`), sb], {}, baseName(y) + suffix);
   }
 
   if (!rewrote) return g;
@@ -254,16 +254,10 @@ function rewriteLayouts(g: Graph, block: number): Graph {
   // Constants the rewrite stopped reading (OIHW weights, batch-norm parameters, ε) go.
   const readBefore = readValues(g);
   const readNow = readValues({ ...g, nodes, outputs });
-  const constants = folded.constants.filter((k) => readNow.has(k.value) || (!readBefore.has(k.value) && !e.createdConstants.has(k.value) && g.constants.includes(k)));
+  const original = new Set(g.constants);
+  const constants = folded.constants.filter((k) => readNow.has(k.value) || (original.has(k) && !readBefore.has(k.value)));
   return { inputs: g.inputs, constants, nodes, outputs };
 }
-
-/** Dims for a blocked tensor's description in errors and tests. */
-export const blockedShape = (shape: readonly Dim[], block: number): Dim[] => {
-  const c = shape[1];
-  if (typeof c !== "number" || c % block !== 0) throw new LatheError(`channels ${c} are not a multiple of ${block}`);
-  return [shape[0]!, c / block, ...shape.slice(2), block];
-};
 
 /** Converts convolutions and what follows them to NCHW{block}c; see the file comment. */
 export function alterLayout(block = 8): GraphPass {
@@ -273,5 +267,3 @@ export function alterLayout(block = 8): GraphPass {
     run: (g) => cancelLayoutTransforms(rewriteLayouts(g, block)),
   };
 }
-
-export { staticSize };

@@ -207,5 +207,3 @@ export const conv2dNchwc = defineOp({
     return [lt(dx, "NCHW", dataIn), lt(dw, "OIHW", weight)];
   },
 });
-
-export const layoutOps = [layoutTransform, conv2dNchwc];
