@@ -20,12 +20,15 @@ import { makeExecPlan } from "./exec-plan.ts";
 import type { ExecPlan } from "./exec-plan.ts";
 import { bindDims } from "./interpret.ts";
 import { SizeVars } from "./te-bridge.ts";
+import { printFunc } from "../tir/print.ts";
 
 export interface CompileGraphOptions {
   /** Extra C++ flags (e.g. AddressSanitizer in tests). */
   readonly extraFlags?: readonly string[];
   /** false: one kernel per node (for measuring what fusion buys). Default true. */
   readonly fuse?: boolean;
+  /** Print each kernel's time to stderr on every run (default: LATHE_PROFILE=1). */
+  readonly profile?: boolean;
 }
 
 export interface CompiledGraph {
@@ -47,7 +50,11 @@ export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Pr
   const vectorBytes = hostVectorBytes();
   const kernels = groups.map((grp, i) => lowerGroup(grp, `fused_${i}_${(grp.anchor ?? grp.nodes[0]!).op}`, sizes, vectorBytes));
   const plan = makeExecPlan(g, groups, kernels);
-  const source = `${printCppModule(kernels.map((k) => k.func))}\n${printGraphEntry(plan)}`;
+  // LATHE_SHOW_KERNELS=name1,name2 prints those kernels' loop IR (names as in LATHE_PROFILE).
+  const show = (process.env.LATHE_SHOW_KERNELS ?? "").split(",").filter(Boolean);
+  for (const k of kernels) if (show.includes(k.func.name)) process.stderr.write(`${printFunc(k.func)}\n`);
+  const profile = opts.profile ?? process.env.LATHE_PROFILE === "1";
+  const source = `${printCppModule(kernels.map((k) => k.func))}\n${printGraphEntry(plan, profile)}`;
   const built = await compileShared(source, opts.extraFlags ?? []);
   const lib = NativeLibrary.open(built.path);
   const entry = lib.kernel(GRAPH_ENTRY);

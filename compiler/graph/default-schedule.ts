@@ -14,18 +14,64 @@ import { visitExpr } from "../te/expr.ts";
 
 const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
 
+/** The vector width for an axis: one that divides the extent (no scalar tail) when one ≥ 4 does. */
+function lanesFor(st: Stage, vectorBytes: number): number {
+  const inner = st.axis.at(-1);
+  const ext = inner ? st.constExtent(inner) : null;
+  if (ext === null || ext < 4) return 1;
+  const widest = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)) * 2, pow2Below(ext));
+  let lanes = widest;
+  while (lanes > 4 && ext % lanes !== 0) lanes /= 2;
+  return ext % lanes === 0 ? lanes : widest;
+}
+
 function vectorizeInner(st: Stage, vectorBytes: number): void {
-  const data = st.axis;
-  if (data.length === 0) return;
-  const inner = data.at(-1)!;
-  const ext = st.constExtent(inner);
-  if (ext === null || ext < 4) return;
-  const lanes = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)) * 2, pow2Below(ext));
+  const lanes = lanesFor(st, vectorBytes);
   if (lanes < 2) return;
-  const [io, ii] = st.split(inner, { factor: lanes });
+  const [io, ii] = st.split(st.axis.at(-1)!, { factor: lanes });
   st.reorder(io, ...st.reduceAxis, ii);
   st.vectorize(ii);
 }
+
+/**
+ * A vectorized reduction accumulates in a local buffer computed per vector of outputs
+ * (cache_write), so the accumulator stays in a register across the reduce loops instead
+ * of making a round trip through memory every iteration.
+ */
+function vectorizeReduction(s: Schedule, st: Stage, vectorBytes: number): void {
+  const lanes = lanesFor(st, vectorBytes);
+  const W = st.axis.length > 0 ? st.constExtent(st.axis.at(-1)!) : null;
+  if (lanes < 2 || W === null || st.relations.length > 0) return vectorizeInner(st, vectorBytes);
+  // Several independent accumulators (up to MAX_ACC vectors: rows × column vectors), so the
+  // FMA latency of one accumulator chain does not bound the loop.
+  const perRow = Math.ceil(W / lanes);
+  const H = st.axis.length >= 2 ? st.constExtent(st.axis.at(-2)!) : null;
+  let rows = 1;
+  if (H !== null && perRow <= MAX_ACC) for (let r = Math.floor(MAX_ACC / perRow); r >= 1; r--) if (H % r === 0) { rows = r; break; }
+  const cols = perRow <= MAX_ACC && W % lanes === 0 ? W : lanes;
+  const local = s.stage(cacheWrite(s, st.tensor, "local"));
+  const [wo, wi] = st.split(st.axis.at(-1)!, { factor: cols });
+  let at = wo;
+  if (rows > 1) {
+    const [ho, hi] = st.split(st.axis.at(-2)!, { factor: rows });
+    st.reorder(ho, wo, hi, wi);
+    at = wo;
+    st.unroll(hi);
+  }
+  const [, wvi] = st.split(wi, { factor: lanes });
+  st.vectorize(wvi);
+  local.computeAt(st, at);
+  const inner = local.axis.at(-1)!;
+  const [lo, li] = local.split(inner, { factor: lanes });
+  const rowAxes = rows > 1 ? [local.axis.at(-2)!] : [];
+  local.reorder(...local.reduceAxis, ...rowAxes, lo, li);
+  for (const r of rowAxes) local.unroll(r);
+  local.unroll(lo);
+  local.vectorize(li);
+}
+
+/** Vector accumulators a reduction keeps live at once (the register file holds 16–32). */
+const MAX_ACC = 12;
 
 /**
  * Register tiling for a matmul-like anchor (one reduce axis, ≥ 2 data axes), TVM's opt_gemm
@@ -79,10 +125,25 @@ function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBy
   return true;
 }
 
+/**
+ * A padded or dilated copy (a select guarding a read) that a reduction reads: inlined, the
+ * guard would sit inside the reduction's innermost loop and stop it from vectorizing, so it
+ * is computed into a buffer first, as TVM's conv schedules do with the padded input.
+ */
+function guardedReadIntoReduction(s: Schedule, st: Stage): boolean {
+  let guarded = false;
+  visitExpr(st.op!.body, (e) => {
+    if (e.kind !== "select") return;
+    visitExpr(e.t, (x) => { if (x.kind === "access") guarded = true; });
+    visitExpr(e.f, (x) => { if (x.kind === "access") guarded = true; });
+  });
+  return guarded && s.consumersOf(st).some((c) => c.op?.body.kind === "reduce");
+}
+
 export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, gemmAnchor: Tensor | null = null): void {
   const computed0 = s.stages.filter((st) => st.op !== null);
   for (const st of computed0) {
-    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE) st.computeInline();
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !guardedReadIntoReduction(s, st)) st.computeInline();
   }
   const gemmDone = new Set<Stage>();
   if (gemmAnchor) {
@@ -108,7 +169,8 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
   }
   for (const st of computed) {
     if (st.attach.kind === "inline") continue;
-    vectorizeInner(st, vectorBytes);
+    if (st.op!.body.kind === "reduce") vectorizeReduction(s, st, vectorBytes);
+    else vectorizeInner(st, vectorBytes);
     if (st.attach.kind === "root" && st.leaves.length >= 2 && st.leaves[0]!.kind === "data") st.parallel(st.leaves[0]!);
   }
 }

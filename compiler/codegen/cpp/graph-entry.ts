@@ -14,7 +14,8 @@ const dimText = (d: number | string) => (typeof d === "number" ? `${d}LL` : iden
 
 export const GRAPH_ENTRY = "lathe_graph_run";
 
-export function printGraphEntry(plan: ExecPlan): string {
+/** `profile`: print each kernel's time to stderr (LATHE_PROFILE=1 when compiling a graph). */
+export function printGraphEntry(plan: ExecPlan, profile = false): string {
   const L: string[] = [];
   const line = (s: string) => L.push(`  ${s}`);
   line(`if (num_args != ${plan.args.length}) { lathe_fail("graph: expected ${plan.args.length} arguments, got %d", (int)num_args); return 1; }`);
@@ -22,8 +23,8 @@ export function printGraphEntry(plan: ExecPlan): string {
   const sizeExpr = (v: Value) => [`(int64_t)${bytesOf(v.type.dtype)}`, ...v.type.shape.map(dimText)].join(" * ");
   plan.memory.storages.forEach((s) => {
     const bytes = [`(int64_t)${s.size.coef}`, ...s.size.syms.map(ident)].join(" * ");
-    line(`lathe::HeapArray<unsigned char> block${s.id}((size_t)(${bytes}));`);
-    line(`if (!block${s.id}.ok()) { lathe_fail("graph: out of memory for a ${s.size.coef}-byte block"); return 3; }`);
+    line(`static thread_local lathe::Block block${s.id};`);
+    line(`if (!block${s.id}.reserve((size_t)(${bytes}))) { lathe_fail("graph: out of memory for a ${s.size.coef}-byte block"); return 3; }`);
   });
   const ptr = (v: Value): string => {
     const loc = plan.location.get(v)!;
@@ -37,7 +38,9 @@ export function printGraphEntry(plan: ExecPlan): string {
       return `LatheTensor{${ptr(v)}, ${v.type.shape.length}, LatheDType{${code}, ${bits}, 1}, s${i}_${j}, nullptr}`;
     });
     line(`  const LatheTensor a[] = {${descs.join(", ")}};`);
+    if (profile) line(`  const double t0 = omp_get_wtime();`);
     line(`  const int32_t rc = ${k.func.name}(a, ${k.args.length});`);
+    if (profile) line(`  std::fprintf(stderr, "lathe-profile %s %.4f ms\\n", "${k.func.name}", (omp_get_wtime() - t0) * 1e3);`);
     line(`  if (rc != 0) return rc;`);
     L.push(`  }`);
   });

@@ -28,6 +28,20 @@ template <class T> struct HeapArray {
   HeapArray(const HeapArray&) = delete;
   HeapArray& operator=(const HeapArray&) = delete;
 };
+/* A graph's storage block, kept by each calling thread across calls and grown when a
+   larger size is needed: fresh allocations of megabytes on every call cost page faults. */
+struct Block {
+  unsigned char* data = nullptr;
+  size_t capacity = 0;
+  bool reserve(size_t n) {
+    if (n <= capacity) return true;
+    std::free(data);
+    data = static_cast<unsigned char*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
+    capacity = data ? n : 0;
+    return data != nullptr;
+  }
+  ~Block() { std::free(data); }
+};
 }  // namespace lathe
 
 template <class T> static inline T lathe_min(T a, T b) { return a < b ? a : b; }

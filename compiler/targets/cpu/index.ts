@@ -34,7 +34,7 @@ const checkSupported: Pass = {
 
 export const cpuTarget: Target = {
   name: "cpu",
-  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, vectorizePass(hostVectorBytes()), unroll, simplifyPass, lowerIntDiv],
+  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, simplifyPass, vectorizePass(hostVectorBytes()), unroll, simplifyPass, lowerIntDiv],
   async build(funcs, opts = {}) {
     const source = printCppModule(funcs);
     const compiled = await compileShared(source, opts.extraFlags ?? []);

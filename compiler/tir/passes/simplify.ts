@@ -1,5 +1,5 @@
 /** Simplifies every expression with the enclosing loops' ranges; drops decided `if`s and trivial loops. */
-import { not, substitute } from "../../te/expr.ts";
+import { add, max, min, not, sub, substitute, usesVar } from "../../te/expr.ts";
 import { canProve, simplify } from "../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
@@ -17,6 +17,15 @@ export function simplifyStmt(s: Stmt, outer: ScopedRanges = new Map()): Stmt {
         if (canProve(x.cond, ranges)) return x.then;
         if (canProve(not(x.cond), ranges)) return x.else ?? NOP;
         return x;
+      }
+      // `for v: if (v < c) body` runs only while v < c: shrink the loop instead (a partitioned
+      // split tail then becomes a short loop that can still be vectorized).
+      if (x.kind === "for" && x.body.kind === "if" && x.body.else === null && x.forKind !== "thread" && x.forKind !== "vthread") {
+        const c = x.body.cond;
+        if (c.kind === "cmp" && c.op === "lt" && c.a === x.loopVar && !usesVar(c.b, (v) => v === x.loopVar)) {
+          const end = simplify(min(add(x.min, x.extent), c.b), ranges);
+          return simplifyStmt({ ...x, extent: simplify(max(sub(end, x.min), 0), ranges), body: x.body.then }, new Map(ranges));
+        }
       }
       if (x.kind === "for" && x.extent.kind === "const") {
         if (x.extent.value <= 0) return NOP;
