@@ -15,6 +15,8 @@
  *   epoch 9: train loss 0.1649, test accuracy 91.00%, 27.6 s/epoch
  *   epoch 10: train loss 0.1505, test accuracy 91.45%, 28.7 s/epoch
  *   epoch 11: train loss 0.1362, test accuracy 91.40%, 29.4 s/epoch
+ *   epoch 12: train loss 0.1242, test accuracy 91.85%, 39.5 s/epoch
+ *   best test accuracy 91.85% — bar (≥ 90%): met
  */
 import { batches } from "../../data/batches.ts";
 import { loadFashionMnist } from "../../data/fashion-mnist.ts";
