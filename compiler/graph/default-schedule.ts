@@ -155,8 +155,9 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
   const computed = s.stages.filter((st) => st.op !== null && !gemmDone.has(st));
   const outStages = outputs.map((t) => s.stage(t));
   for (const st of computed) {
-    if (st.isOutput || st.attach.kind === "inline") continue;
-    // A reduction feeding an output is computed per row of that output.
+    // A reduction feeding an output is computed per row of that output (materialized copies
+    // such as a padded input stay whole: per row, they would be rebuilt for every row).
+    if (st.isOutput || st.attach.kind === "inline" || st.op!.body.kind !== "reduce") continue;
     // Only when exactly one output needs it: computed inside one output's loops, it would not
     // exist for the others.
     const readers = outStages.filter((o) => s.dependsOn(o, st));
@@ -171,6 +172,21 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
     if (st.attach.kind === "inline") continue;
     if (st.op!.body.kind === "reduce") vectorizeReduction(s, st, vectorBytes);
     else vectorizeInner(st, vectorBytes);
-    if (st.attach.kind === "root" && st.leaves.length >= 2 && st.leaves[0]!.kind === "data") st.parallel(st.leaves[0]!);
+    if (st.attach.kind === "root") parallelOuter(st);
   }
 }
+
+/** Runs the outermost loop in parallel, fusing it with the next when it is too short (batch 1). */
+function parallelOuter(st: Stage): void {
+  if (st.leaves.length < 2 || st.leaves[0]!.kind !== "data") return;
+  const first = st.leaves[0]!, second = st.leaves[1]!;
+  const n = st.constExtent(first);
+  if (n !== null && n < MIN_PARALLEL && second.kind === "data" && st.leaves.length >= 3) {
+    st.parallel(st.fuse(first, second));
+  } else {
+    st.parallel(first);
+  }
+}
+
+/** Fewer outer iterations than this leave cores idle (or unbalanced); fuse in the next loop. */
+const MIN_PARALLEL = 8;
