@@ -10,7 +10,7 @@ import type { Tensor } from "../te/tensor.ts";
 import { MATERIALIZE } from "../te/tensor.ts";
 import type { Schedule, Stage } from "../schedule/schedule.ts";
 import { cacheRead, cacheWrite } from "../schedule/cache.ts";
-import { visitExpr } from "../te/expr.ts";
+import { usesVar, visitExpr } from "../te/expr.ts";
 
 const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
 
@@ -108,20 +108,15 @@ function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBy
   if (mr > 1) anchor.unroll(ai!);
   anchor.vectorize(aj!);
   // Pack each operand read along the column axis, one nr-wide panel per column tile.
-  const j = anchorTensor.op.kind === "compute" ? anchorTensor.op.axes.at(-1)!.var : null;
   const body = anchor.op!.body;
   const packed = new Set<Tensor>();
+  const column = anchor.axis.at(-1)!.var;
   visitExpr(body, (e) => {
-    if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => {
-      let uses = false;
-      visitExpr(ix, (x) => { if (x.kind === "var" && anchor.axis.at(-1)!.var === x) uses = true; });
-      return uses;
-    })) packed.add(e.tensor);
+    if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => usesVar(ix, (v) => v === column))) packed.add(e.tensor);
   });
   for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
   const first = out.leaves[0]!;
   if (first.kind === "data") out.parallel(first);
-  void j;
   return true;
 }
 

@@ -287,4 +287,3 @@ export function readsTensor(op: ComputeOp, t: Tensor): boolean {
 export const createSchedule = (outputs: Tensor | readonly Tensor[]): Schedule =>
   new Schedule(Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor]);
 
-export type { ForKind };
