@@ -14,3 +14,4 @@ export type { StepFunction } from "./step.ts";
 export type { InputSpec, Batch } from "./feed.ts";
 export { compileExecutable, interpretedExecutable, defaultExecutor } from "./executable.ts";
 export type { Executable, ExecOptions, ExecutorKind } from "./executable.ts";
+export { accuracy } from "./metrics.ts";

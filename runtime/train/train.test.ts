@@ -18,19 +18,10 @@ import type { Tracer } from "./lt.ts";
 import { BatchNorm, Conv2d, Dropout, Linear, Sequential } from "./nn/index.ts";
 import { Adam, SGD } from "./optim/index.ts";
 import { compileForward, compileStep } from "./step.ts";
+import { accuracy } from "./metrics.ts";
 
 const INTERP = { executor: "interpreted" } as const;
 
-function accuracy(logits: Tensor, labels: Tensor): number {
-  const [n, k] = logits.shape as [number, number];
-  const z = logits.toArray(), y = labels.toArray();
-  let right = 0;
-  for (let i = 0; i < n; i++) {
-    const row = z.slice(i * k, i * k + k);
-    if (row.indexOf(Math.max(...row)) === y[i]) right++;
-  }
-  return right / n;
-}
 
 const blobData = (): { train: Dataset; test: Dataset } => {
   const all = blobs({ n: 150, centers: [[0, 0], [6, 0], [3, 5]], std: 1, seed: 5 });

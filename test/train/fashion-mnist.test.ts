@@ -12,20 +12,10 @@ import { Linear, Sequential } from "../../runtime/train/nn/index.ts";
 import { crossEntropy } from "../../runtime/train/losses.ts";
 import { Adam } from "../../runtime/train/optim/index.ts";
 import { compileForward, compileStep } from "../../runtime/train/step.ts";
+import { accuracy } from "../../runtime/train/metrics.ts";
 
 const missing = missingFashionMnistFile();
 
-function accuracy(logits: Tensor, labels: Tensor): number {
-  const [n, k] = logits.shape as [number, number];
-  const z = logits.toArray(), y = labels.toArray();
-  let right = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (z[i * k + j]! > z[i * k + best]!) best = j;
-    if (best === y[i]) right++;
-  }
-  return right / n;
-}
 
 describe.skipIf(missing !== null)(`Fashion-MNIST${missing ? ` (skipped: ${missing} is missing; apt-get install dataset-fashion-mnist)` : ""}`, () => {
   test("an MLP 784-256-10 trained for three epochs with Adam reaches ≥ 85% test accuracy", async () => {

@@ -26,18 +26,8 @@ import { crossEntropy } from "../../../runtime/train/losses.ts";
 import { Adam } from "../../../runtime/train/optim/index.ts";
 import { compileForward, compileStep } from "../../../runtime/train/step.ts";
 import { lenet } from "../lenet.ts";
+import { accuracy } from "../../../runtime/train/metrics.ts";
 
-function accuracy(logits: Tensor, labels: Tensor): number {
-  const [n, k] = logits.shape as [number, number];
-  const z = logits.toArray(), y = labels.toArray();
-  let right = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (z[i * k + j]! > z[i * k + best]!) best = j;
-    if (best === y[i]) right++;
-  }
-  return right / n;
-}
 
 const epochs = Number(process.argv[2] ?? 10);
 const train = loadFashionMnist({ split: "train" }), test = loadFashionMnist({ split: "test" });

@@ -1,0 +1,95 @@
+/**
+ * Tuning tasks: one per distinct fused group (its ops, attrs and tensor types) and
+ * target. Groups with the same structure are one task, tuned once; `weight` counts how
+ * many kernels in the graph share it, so the tuner can spend time where it pays.
+ */
+import { createHash } from "node:crypto";
+import type { AttrValue, Graph, Value } from "../graph/graph.ts";
+import { fusionGroups, type FusionGroup } from "../graph/passes/fuse.ts";
+import type { TensorType } from "../graph/types.ts";
+
+/** A node of a task, with values numbered: group inputs first (0..k-1), then node outputs in order. */
+export interface TaskNode {
+  readonly op: string;
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+export interface Task {
+  readonly target: string;
+  readonly inputs: readonly TensorType[];
+  readonly nodes: readonly TaskNode[];
+  /** Value numbers the group exposes, in the group's output order. */
+  readonly outputs: readonly number[];
+  /** Types of every numbered value (inputs, then node outputs). */
+  readonly types: readonly TensorType[];
+  /** Index into nodes of the group's anchor (reduction or conv/matmul), or null. */
+  readonly anchor: number | null;
+  /** How many fused groups of the graph map to this task. */
+  readonly weight: number;
+  /** Those groups, in graph order. */
+  readonly groups: readonly FusionGroup[];
+  readonly key: string;
+}
+
+type TaskBody = Omit<Task, "weight" | "groups" | "key">;
+
+/** Renames a group's values to numbers so that names and ids do not enter its key. */
+function taskBody(group: FusionGroup, target: string): TaskBody {
+  const num = new Map<Value, number>();
+  const types: TensorType[] = [];
+  const number = (v: Value) => {
+    num.set(v, types.length);
+    types.push({ shape: [...v.type.shape], dtype: v.type.dtype });
+  };
+  group.inputs.forEach(number);
+  const nodes = group.nodes.map((n) => {
+    const inputs = n.inputs.map((v) => num.get(v)!);
+    n.outputs.forEach(number);
+    return { op: n.op, attrs: sortedAttrs(n.attrs), inputs, outputs: n.outputs.map((v) => num.get(v)!) };
+  });
+  const anchor = group.anchor ? group.nodes.indexOf(group.anchor) : null;
+  return { target, inputs: types.slice(0, group.inputs.length), nodes, outputs: group.outputs.map((v) => num.get(v)!), types, anchor };
+}
+
+function sortedAttrs(attrs: Readonly<Record<string, AttrValue>>): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const k of Object.keys(attrs).sort()) {
+    const v = attrs[k]!;
+    out[k] = Array.isArray(v) ? [...(v as readonly (number | string)[])] as AttrValue : v;
+  }
+  return out;
+}
+
+/** Canonical JSON: every object here has sorted keys (sortedAttrs) or a fixed field order. */
+function canonical(t: TaskBody): string {
+  return JSON.stringify({
+    target: t.target,
+    types: t.types.map((x) => [x.dtype, x.shape]),
+    inputs: t.inputs.length,
+    nodes: t.nodes.map((n) => [n.op, n.attrs, n.inputs, n.outputs]),
+    outputs: t.outputs,
+    anchor: t.anchor,
+  });
+}
+
+/** A stable key: the ops (for people reading logs) and a hash of the canonical task. */
+export function taskKey(task: TaskBody): string {
+  const hash = createHash("sha256").update(canonical(task)).digest("hex").slice(0, 16);
+  const ops = task.nodes.map((n) => n.op).join("+");
+  return `${task.target}/${ops.length > 60 ? ops.slice(0, 60) + "…" : ops}/${hash}`;
+}
+
+/** The graph's tuning tasks, one per distinct fused group, in order of first appearance. */
+export function extractTasks(g: Graph, target = "cpu"): Task[] {
+  const byKey = new Map<string, { body: TaskBody; groups: FusionGroup[] }>();
+  for (const group of fusionGroups(g)) {
+    const body = taskBody(group, target);
+    const key = taskKey(body);
+    const cur = byKey.get(key);
+    if (cur) cur.groups.push(group);
+    else byKey.set(key, { body, groups: [group] });
+  }
+  return [...byKey].map(([key, { body, groups }]) => ({ ...body, weight: groups.length, groups, key }));
+}
