@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev)
-OPTIONAL=(verilator iverilog chromium libvulkan1 dataset-fashion-mnist libonnx-testdata
+# dataset-fashion-mnist is small and the training test needs it.
+REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev dataset-fashion-mnist)
+OPTIONAL=(verilator iverilog chromium libvulkan1 libonnx-testdata
           python3-onnx python3-torch python3-sklearn libdnnl-dev)
 
 say() { printf 'setup: %s\n' "$*"; }
