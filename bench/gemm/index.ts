@@ -1,5 +1,5 @@
 /**
- * f32 GEMM: Lathe's hand-written schedule (bench/gemm/schedule.ts) against OpenBLAS, at
+ * f32 GEMM: Lathe's hand-written schedule (compiler/schedule/templates/gemm.ts) against OpenBLAS, at
  * 1 and 2 threads, in one run (each side's repeats in a block; see below). Both are called through the
  * same native kernel ABI. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset in this
  * process before OpenBLAS loads, so it picks its kernel for this CPU.
@@ -11,7 +11,7 @@ import { compileShared } from "../../compiler/targets/cpu/toolchain.ts";
 import { NativeLibrary } from "../../runtime/native.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, median } from "../lib/report.ts";
-import { gemmSchedule } from "./schedule.ts";
+import { gemmSchedule } from "../../compiler/schedule/templates/gemm.ts";
 
 const SHAPES_FULL = [[128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [257, 1023, 511]] as const;
 const SHAPES_QUICK = [[128, 128, 128], [256, 256, 256], [67, 131, 45]] as const;

@@ -75,7 +75,7 @@ const MAX_ACC = 12;
 
 /**
  * Register tiling for a matmul-like anchor (one reduce axis, ≥ 2 data axes), TVM's opt_gemm
- * recipe as in bench/gemm: mr×nr blocks of the output accumulate in the anchor's buffer
+ * recipe as in compiler/schedule/templates/gemm.ts: mr×nr blocks of the output accumulate in the anchor's buffer
  * (the epilogue stage, or a cache_write copy, reads them out), the operand indexed by the
  * column axis is packed per column panel, rows unrolled and columns vectorized.
  */

@@ -10,7 +10,7 @@ import { rfactor } from "../../compiler/schedule/cache.ts";
 import { makeBuffer } from "../../compiler/tir/buffer.ts";
 import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { variable } from "../../compiler/te/expr.ts";
-import { gemmSchedule } from "../../bench/gemm/schedule.ts";
+import { gemmSchedule } from "../../compiler/schedule/templates/gemm.ts";
 import { hasAsan, runUnderAsan } from "./asan-harness.ts";
 
 

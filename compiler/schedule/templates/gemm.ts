@@ -4,12 +4,12 @@
  * B is packed one nr-wide column panel at a time (cache_read computed at the panel loop),
  * the panel loop runs in parallel, the block's rows are unrolled and its columns vectorized.
  */
-import type { Tensor } from "../../compiler/te/tensor.ts";
-import { compute, placeholder, reduceAxis, sum } from "../../compiler/te/tensor.ts";
-import { mul } from "../../compiler/te/expr.ts";
-import { cacheRead, cacheWrite } from "../../compiler/schedule/cache.ts";
-import type { Schedule } from "../../compiler/schedule/schedule.ts";
-import { createSchedule } from "../../compiler/schedule/schedule.ts";
+import type { Tensor } from "../../te/tensor.ts";
+import { compute, placeholder, reduceAxis, sum } from "../../te/tensor.ts";
+import { mul } from "../../te/expr.ts";
+import { cacheRead, cacheWrite } from "../cache.ts";
+import type { Schedule } from "../schedule.ts";
+import { createSchedule } from "../schedule.ts";
 
 export interface GemmTiles { readonly mr: number; readonly nr: number; readonly ku: number }
 export const DEFAULT_TILES: GemmTiles = { mr: 6, nr: 64, ku: 1 };
