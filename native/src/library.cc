@@ -1,46 +1,15 @@
 #include "library.h"
 
+#include "handle.h"
+
 #include <dlfcn.h>
 
 namespace lathe {
 namespace {
 
-// Type tags let us tell our handles from any other object, so misuse is a
-// TypeError rather than a wild pointer.
+// Tags of this file's handles (see handle.h).
 constexpr napi_type_tag kLibTag = {0x6c617468654c6962ULL, 0x9a3c1f2e7b6d4a01ULL};
 constexpr napi_type_tag kKernelTag = {0x6c617468654b726eULL, 0x51e8c0d2a4b73f02ULL};
-
-template <typename State>
-void FinalizeHolder(napi_env, void* data, void*) {
-  delete static_cast<std::shared_ptr<State>*>(data);
-}
-
-template <typename State>
-Napi::Object MakeHandle(Napi::Env env, std::shared_ptr<State> state, const napi_type_tag& tag) {
-  Napi::Object obj = Napi::Object::New(env);
-  auto* holder = new std::shared_ptr<State>(std::move(state));
-  napi_status st = napi_wrap(env, obj, holder, FinalizeHolder<State>, nullptr, nullptr);
-  if (st != napi_ok) {
-    delete holder;
-    throw Napi::Error::New(env, "lathe_native: napi_wrap failed");
-  }
-  obj.TypeTag(&tag);
-  return obj;
-}
-
-template <typename State>
-std::shared_ptr<State> Unwrap(const Napi::Value& v, const napi_type_tag& tag, const char* what,
-                              const char* kind) {
-  Napi::Env env = v.Env();
-  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&tag)) {
-    throw Napi::TypeError::New(env, std::string(what) + " must be a " + kind + " handle");
-  }
-  void* data = nullptr;
-  if (napi_unwrap(env, v, &data) != napi_ok || data == nullptr) {
-    throw Napi::TypeError::New(env, std::string(what) + " is not a live " + kind + " handle");
-  }
-  return *static_cast<std::shared_ptr<State>*>(data);
-}
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsString()) {
@@ -69,11 +38,11 @@ void LibState::ApplyNumThreads() const {
 }
 
 std::shared_ptr<LibState> UnwrapLibrary(const Napi::Value& v, const char* what) {
-  return Unwrap<LibState>(v, kLibTag, what, "library");
+  return UnwrapHandle<LibState>(v, kLibTag, what, "library");
 }
 
 std::shared_ptr<KernelState> UnwrapKernel(const Napi::Value& v, const char* what) {
-  return Unwrap<KernelState>(v, kKernelTag, what, "kernel");
+  return UnwrapHandle<KernelState>(v, kKernelTag, what, "kernel");
 }
 
 void CheckOpen(Napi::Env env, const LibState& lib) {

@@ -1,5 +1,7 @@
 #include "xgboost_binding.h"
 
+#include "handle.h"
+
 #include <cctype>
 #include <cmath>
 #include <utility>
@@ -7,40 +9,9 @@
 namespace lathe::xgb {
 namespace {
 
-// Type tags tell our handles from any other object, so misuse is a TypeError
-// rather than a wild pointer.
+// Tags of this file's handles (see handle.h).
 constexpr napi_type_tag kDMatrixTag = {0x6c61746865444d78ULL, 0x3b91d0c47e2a5f03ULL};
 constexpr napi_type_tag kBoosterTag = {0x6c61746865427374ULL, 0xc6a4172e95b83d04ULL};
-
-template <typename State>
-void FinalizeHolder(napi_env, void* data, void*) {
-  delete static_cast<std::shared_ptr<State>*>(data);
-}
-
-template <typename State>
-Napi::Object Wrap(Napi::Env env, std::shared_ptr<State> state, const napi_type_tag& tag) {
-  Napi::Object obj = Napi::Object::New(env);
-  auto* holder = new std::shared_ptr<State>(std::move(state));
-  if (napi_wrap(env, obj, holder, FinalizeHolder<State>, nullptr, nullptr) != napi_ok) {
-    delete holder;
-    throw Napi::Error::New(env, "lathe_native: napi_wrap failed");
-  }
-  obj.TypeTag(&tag);
-  return obj;
-}
-
-template <typename State>
-std::shared_ptr<State> Unwrap(const Napi::Value& v, const napi_type_tag& tag, const char* what, const char* kind) {
-  Napi::Env env = v.Env();
-  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&tag)) {
-    throw Napi::TypeError::New(env, std::string(what) + " must be a " + kind + " handle");
-  }
-  void* data = nullptr;
-  if (napi_unwrap(env, v, &data) != napi_ok || data == nullptr) {
-    throw Napi::TypeError::New(env, std::string(what) + " is not a live " + kind + " handle");
-  }
-  return *static_cast<std::shared_ptr<State>*>(data);
-}
 
 Napi::Value Arg(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
@@ -91,21 +62,21 @@ void Check(Napi::Env env, int rc, const char* call) {
 }
 
 Napi::Object WrapDMatrix(Napi::Env env, std::shared_ptr<DMatrixState> state) {
-  return Wrap(env, std::move(state), kDMatrixTag);
+  return MakeHandle(env, std::move(state), kDMatrixTag);
 }
 
 Napi::Object WrapBooster(Napi::Env env, std::shared_ptr<BoosterState> state) {
-  return Wrap(env, std::move(state), kBoosterTag);
+  return MakeHandle(env, std::move(state), kBoosterTag);
 }
 
 std::shared_ptr<DMatrixState> DMatrixArg(const Napi::CallbackInfo& info, size_t i, const char* what, bool live) {
-  auto d = Unwrap<DMatrixState>(Arg(info, i), kDMatrixTag, what, "DMatrix");
+  auto d = UnwrapHandle<DMatrixState>(Arg(info, i), kDMatrixTag, what, "DMatrix");
   if (live) CheckLive(info.Env(), *d, what);
   return d;
 }
 
 std::shared_ptr<BoosterState> BoosterArg(const Napi::CallbackInfo& info, size_t i, const char* what, bool live) {
-  auto b = Unwrap<BoosterState>(Arg(info, i), kBoosterTag, what, "Booster");
+  auto b = UnwrapHandle<BoosterState>(Arg(info, i), kBoosterTag, what, "Booster");
   if (!live) return b;
   if (b->disposed) throw Napi::Error::New(info.Env(), std::string(what) + ": the Booster has been disposed");
   if (b->training) {
@@ -120,7 +91,7 @@ std::vector<std::shared_ptr<DMatrixState>> DMatrixListArg(const Napi::CallbackIn
   Napi::Array a = v.As<Napi::Array>();
   std::vector<std::shared_ptr<DMatrixState>> out;
   for (uint32_t k = 0; k < a.Length(); ++k) {
-    auto d = Unwrap<DMatrixState>(a.Get(k), kDMatrixTag, what, "DMatrix");
+    auto d = UnwrapHandle<DMatrixState>(a.Get(k), kDMatrixTag, what, "DMatrix");
     CheckLive(info.Env(), *d, what);
     out.push_back(std::move(d));
   }
