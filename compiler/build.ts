@@ -11,10 +11,11 @@ import { runPasses } from "./tir/pass.ts";
 import type { PrimFunc } from "./tir/stmt.ts";
 import type { BuiltModule, Target } from "./targets/target.ts";
 import { cpuTarget } from "./targets/cpu/index.ts";
+import { webgpuTarget } from "./targets/webgpu/index.ts";
 import type { KernelArg } from "../runtime/native.ts";
 import type { TypedArray } from "./te/dtype.ts";
 
-export const targets: Readonly<Record<string, Target>> = { cpu: cpuTarget };
+export const targets: Readonly<Record<string, Target>> = { cpu: cpuTarget, webgpu: webgpuTarget };
 
 export interface CompileOptions extends PassOptions {
   readonly name?: string;

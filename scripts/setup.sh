@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# dataset-fashion-mnist is small and the training test needs it.
-REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev dataset-fashion-mnist)
-OPTIONAL=(verilator iverilog chromium libvulkan1 libonnx-testdata
-          python3-onnx python3-torch python3-sklearn libdnnl-dev)
+# What the test suite exercises: Fashion-MNIST (training test), the ONNX backend test data
+# (conformance), Verilator and Icarus (the VTA simulators), Chromium's SwiftShader Vulkan
+# driver with libvulkan1 (the webgpu target without a GPU).
+REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev dataset-fashion-mnist
+          libonnx-testdata verilator iverilog chromium libvulkan1)
+# Baselines and exporters (large): tests that need them skip with the reason.
+OPTIONAL=(python3-onnx python3-torch python3-torchvision python3-sklearn libdnnl-dev)
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -69,7 +72,8 @@ fi
 # npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's install step would download a GPU add-on; its CPU library ships in the package.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # --- native addon -------------------------------------------------------------

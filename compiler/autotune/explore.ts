@@ -33,6 +33,48 @@ export class RandomModel implements CostModel {
   }
 }
 
+/**
+ * No learned model: a config scores as the best measured config within `radius` knob steps
+ * of it (positions in each knob's list, summed), with random tie-breaking; unmeasured regions
+ * score lowest. The explorer's annealing then walks out from the best measurements — plain
+ * simulated annealing on measured costs (the "sa" search of `lathe tune`).
+ */
+export class NearestModel implements CostModel {
+  readonly #space: ConfigSpace;
+  readonly #rng: Rng;
+  readonly #radius: number;
+  #points: { pos: number[]; score: number }[] = [];
+
+  constructor(space: ConfigSpace, rng: Rng = new Rng(0), radius = 2) {
+    this.#space = space;
+    this.#rng = rng;
+    this.#radius = radius;
+  }
+
+  async fit(configs: readonly Config[], scores: readonly number[]): Promise<void> {
+    const finite = scores.filter((x) => Number.isFinite(x));
+    const lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
+    this.#points = configs.map((c, i) => ({
+      pos: this.#space.positions(c),
+      // Rescaled to [0, 1] so the tie-breaking noise below is small against real differences.
+      score: Number.isFinite(scores[i]!) ? (hi > lo ? (scores[i]! - lo) / (hi - lo) : 1) : 0,
+    }));
+  }
+
+  predict(configs: readonly Config[]): Float32Array {
+    return Float32Array.from(configs, (c) => {
+      const pos = this.#space.positions(c);
+      let best = -1;
+      for (const p of this.#points) {
+        let d = 0;
+        for (let k = 0; k < pos.length && d <= this.#radius; k++) d += Math.abs(pos[k]! - p.pos[k]!);
+        if (d <= this.#radius) best = Math.max(best, p.score - 0.1 * d);
+      }
+      return best + 1e-3 * this.#rng.float();
+    });
+  }
+}
+
 export interface XGBModelOptions {
   /** Boosting rounds per fit (default 40). */
   readonly rounds?: number;
@@ -258,8 +300,12 @@ export class Explorer {
 }
 
 export interface TuneOptions extends ExplorerOptions {
-  /** Configs to measure in all (default 256; capped at the space's size). */
+  /** Configs measured in all, `initial` included (default 256; capped at the space's size). */
   readonly trials?: number;
+  /** Earlier measurements (a resumed run's log): not measured again, counted in trials, fitted first. */
+  readonly initial?: readonly Measured[];
+  /** Picks the first batch when nothing is measured yet (a transfer model's seeds); the explorer otherwise. */
+  readonly firstBatch?: (size: number) => Config[];
   /** Called after each batch is measured (e.g. a progress bar or appending to the tuning log). */
   readonly onBatch?: (batch: readonly Measured[], best: Measured) => void;
 }
@@ -289,8 +335,19 @@ export async function tune(
   const measured = new Set<string>();
   const history: Measured[] = [];
   let best: Measured | undefined;
+  for (const m of opts.initial ?? []) {
+    const key = configKey(m.config);
+    if (measured.has(key)) continue;
+    measured.add(key);
+    history.push(m);
+    if (Number.isFinite(m.score) && (best === undefined || m.score > best.score)) best = m;
+  }
+  if (history.length > 0 && history.length < trials) await model.fit(history.map((h) => h.config), history.map((h) => h.score));
+  let first = history.length === 0 && opts.firstBatch !== undefined;
   while (history.length < trials) {
-    let batch = explorer.nextBatch(measured);
+    let batch = first ? opts.firstBatch!(explorer.batchSize).filter((c) => !measured.has(configKey(c))) : [];
+    if (batch.length === 0) batch = explorer.nextBatch(measured);
+    first = false;
     if (batch.length === 0) break;
     batch = batch.slice(0, trials - history.length);
     const done: Measured[] = [];

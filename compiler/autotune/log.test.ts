@@ -48,12 +48,11 @@ describe("tuning log", () => {
     const { records, warnings } = readWithWarnings(path);
     expect(records).toEqual(rs);
     expect(warnings).toEqual(["tune.jsonl:4: not valid JSON (truncated?) — skipped"]);
-    // Appending after a torn line: the torn tail and the new line share line 4, which is
-    // lost, but the next record is read.
+    // Appending after a torn line starts a new line: only the torn record is lost.
     appendRecord(path, rec("c", { z: 1 }, [5]));
     appendRecord(path, rec("c", { z: 2 }, [6]));
     const again = readWithWarnings(path);
-    expect(again.records.map((r) => r.config)).toEqual([{ x: 1 }, { x: 2 }, { y: "v" }, { z: 2 }]);
+    expect(again.records.map((r) => r.config)).toEqual([{ x: 1 }, { x: 2 }, { y: "v" }, { z: 1 }, { z: 2 }]);
     expect(again.warnings).toEqual(["tune.jsonl:4: not valid JSON (truncated?) — skipped"]);
   });
 

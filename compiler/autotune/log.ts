@@ -4,7 +4,7 @@
  * at most the line being written; the reader skips such a torn line with a warning
  * instead of failing, and every earlier line stays readable.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { basename } from "node:path";
 import { LatheError } from "../errors.ts";
 
@@ -22,6 +22,11 @@ export interface TuneRecord {
   /** ISO-8601 time of the measurement. */
   readonly time: string;
   readonly version: 1;
+  /**
+   * The task itself (task.ts TaskSpec), written with a task's first record in a log so that a
+   * later run can lower that task's configs again (transfer learning); absent elsewhere.
+   */
+  readonly spec?: unknown;
 }
 
 export const LOG_VERSION = 1;
@@ -32,9 +37,14 @@ export function appendRecord(path: string, rec: TuneRecord): void {
   if (problem) throw new LatheError(`appendRecord(${path}): invalid record: ${problem}`);
   // Serialise first so a throw cannot leave half a line; one writeSync keeps the line whole
   // (O_APPEND places it at the end even when several processes append).
-  const line = Buffer.from(JSON.stringify(rec) + "\n", "utf8");
-  const fd = openSync(path, "a");
+  const fd = openSync(path, "a+");
   try {
+    // A run killed mid-write leaves a torn last line; start on a fresh line so that only the
+    // torn one is lost, not this record too.
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    const line = Buffer.from((torn ? "\n" : "") + JSON.stringify(rec) + "\n", "utf8");
     let off = 0;
     while (off < line.length) off += writeSync(fd, line, off, line.length - off);
     fsyncSync(fd);
@@ -91,6 +101,7 @@ function recordProblem(v: unknown): string | null {
   }
   if (r.error !== null && typeof r.error !== "string") return "field error is not a string or null";
   if (typeof r.time !== "string" || Number.isNaN(Date.parse(r.time))) return "field time is not an ISO date string";
+  if (r.spec !== undefined && (typeof r.spec !== "object" || r.spec === null || Array.isArray(r.spec))) return "field spec is not an object";
   return null;
 }
 

@@ -4,7 +4,7 @@
  * many kernels in the graph share it, so the tuner can spend time where it pays.
  */
 import { createHash } from "node:crypto";
-import type { AttrValue, Graph, Value } from "../graph/graph.ts";
+import type { AttrValue, Graph, Node, Value } from "../graph/graph.ts";
 import { fusionGroups, type FusionGroup } from "../graph/passes/fuse.ts";
 import type { TensorType } from "../graph/types.ts";
 
@@ -34,6 +34,14 @@ export interface Task {
 }
 
 type TaskBody = Omit<Task, "weight" | "groups" | "key">;
+
+/** What a measurement needs of a task: plain data (JSON), so it crosses to the measuring child. */
+export type TaskSpec = TaskBody & { readonly key: string };
+
+/** A task's plain-data part (drops the graph's groups). */
+export function taskSpec(t: Task | TaskSpec): TaskSpec {
+  return { target: t.target, inputs: t.inputs, nodes: t.nodes, outputs: t.outputs, types: t.types, anchor: t.anchor, key: t.key };
+}
 
 /** Renames a group's values to numbers so that names and ids do not enter its key. */
 function taskBody(group: FusionGroup, target: string): TaskBody {
@@ -92,4 +100,32 @@ export function extractTasks(g: Graph, target = "cpu"): Task[] {
     else byKey.set(key, { body, groups: [group] });
   }
   return [...byKey].map(([key, { body, groups }]) => ({ ...body, weight: groups.length, groups, key }));
+}
+
+/** The task key of one fused group (what compilation looks up in a tuning log). */
+export function groupTaskKey(group: FusionGroup, target: string): string {
+  return taskKey(taskBody(group, target));
+}
+
+/**
+ * A fused group rebuilt from a task: values named v0, v1, … and nodes n0, n1, …, with the
+ * task's ops, attributes and types. Its groupTaskKey is the task's key.
+ */
+export function taskGroup(t: TaskSpec): FusionGroup {
+  const values: Value[] = t.types.map((type, i) => ({ id: i, name: `v${i}`, type: { shape: [...type.shape], dtype: type.dtype } }));
+  const nodes: Node[] = t.nodes.map((n, k) => ({
+    id: values.length + k, name: `n${k}`, op: n.op, attrs: n.attrs,
+    inputs: n.inputs.map((i) => values[i]!), outputs: n.outputs.map((i) => values[i]!),
+  }));
+  return {
+    nodes,
+    anchor: t.anchor === null ? null : nodes[t.anchor]!,
+    inputs: values.slice(0, t.inputs.length),
+    outputs: t.outputs.map((i) => values[i]!),
+  };
+}
+
+/** Whether every tensor of the task has a static shape (only such tasks can be measured). */
+export function isStatic(t: TaskSpec): boolean {
+  return t.types.every((x) => x.shape.every((d) => typeof d === "number"));
 }

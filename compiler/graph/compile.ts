@@ -1,42 +1,74 @@
 /**
- * Compiles a whole graph into one native library (an ahead-of-time executor): fuse,
- * lower each fused group with its default schedule, plan memory, print every kernel and
- * the entry point into one C++ translation unit, build it through the content-hashed
- * cache. Compiling the same graph twice hits the cache.
+ * Compiles whole graphs into native libraries (an ahead-of-time executor): fuse, lower
+ * each fused group with its default schedule, plan memory, print every kernel and the
+ * entry point into one C++ translation unit, build it through the content-hashed cache.
+ * Compiling the same graph twice hits the cache.
+ *
+ * Several graphs can share one library (compileGraphs): their kernels and entry points
+ * get per-graph names, so a thousand small test models cost a few dozen g++ runs rather
+ * than a thousand. A graph that fails to lower, or whose C++ fails to build, fails
+ * alone (compileGraphsSettled).
  */
-import { ShapeError } from "../errors.ts";
+import os from "node:os";
+import { BuildError } from "../errors.ts";
 import { printCppModule } from "../codegen/cpp/print.ts";
 import { GRAPH_ENTRY, printGraphEntry } from "../codegen/cpp/graph-entry.ts";
-import { compileShared } from "../targets/cpu/toolchain.ts";
+import { BASE_FLAGS, compileShared } from "../targets/cpu/toolchain.ts";
 import { hostVectorBytes } from "../targets/cpu/host.ts";
 import { NativeLibrary } from "../../runtime/native.ts";
 import type { NativeKernel } from "../../runtime/native.ts";
+import { checkInputs, checkOutputs, concreteShapes } from "../../runtime/signature.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Graph } from "./graph.ts";
 import type { FusionGroup } from "./passes/fuse.ts";
 import { fusionGroups, singletonGroups } from "./passes/fuse.ts";
-import { lowerGroup } from "./lower-group.ts";
+import type { LoweredGroup } from "./lower-group.ts";
+import { lowerGroup, type TunedConfigs } from "./lower-group.ts";
+import { convToGemm } from "./passes/conv-to-gemm.ts";
 import { makeExecPlan } from "./exec-plan.ts";
 import type { ExecPlan } from "./exec-plan.ts";
-import { bindDims } from "./interpret.ts";
 import { SizeVars } from "./te-bridge.ts";
 import { printFunc } from "../tir/print.ts";
+import type { TargetPlugin } from "../targets/plugin.ts";
+import { externalKernel, lowerGroupFor, partitionExternal, type GraphKernel } from "../targets/byoc.ts";
 
+/** Options for compileGraph(s). New optional fields are welcome; every one must have a default. */
 export interface CompileGraphOptions {
   /** Extra C++ flags (e.g. AddressSanitizer in tests). */
   readonly extraFlags?: readonly string[];
   /** false: one kernel per node (for measuring what fusion buys). Default true. */
   readonly fuse?: boolean;
+  /** Lower static-shape, non-depthwise conv2d to im2col + GEMM (passes/conv-to-gemm.ts). Default true. */
+  readonly convToGemm?: boolean;
   /** Print each kernel's time to stderr on every run (default: LATHE_PROFILE=1). */
   readonly profile?: boolean;
+  /** compileGraphs: at most this many graphs per shared library (default 64). */
+  readonly batchSize?: number;
+  /** compileGraphs: g++ processes run at once (default: the CPU count, at most 8). */
+  readonly jobs?: number;
+  /**
+   * A target plugin whose codegen prints C++ with Lathe's kernel ABI (cpu and plugins
+   * derived from it): its schedule hook, passes, printer, link flags and BYOC patterns
+   * are used. Default: the built-in cpu path.
+   */
+  readonly target?: TargetPlugin;
+  /** Tuned schedules: task key → config (autotune `tunedConfigs(log)`); other groups keep the default. */
+  readonly tuned?: TunedConfigs;
 }
 
 export interface CompiledGraph {
   readonly graph: Graph;
   readonly groups: readonly FusionGroup[];
   readonly plan: ExecPlan;
+  /** The C++ translation unit the library was built from (all graphs of its batch). */
   readonly source: string;
   readonly library: string;
+  /** This graph's entry symbol in the library (lathe_graph_run, or lathe_graph_run_<k> in a batch). */
+  readonly entry: string;
+  /** The target plugin's name when one compiled it (absent: the built-in cpu path). */
+  readonly target?: string;
+  /** Every g++ flag the library was built with. */
+  readonly flags: readonly string[];
   /** Runs on inputs in graph-input order; returns the outputs in graph-output order. */
   run(inputs: readonly Tensor[]): Tensor[];
   /** The same, writing into caller-owned output tensors (e.g. to keep parameters in place). */
@@ -44,52 +76,157 @@ export interface CompiledGraph {
   setNumThreads(n: number): void;
 }
 
-export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Promise<CompiledGraph> {
-  const groups = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
+/** A graph lowered to loop-IR kernels and an execution plan, not yet printed or built. */
+export interface LoweredGraph {
+  readonly graph: Graph;
+  readonly groups: readonly FusionGroup[];
+  readonly kernels: readonly GraphKernel[];
+  readonly plan: ExecPlan;
+  readonly entry: string;
+}
+
+export type CompileOutcome =
+  | { readonly ok: true; readonly compiled: CompiledGraph }
+  | { readonly ok: false; readonly error: Error };
+
+/**
+ * Fuses and lowers one graph. `prefix` goes in front of kernel names and `suffix` after
+ * the entry symbol, so that several graphs can share a library.
+ */
+export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix = "", suffix = ""): LoweredGraph {
+  // The cpu target's graph lowering; the returned graph (with its constants) is what the library runs.
+  const g = opts.convToGemm === false ? input : convToGemm(input);
+  const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
+  const target = opts.target;
+  // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
+  const { groups, external } = target?.patterns?.length ? partitionExternal(g, fused, target.patterns) : { groups: fused, external: new Map() };
   const sizes = new SizeVars();
   const vectorBytes = hostVectorBytes();
-  const kernels = groups.map((grp, i) => lowerGroup(grp, `fused_${i}_${(grp.anchor ?? grp.nodes[0]!).op}`, sizes, vectorBytes));
+  const lowerOne = (grp: FusionGroup, name: string): LoweredGroup =>
+    target?.schedule ? lowerGroupFor(target, grp, name, sizes, opts.tuned) : lowerGroup(grp, name, sizes, vectorBytes, opts.tuned);
+  const kernels: GraphKernel[] = groups.map((grp, i) => {
+    const ext = external.get(grp);
+    if (ext) return externalKernel(ext, grp, `${prefix}ext_${i}_${ext.pattern.name}`, (name) => lowerOne(grp, name));
+    return lowerOne(grp, `${prefix}fused_${i}_${(grp.anchor ?? grp.nodes[0]!).op}`);
+  });
   const plan = makeExecPlan(g, groups, kernels);
   // LATHE_SHOW_KERNELS=name1,name2 prints those kernels' loop IR (names as in LATHE_PROFILE).
   const show = (process.env.LATHE_SHOW_KERNELS ?? "").split(",").filter(Boolean);
   for (const k of kernels) if (show.includes(k.func.name)) process.stderr.write(`${printFunc(k.func)}\n`);
-  const profile = opts.profile ?? process.env.LATHE_PROFILE === "1";
-  const source = `${printCppModule(kernels.map((k) => k.func))}\n${printGraphEntry(plan, profile)}`;
-  const built = await compileShared(source, opts.extraFlags ?? []);
-  const lib = NativeLibrary.open(built.path);
-  const entry = lib.kernel(GRAPH_ENTRY);
-  return makeCompiled(g, groups, plan, source, built.path, lib, entry);
+  return { graph: g, groups, kernels, plan, entry: GRAPH_ENTRY + suffix };
 }
 
-function makeCompiled(g: Graph, groups: readonly FusionGroup[], plan: ExecPlan, source: string, library: string, lib: NativeLibrary, entry: NativeKernel): CompiledGraph {
-  const constants = g.constants.map((c) => ({ data: c.data, shape: c.value.type.shape as number[], dtype: c.value.type.dtype }));
-  const outShapes = (inputs: readonly Tensor[]) => {
-    const dims = bindDims(g.inputs, inputs.map((t) => t.shape));
-    return g.outputs.map((o) => o.type.shape.map((d) => (typeof d === "number" ? d : dims.get(d)!)));
+export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Promise<CompiledGraph> {
+  return (await compileGraphs([g], opts))[0]!;
+}
+
+/** Compiles graphs into shared libraries; throws the first graph's error if any fails. */
+export async function compileGraphs(graphs: readonly Graph[], opts: CompileGraphOptions = {}): Promise<CompiledGraph[]> {
+  return (await compileGraphsSettled(graphs, opts)).map((r) => {
+    if (!r.ok) throw r.error;
+    return r.compiled;
+  });
+}
+
+/**
+ * Compiles graphs, batchSize to a library, and reports each graph's result on its own:
+ * every graph is lowered first (a graph that fails there is reported and left out), the
+ * survivors are printed and built together; a failed build is split in halves and
+ * retried, so only the graphs whose C++ does not compile fail.
+ */
+export async function compileGraphsSettled(graphs: readonly Graph[], opts: CompileGraphOptions = {}): Promise<CompileOutcome[]> {
+  const alone = graphs.length === 1; // one graph keeps the plain names (and its cache entries)
+  const out: CompileOutcome[] = new Array(graphs.length);
+  const lowered: { index: number; lg: LoweredGraph; cpp: string }[] = [];
+  const profile = opts.profile ?? process.env.LATHE_PROFILE === "1";
+  const extraFlags = [...(opts.extraFlags ?? []), ...(opts.target?.options?.linkFlags ?? [])];
+  const flags = [...BASE_FLAGS, ...extraFlags];
+  const printKernels = (ks: readonly GraphKernel[]): string => {
+    const code = (opts.target?.codegen ?? printCppModule)(ks.filter((k) => k.external === undefined).map((k) => k.func));
+    const ext = ks.flatMap((k) => (k.external === undefined ? [] : [k.external]));
+    return ext.length ? `${code}\n${ext.join("\n")}` : code;
   };
-  const check = (inputs: readonly Tensor[]) => {
-    if (inputs.length !== g.inputs.length) throw new ShapeError(`graph takes ${g.inputs.length} inputs (${g.inputs.map((v) => v.name).join(", ")}), got ${inputs.length}`);
-    inputs.forEach((t, i) => {
-      if (t.dtype !== g.inputs[i]!.type.dtype) throw new ShapeError(`input ${g.inputs[i]!.name}: expected dtype ${g.inputs[i]!.type.dtype}, got ${t.dtype}`);
-    });
+  graphs.forEach((g, index) => {
+    try {
+      const lg = alone ? lowerGraph(g, opts) : lowerGraph(g, opts, `g${index}_`, `_${index}`);
+      // Printing alone first finds a graph the printer rejects before it joins a batch.
+      if (!alone) printKernels(lg.kernels);
+      lowered.push({ index, lg, cpp: printGraphEntry(lg.plan, profile, lg.entry) });
+    } catch (e) {
+      out[index] = { ok: false, error: asError(e) };
+    }
+  });
+  const batchSize = Math.max(1, opts.batchSize ?? 64);
+  const batches: (typeof lowered)[] = [];
+  for (let i = 0; i < lowered.length; i += batchSize) batches.push(lowered.slice(i, i + batchSize));
+  const build = async (items: readonly (typeof lowered)[number][]) => {
+    const source = `${printKernels(items.flatMap((x) => x.lg.kernels))}\n${items.map((x) => x.cpp).join("\n")}`;
+    const built = await compileShared(source, extraFlags);
+    try {
+      return { source, path: built.path, lib: NativeLibrary.open(built.path) };
+    } catch (e) {
+      // A library that builds but does not load (an unresolved symbol) is its sources' fault too.
+      throw new BuildError(`cannot load the built library ${built.path}: ${(e as Error).message}`);
+    }
   };
-  const runInto = (inputs: readonly Tensor[], outputs: readonly Tensor[]) => {
-    check(inputs);
-    const shapes = outShapes(inputs);
-    if (outputs.length !== g.outputs.length) throw new ShapeError(`graph has ${g.outputs.length} outputs, got ${outputs.length} tensors`);
-    outputs.forEach((t, i) => {
-      const want = shapes[i]!;
-      if (t.dtype !== g.outputs[i]!.type.dtype || t.shape.length !== want.length || t.shape.some((d, k) => d !== want[k])) {
-        throw new ShapeError(`output ${g.outputs[i]!.name}: expected ${g.outputs[i]!.type.dtype}[${want.join(", ")}], got ${t.dtype}[${t.shape.join(", ")}]`);
+  const jobs = Math.max(1, opts.jobs ?? Math.min(8, os.availableParallelism()));
+  await mapLimit(batches, jobs, async (batch) => {
+    for (const r of await buildBisecting(batch, build)) {
+      if (!r.ok) { out[r.item.index] = { ok: false, error: r.error }; continue; }
+      const { source, path, lib } = r.value;
+      try {
+        const entry = lib.kernel(r.item.lg.entry);
+        out[r.item.index] = { ok: true, compiled: makeCompiled(r.item.lg, source, path, flags, lib, entry, opts.target?.name) };
+      } catch (e) {
+        out[r.item.index] = { ok: false, error: asError(e) };
       }
-    });
+    }
+  });
+  return out;
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+export type Settled<T, R> = { readonly item: T } & ({ readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error });
+
+/**
+ * Builds `items` together; when that fails with a BuildError, builds each half on its
+ * own, recursively, so one bad item costs about 2·log2(n) extra builds and fails alone.
+ * Other errors are not the items' fault and fail the whole set.
+ */
+export async function buildBisecting<T, R>(items: readonly T[], build: (items: readonly T[]) => Promise<R>): Promise<Settled<T, R>[]> {
+  if (items.length === 0) return [];
+  try {
+    const value = await build(items);
+    return items.map((item) => ({ item, ok: true as const, value }));
+  } catch (e) {
+    const error = asError(e);
+    if (items.length === 1 || !(e instanceof BuildError)) return items.map((item) => ({ item, ok: false as const, error }));
+    const mid = Math.ceil(items.length / 2);
+    return [...await buildBisecting(items.slice(0, mid), build), ...await buildBisecting(items.slice(mid), build)];
+  }
+}
+
+/** Runs `f` on every item with at most `limit` calls in flight. */
+async function mapLimit<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => { while (next < items.length) await f(items[next++]!); };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function makeCompiled(lg: LoweredGraph, source: string, library: string, flags: readonly string[], lib: NativeLibrary, entry: NativeKernel, target?: string): CompiledGraph {
+  const g = lg.graph;
+  const constants = g.constants.map((c) => ({ data: c.data, shape: c.value.type.shape as number[], dtype: c.value.type.dtype }));
+  const runInto = (inputs: readonly Tensor[], outputs: readonly Tensor[]) => {
+    const shapes = concreteShapes(g.outputs, checkInputs(g.inputs, inputs));
+    checkOutputs(g.outputs, shapes, outputs);
     entry.call([...inputs, ...constants, ...outputs]);
   };
   return {
-    graph: g, groups, plan, source, library,
+    graph: g, groups: lg.groups, plan: lg.plan, source, library, entry: lg.entry, flags, ...(target ? { target } : {}),
     run(inputs) {
-      check(inputs);
-      const outs = outShapes(inputs).map((shape, i) => Tensor.zeros(shape, g.outputs[i]!.type.dtype));
+      const shapes = concreteShapes(g.outputs, checkInputs(g.inputs, inputs));
+      const outs = shapes.map((shape, i) => Tensor.zeros(shape, g.outputs[i]!.type.dtype));
       runInto(inputs, outs);
       return outs;
     },

@@ -79,32 +79,61 @@ const MAX_ACC = 12;
  * (the epilogue stage, or a cache_write copy, reads them out), the operand indexed by the
  * column axis is packed per column panel, rows unrolled and columns vectorized.
  */
-function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number): boolean {
-  let anchor = s.stage(anchorTensor);
-  if (anchor.reduceAxis.length !== 1 || anchor.axis.length < 2) return false;
-  let out = s.stage(outTensor);
-  // The epilogue must be elementwise over the anchor's own index space.
-  if (out.axis.length !== anchor.axis.length || out.axis.some((a, k) => {
+export interface GemmTiling {
+  /** Rows of the output per register block. */
+  readonly mr: number;
+  /** Columns per register block (vectorized). */
+  readonly nr: number;
+  /** Unroll factor of the reduction (1: not split). */
+  readonly ku: number;
+}
+
+/** Whether gemmLike applies to this anchor and epilogue (the tuner builds its space only then). */
+export function gemmLikeApplies(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number): boolean {
+  const anchor = s.stage(anchorTensor), out = s.stage(outTensor);
+  if (anchor.reduceAxis.length !== 1 || anchor.axis.length < 2 || !sameIndexSpace(anchor, out)) return false;
+  const n = anchor.constExtent(anchor.axis.at(-1)!);
+  return n !== null && n >= pow2Below(vectorBytes / bytesOf(anchor.tensor.dtype));
+}
+
+/** Whether `out` loops over the same index space as `anchor` (an elementwise epilogue, or itself). */
+export function sameIndexSpace(anchor: Stage, out: Stage): boolean {
+  return out.axis.length === anchor.axis.length && !out.axis.some((a, k) => {
     const e = out.constExtent(a), f = anchor.constExtent(anchor.axis[k]!);
     return e !== f || (e === null && a.dom.extent !== anchor.axis[k]!.dom.extent);
-  })) return false;
+  });
+}
+
+/** gemmLike with `tiles` (the tuner's knobs) instead of the default register block. */
+export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number, tiles: GemmTiling | null = null): boolean {
+  // The epilogue must be elementwise over the anchor's own index space.
+  if (!gemmLikeApplies(s, anchorTensor, outTensor, vectorBytes)) return false;
+  let anchor = s.stage(anchorTensor);
+  let out = s.stage(outTensor);
   const lanes = pow2Below(vectorBytes / bytesOf(anchor.tensor.dtype));
-  const n = anchor.constExtent(anchor.axis.at(-1)!);
-  if (n === null || n < lanes) return false;
+  const n = anchor.constExtent(anchor.axis.at(-1)!)!;
   if (out === anchor) {
     const local = cacheWrite(s, anchorTensor, "local");
     anchor = s.stage(local);
     out = s.stage(anchorTensor);
   }
-  const nr = n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
   const mExt = out.constExtent(out.axis.at(-2)!);
-  const mr = mExt === null ? 6 : Math.min(6, mExt);
+  const nr = tiles ? Math.min(tiles.nr, n) : n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
+  const mr = tiles ? (mExt === null ? tiles.mr : Math.min(tiles.mr, mExt)) : mExt === null ? 6 : Math.min(6, mExt);
   const [io, jo, ii, ji] = out.tile(out.axis.at(-2)!, out.axis.at(-1)!, mr, nr);
   out.reorder(jo, io, ii, ji);
   out.vectorize(ji);
   anchor.computeAt(out, io);
   const [ai, aj] = anchor.axis.slice(-2);
-  anchor.reorder(anchor.reduceAxis[0]!, ai!, aj!);
+  const k = anchor.reduceAxis[0]!;
+  const K = anchor.constExtent(k);
+  if (tiles && tiles.ku > 1 && K !== null && tiles.ku <= K) {
+    const [ko, ki] = anchor.split(k, { factor: tiles.ku });
+    anchor.reorder(ko, ki, ai!, aj!);
+    anchor.unroll(ki);
+  } else {
+    anchor.reorder(k, ai!, aj!);
+  }
   if (mr > 1) anchor.unroll(ai!);
   anchor.vectorize(aj!);
   // Pack each operand read along the column axis, one nr-wide panel per column tile.
@@ -136,17 +165,30 @@ function guardedReadIntoReduction(s: Schedule, st: Stage): boolean {
 }
 
 export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, gemmAnchor: Tensor | null = null): void {
-  const computed0 = s.stages.filter((st) => st.op !== null);
-  for (const st of computed0) {
-    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !guardedReadIntoReduction(s, st)) st.computeInline();
-  }
+  inlineIntermediates(s);
   const gemmDone = new Set<Stage>();
   if (gemmAnchor) {
     const out = outputs.find((o) => o === gemmAnchor || s.dependsOn(s.stage(o), s.stage(gemmAnchor)));
-    if (out && gemmLike(s, gemmAnchor, out, vectorBytes)) {
-      for (const st of s.stages) if (st.op && st.attach.kind !== "inline") gemmDone.add(st);
-    }
+    if (out && gemmLike(s, gemmAnchor, out, vectorBytes)) markScheduled(s, gemmDone);
   }
+  finishStages(s, outputs, vectorBytes, gemmDone);
+}
+
+/** Step 1 of every cpu schedule (default or tuned): inline elementwise and injective intermediates. */
+export function inlineIntermediates(s: Schedule): void {
+  for (const st of s.stages.filter((x) => x.op !== null)) {
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !guardedReadIntoReduction(s, st)) st.computeInline();
+  }
+}
+
+/** Adds every computed, not inlined stage to `done` (after a template scheduled the anchor's nest). */
+export function markScheduled(s: Schedule, done: Set<Stage>): void {
+  for (const st of s.stages) if (st.op && st.attach.kind !== "inline") done.add(st);
+}
+
+/** The default schedule of every computed stage not in `done` (a tuned template's remaining stages). */
+export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, done: ReadonlySet<Stage>): void {
+  const gemmDone = done;
   const computed = s.stages.filter((st) => st.op !== null && !gemmDone.has(st));
   const outStages = outputs.map((t) => s.stage(t));
   for (const st of computed) {

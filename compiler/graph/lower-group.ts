@@ -1,4 +1,7 @@
-/** One fused group → one loop-IR kernel: its ops' compute rules chained, then the default schedule. */
+/**
+ * One fused group → one loop-IR kernel: its ops' compute rules chained, then its schedule —
+ * the tuned one when a tuning log has a config for the group's task, else the default.
+ */
 import type { Tensor as TeTensor } from "../te/tensor.ts";
 import { compute } from "../te/tensor.ts";
 import { LatheError } from "../errors.ts";
@@ -11,17 +14,33 @@ import type { FusionGroup } from "./passes/fuse.ts";
 import { defaultSchedule } from "./default-schedule.ts";
 import type { SizeVars } from "./te-bridge.ts";
 import { placeholderOf } from "./te-bridge.ts";
+import { groupTemplate, type TunedConfigs } from "../autotune/templates.ts";
+import { groupTaskKey } from "../autotune/task.ts";
+
+export type { TunedConfigs };
 
 /** Anchors scheduled with register tiling (the op registry's schedule hint for them). */
-const GEMM_OPS = new Set(["matmul", "batch_matmul"]);
+export const GEMM_OPS: ReadonlySet<string> = new Set(["matmul", "batch_matmul"]);
 
 export interface LoweredGroup {
   readonly func: PrimFunc;
   /** Kernel arguments in call order: the group's inputs, then its outputs. */
   readonly args: readonly Value[];
+  /** Whether a tuned config scheduled it (absent or false: the default schedule). */
+  readonly tuned?: boolean;
 }
 
-export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, vectorBytes: number): LoweredGroup {
+export interface GroupTensors {
+  /** Placeholders of the group's inputs, in order. */
+  readonly inputs: readonly TeTensor[];
+  /** The computes the kernel writes, in the group's output order. */
+  readonly outputs: readonly TeTensor[];
+  /** The anchor's first output, or null for a group without an anchor. */
+  readonly anchor: TeTensor | null;
+}
+
+/** The group's tensor expressions: its nodes' compute rules chained over placeholders of its inputs. */
+export function groupTensors(group: FusionGroup, sizes: SizeVars): GroupTensors {
   const te = new Map<Value, TeTensor>();
   const inputs = group.inputs.map((v) => { const t = placeholderOf(v, sizes); te.set(v, t); return t; });
   for (const n of group.nodes) {
@@ -36,11 +55,29 @@ export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, ve
       ? compute(t.shape, (...ix) => t.at(...ix), `${v.name}.copy`)
       : t;
   });
+  return { inputs, outputs, anchor: group.anchor ? te.get(group.anchor.outputs[0]!)! : null };
+}
+
+/**
+ * Lowers a group. With `tuned` (task key → config, from a tuning log), a group whose task
+ * has a config that its template accepts gets the tuned schedule; every other group (no
+ * record, a symbolic shape, a config from a different space) gets the default schedule.
+ */
+export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, vectorBytes: number, tuned?: TunedConfigs): LoweredGroup {
+  const { inputs, outputs, anchor } = groupTensors(group, sizes);
   const s = createSchedule(outputs);
-  const gemm = group.anchor && GEMM_OPS.has(group.anchor.op) ? te.get(group.anchor.outputs[0]!)! : null;
-  defaultSchedule(s, outputs, vectorBytes, gemm);
+  let applied = false;
+  const config = tuned && tuned.size > 0 ? tuned.get(groupTaskKey(group, "cpu")) : undefined;
+  if (config !== undefined) {
+    const template = groupTemplate(s, outputs, anchor, group.anchor?.op ?? null, vectorBytes);
+    if (template && template.space.contains(config)) {
+      template.apply(s, config);
+      applied = true;
+    }
+  }
+  if (!applied) defaultSchedule(s, outputs, vectorBytes, anchor && GEMM_OPS.has(group.anchor!.op) ? anchor : null);
   // Inputs read only for their shape (ones_like's input) stay arguments: their shapes may
   // be what binds a symbolic size.
   const func = lower(s, [...inputs, ...outputs], { name });
-  return { func, args: [...group.inputs, ...group.outputs] };
+  return { func, args: [...group.inputs, ...group.outputs], tuned: applied };
 }

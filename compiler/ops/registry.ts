@@ -4,8 +4,9 @@ import type { Attrs, AttrValue } from "../graph/graph.ts";
 import type { OpDef } from "./op.ts";
 import { basicOps } from "./basic/index.ts";
 import { nnOps } from "./nn/index.ts";
+import { quantOps } from "./quant/index.ts";
 
-export const ops: Readonly<Record<string, OpDef>> = { ...basicOps, ...nnOps } as Readonly<Record<string, OpDef>>;
+export const ops: Readonly<Record<string, OpDef>> = { ...basicOps, ...nnOps, ...quantOps } as Readonly<Record<string, OpDef>>;
 
 export function getOp(name: string, node?: string): OpDef {
   const op = ops[name];

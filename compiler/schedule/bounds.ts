@@ -80,6 +80,18 @@ export function enclosingLoops(stage: Stage): Var[] {
   return vars;
 }
 
+/** The enclosing loops of `stage` (as in enclosingLoops) that are bound to a threadIdx axis. */
+function threadBoundLoops(stage: Stage): Var[] {
+  const vars: Var[] = [];
+  for (let a = stage.attach; a.kind === "at"; a = (a.stage as Stage).attach) {
+    const parent = a.stage as Stage;
+    for (const l of parent.leaves.slice(0, parent.leaves.indexOf(a.axis) + 1)) {
+      if (parent.annotations.get(l)?.thread?.startsWith("threadIdx")) vars.push(l.var);
+    }
+  }
+  return vars;
+}
+
 /**
  * `bodies` are the stages' compute bodies with inlined stages substituted; `inlined`
  * are skipped. Stages are processed consumers first.
@@ -114,6 +126,9 @@ function consumedRegion(
   const attach = stage.attach as Extract<Stage["attach"], { kind: "at" }>;
   const parent = attach.stage as Stage;
   const fixed = new Set(enclosingLoops(stage));
+  // Shared memory is filled by all threads of a block together: its region is the one the
+  // whole block reads, so loops bound to threadIdx are relaxed, not fixed (TVM's rule).
+  if (stage.scope === "shared") for (const v of threadBoundLoops(stage)) fixed.delete(v);
   const relax = new Map([...loopRanges].filter(([v]) => !fixed.has(v)));
   const t = stage.tensor;
   const mins: (Expr | null)[] = t.shape.map(() => null), maxs: (Expr | null)[] = t.shape.map(() => null);

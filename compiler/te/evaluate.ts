@@ -21,7 +21,7 @@ import { LatheError, ShapeError } from "../errors.ts";
 import type { DType } from "./dtype.ts";
 import { isFloat, wrapTo } from "./dtype.ts";
 import type { Combiner, Expr, Intrinsic, Var } from "./expr.ts";
-import { visitExpr } from "./expr.ts";
+import { INTRINSIC_ARITY, visitExpr } from "./expr.ts";
 import type { Tensor } from "./tensor.ts";
 import { identityOf, postOrder } from "./tensor.ts";
 
@@ -401,7 +401,7 @@ class Compiler {
 
   private intrinsic(fn: Intrinsic, t: DType, args: Fn[], where: string): Fn {
     const [a, b] = args;
-    if (!a || (fn === "pow" && !b)) throw new EvalError(`${where}: ${fn} is missing arguments`);
+    if (!a || (args.length < INTRINSIC_ARITY[fn])) throw new EvalError(`${where}: ${fn} is missing arguments`);
     switch (fn) {
       case "exp": return () => Math.exp(a());
       case "log": return () => Math.log(a());
@@ -420,6 +420,30 @@ class Compiler {
       case "sin": return () => Math.sin(a());
       case "cos": return () => Math.cos(a());
       case "erf": return () => erf(a());
+      case "tan": return () => Math.tan(a());
+      case "asin": return () => Math.asin(a());
+      case "acos": return () => Math.acos(a());
+      case "atan": return () => Math.atan(a());
+      case "sinh": return () => Math.sinh(a());
+      case "cosh": return () => Math.cosh(a());
+      case "asinh": return () => Math.asinh(a());
+      case "acosh": return () => Math.acosh(a());
+      case "atanh": return () => Math.atanh(a());
+      case "round": return () => roundHalfEven(a());
+      case "fmod": {
+        // JS % is C's fmod on doubles and C's % on integers (the dividend's sign).
+        if (isFloat(t)) return () => a() % b!();
+        const wrap = wrapper(t);
+        return () => {
+          const x = a(), y = b!();
+          if (y === 0) throw new EvalError(`${where}: integer division by zero (fmod)`);
+          return wrap(x % y);
+        };
+      }
+      case "shl": case "shr": case "bitand": case "bitor": case "bitxor": case "bitnot": {
+        const op = bitOp(fn, t);
+        return b ? () => op(a(), b()) : () => op(a(), 0);
+      }
     }
   }
 
@@ -554,6 +578,37 @@ function combiner(c: Combiner, t: DType): (acc: number, v: number) => number {
       return (acc, v) => wrap(acc * v);
     case "max": return (acc, v) => Math.max(acc, v);
     case "min": return (acc, v) => Math.min(acc, v);
+  }
+}
+
+// ---- rounding and bit operations ------------------------------------------------------
+
+/** Nearest integer, halves to even (C's nearbyint in the default rounding mode; ONNX Round). */
+export function roundHalfEven(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const r = Math.round(x); // halves up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const BITS: Partial<Record<DType, number>> = { i8: 8, u8: 8, i32: 32, i64: 64 };
+
+/**
+ * An integer bit operation on values of dtype `t`, done in BigInt so i64 behaves as C's
+ * int64_t (exact within the ±2^53 the evaluator holds i64 in). Shift counts: negative → 0;
+ * ≥ bits → every bit shifted out (0, or −1 for a negative value shifted right).
+ */
+function bitOp(fn: "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot", t: DType): (x: number, y: number) => number {
+  const bits = BITS[t];
+  if (bits === undefined) throw new EvalError(`${fn} needs an integer dtype, got ${t}`);
+  const fit = t === "u8" ? (v: bigint) => Number(BigInt.asUintN(bits, v)) : (v: bigint) => Number(BigInt.asIntN(bits, v));
+  const count = (y: number): bigint => BigInt(Math.min(Math.max(y, 0), bits));
+  switch (fn) {
+    case "shl": return (x, y) => fit(BigInt(x) << count(y));
+    case "shr": return (x, y) => fit(BigInt(x) >> count(y)); // x already fits t: for u8 it is non-negative
+    case "bitand": return (x, y) => fit(BigInt(x) & BigInt(y));
+    case "bitor": return (x, y) => fit(BigInt(x) | BigInt(y));
+    case "bitxor": return (x, y) => fit(BigInt(x) ^ BigInt(y));
+    case "bitnot": return (x) => fit(~BigInt(x));
   }
 }
 

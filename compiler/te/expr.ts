@@ -16,13 +16,41 @@ export type BinOp =
 export type CmpOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 export type Intrinsic =
   | "exp" | "log" | "sqrt" | "rsqrt" | "tanh" | "sigmoid" | "pow" | "abs" | "floor" | "ceil"
-  | "sin" | "cos" | "erf";
+  | "sin" | "cos" | "erf"
+  | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "asinh" | "acosh" | "atanh" | "round"
+  | "fmod" | "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot";
 export type Combiner = "sum" | "prod" | "max" | "min";
 
 export const INTRINSIC_ARITY: Record<Intrinsic, number> = {
   exp: 1, log: 1, sqrt: 1, rsqrt: 1, tanh: 1, sigmoid: 1, pow: 2, abs: 1, floor: 1, ceil: 1,
   sin: 1, cos: 1, erf: 1,
+  tan: 1, asin: 1, acos: 1, atan: 1, sinh: 1, cosh: 1, asinh: 1, acosh: 1, atanh: 1, round: 1,
+  fmod: 2, shl: 2, shr: 2, bitand: 2, bitor: 2, bitxor: 2, bitnot: 1,
 };
+
+/**
+ * Which argument dtypes an intrinsic takes: "float" (most), "number" (any non-bool: abs,
+ * and fmod — C's `fmod` for floats, `%` for integers, the remainder with the dividend's
+ * sign), "int" (the bit operations). `round` rounds halves to even; `shl`/`shr` shift by a
+ * count outside [0, bits) as if shifting one bit at a time (a negative count shifts by 0),
+ * and `shr` of a signed value is arithmetic.
+ */
+export const INTRINSIC_DOMAIN: Record<Intrinsic, "float" | "number" | "int"> = {
+  exp: "float", log: "float", sqrt: "float", rsqrt: "float", tanh: "float", sigmoid: "float", pow: "float",
+  abs: "number", floor: "float", ceil: "float", sin: "float", cos: "float", erf: "float",
+  tan: "float", asin: "float", acos: "float", atan: "float", sinh: "float", cosh: "float", asinh: "float",
+  acosh: "float", atanh: "float", round: "float",
+  fmod: "number", shl: "int", shr: "int", bitand: "int", bitor: "int", bitxor: "int", bitnot: "int",
+};
+
+/** Whether `fn` accepts arguments of dtype `t` (see INTRINSIC_DOMAIN). */
+export function intrinsicAccepts(fn: Intrinsic, t: DType): boolean {
+  switch (INTRINSIC_DOMAIN[fn]) {
+    case "float": return isFloat(t);
+    case "number": return t !== "bool";
+    case "int": return !isFloat(t) && t !== "bool";
+  }
+}
 
 /** A variable is identified by object identity; `name` is only for printing. */
 export interface Var { readonly kind: "var"; readonly name: string; readonly dtype: DType; readonly id: number; readonly lanes?: 1 }
@@ -129,7 +157,9 @@ export function call(fn: Intrinsic, ...xs: ExprLike[]): Expr {
   let args = xs.map((x) => lift(x, first?.dtype));
   const t = args.map((a) => a.dtype).reduce(promote);
   args = args.map((a) => (a.dtype === t ? a : cast(t, a)));
-  if (fn !== "abs" && !isFloat(t)) throw new TypeError(`${fn} needs a float argument, got ${t}`);
+  if (!intrinsicAccepts(fn, t)) {
+    throw new TypeError(`${fn} needs ${INTRINSIC_DOMAIN[fn] === "int" ? "an integer" : INTRINSIC_DOMAIN[fn] === "number" ? "a numeric" : "a float"} argument, got ${t}`);
+  }
   return { kind: "call", fn, args, dtype: t };
 }
 

@@ -13,7 +13,7 @@ import type { DType } from "./dtype.ts";
 import { isDType, isFloat, isInt, promote, wrapTo } from "./dtype.ts";
 import type { BinOp, Combiner, Expr, Intrinsic, Var } from "./expr.ts";
 import * as E from "./expr.ts";
-import { INTRINSIC_ARITY, variable, visitExpr } from "./expr.ts";
+import { INTRINSIC_ARITY, INTRINSIC_DOMAIN, variable, visitExpr } from "./expr.ts";
 import type { IterVar, Tensor } from "./tensor.ts";
 import { compute, placeholder, prod, reduceAxis, rmax, rmin, sizeVar, sum } from "./tensor.ts";
 
@@ -450,10 +450,12 @@ class Elaborator {
       const vals = a.args.map((x) => this.val(x, scope));
       const exprs = vals.filter((v): v is Expr => !isLit(v));
       const anyFloatLit = vals.some((v) => isLit(v) && v.float);
-      let t: DType = exprs.length ? exprs.map((e) => e.dtype).reduce(promote) : name === "abs" && !anyFloatLit ? "i32" : "f32";
+      const domain = INTRINSIC_DOMAIN[name];
+      let t: DType = exprs.length ? exprs.map((e) => e.dtype).reduce(promote) : domain !== "float" && !anyFloatLit ? "i32" : "f32";
       if (anyFloatLit && !isFloat(t)) t = "f32";
-      if (name !== "abs" && !isFloat(t)) this.err(`${fn} needs a float argument, got ${t} (use cast<f32>(...))`, a.pos);
-      if (t === "bool") this.err(`abs needs a number, got bool`, a.pos);
+      if (domain === "float" && !isFloat(t)) this.err(`${fn} needs a float argument, got ${t} (use cast<f32>(...))`, a.pos);
+      if (t === "bool") this.err(`${fn} needs a number, got bool`, a.pos);
+      if (domain === "int" && isFloat(t)) this.err(`${fn} needs an integer argument, got ${t}`, a.pos);
       return E.call(name, ...vals.map((v) => (isLit(v) ? this.typed(v, t) : E.cast(t, v))));
     }
     if (this.tensors.has(fn)) this.err(`'${fn}' is a tensor: index it with ${fn}[...]`, a.pos);

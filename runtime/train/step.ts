@@ -48,13 +48,30 @@ export function checkLoss(t: Trace, loss: unknown, what: string): Tracer {
   return loss;
 }
 
-/** A step for any scalar loss of the named inputs. */
-export async function compileLossStep(
+/** Where a step graph's input comes from, besides the trace's own sources (data, parameters, step counter). */
+export type StepExtra = { readonly kind: "lr" } | { readonly kind: "slot"; readonly param: Parameter; readonly index: number };
+
+/**
+ * The graph of one training step — forward, backward, update — and the roles of its
+ * inputs and outputs; shared by the compiled step below and device-resident steps
+ * (compiler/targets/webgpu/train.ts). Outputs: the loss, the updated trainable
+ * parameters, the new values of assigned state parameters, the new slots (per parameter,
+ * in `optimizer.slots` order).
+ */
+export interface StepGraph {
+  readonly graph: Graph;
+  readonly trace: Trace;
+  readonly params: readonly Parameter[];
+  readonly assigned: readonly Parameter[];
+  /** Inputs fed from outside the trace: the learning rate and the optimizer slots. */
+  readonly extra: ReadonlyMap<Value, StepExtra>;
+}
+
+export function buildStepGraph(
   lossFn: (inputs: Record<string, Tracer>) => Tracer,
   optimizer: Optimizer,
   inputs: Readonly<Record<string, InputSpec>>,
-  opts: ExecOptions = {},
-): Promise<StepFunction> {
+): StepGraph {
   const fwd = new Trace({ training: true });
   const loss = checkLoss(fwd, withTrace(fwd, () => lossFn(traceInputs(fwd, inputs))), "compileStep");
   const params = [...fwd.params.keys()].filter((p) => p.trainable);
@@ -62,12 +79,11 @@ export async function compileLossStep(
   const assigned = [...fwd.updates];
   const { graph: withGrads, grads } = autodiff(fwd.graph([loss.value, ...assigned.map(([, v]) => v)]), loss.value, params.map((p) => fwd.params.get(p)!));
 
-  // The update, appended with Tracer ops; slots and the learning rate become inputs fed from here.
+  // The update, appended with Tracer ops; slots and the learning rate become inputs fed from outside.
   const t = Trace.extend(fwd, withGrads);
-  const extra = new Map<Value, () => Tensor>();
-  const slots = new Map<Parameter, Tensor[]>();
+  const extra = new Map<Value, StepExtra>();
   const lrIn = t.b.input("lr", [], "f32");
-  extra.set(lrIn, () => Tensor.fromArray([optimizer.lr], [], "f32"));
+  extra.set(lrIn, { kind: "lr" });
   const { newParams, newSlots } = withTrace(t, () => {
     const lr32 = new Tracer(t, lrIn);
     // Built on first use, so optimizers that ignore t leave no dead nodes (or a step input) behind.
@@ -77,10 +93,9 @@ export async function compileLossStep(
     params.forEach((p, k) => {
       const state = optimizer.slots.map((s, j) => {
         const v = t.b.input(`${p.name}.${s}`, p.shape, p.dtype);
-        extra.set(v, () => slots.get(p)![j]!);
+        extra.set(v, { kind: "slot", param: p, index: j });
         return new Tracer(t, v);
       });
-      slots.set(p, optimizer.slots.map(() => Tensor.zeros(p.shape, p.dtype)));
       const ctx = { lr: lr32.cast(p.dtype), get t() { return count().cast(p.dtype); } };
       const out = optimizer.update(ctx, new Tracer(t, t.params.get(p)!), new Tracer(t, grads[k]!), state);
       if (out.state.length !== optimizer.slots.length) throw new LatheError(`optimizer returned ${out.state.length} slots, declared ${optimizer.slots.length}`);
@@ -90,15 +105,31 @@ export async function compileLossStep(
     return { newParams, newSlots };
   });
   const graph = t.graph([loss.value, ...newParams, ...assigned.map(([, v]) => v), ...newSlots]);
+  return { graph, trace: t, params, assigned: assigned.map(([p]) => p), extra };
+}
+
+/** A step for any scalar loss of the named inputs. */
+export async function compileLossStep(
+  lossFn: (inputs: Record<string, Tracer>) => Tracer,
+  optimizer: Optimizer,
+  inputs: Readonly<Record<string, InputSpec>>,
+  opts: ExecOptions = {},
+): Promise<StepFunction> {
+  const { graph, trace, params, assigned, extra: roles } = buildStepGraph(lossFn, optimizer, inputs);
+  const slots = new Map<Parameter, Tensor[]>(params.map((p) => [p, optimizer.slots.map(() => Tensor.zeros(p.shape, p.dtype))]));
+  const extra = new Map<Value, () => Tensor>();
+  for (const [v, r] of roles) {
+    extra.set(v, r.kind === "lr" ? () => Tensor.fromArray([optimizer.lr], [], "f32") : () => slots.get(r.param)![r.index]!);
+  }
   const exe = await compileExecutable(graph, opts);
-  const feed = feeder(graph, t, extra);
+  const feed = feeder(graph, trace, extra);
 
   let steps = 0;
   const step = (batch: Batch): number => {
     const outs = exe.run(feed(batch, steps));
     let k = 1;
     for (const p of params) p.value = outs[k++]!;
-    for (const [p] of assigned) p.value = outs[k++]!;
+    for (const p of assigned) p.value = outs[k++]!;
     for (const p of params) slots.set(p, optimizer.slots.map(() => outs[k++]!));
     steps++;
     return outs[0]!.toArray()[0]!;

@@ -12,10 +12,14 @@ const DL: Record<DType, [number, number]> = { f16: [2, 16], f32: [2, 32], f64: [
 const ident = (s: string) => `dim_${s.replace(/[^A-Za-z0-9_]/g, "_")}`;
 const dimText = (d: number | string) => (typeof d === "number" ? `${d}LL` : ident(d));
 
+/** The entry point's symbol; graphs built together into one library add `_<index>`. */
 export const GRAPH_ENTRY = "lathe_graph_run";
 
-/** `profile`: print each kernel's time to stderr (LATHE_PROFILE=1 when compiling a graph). */
-export function printGraphEntry(plan: ExecPlan, profile = false): string {
+/**
+ * `profile`: print each kernel's time to stderr (LATHE_PROFILE=1 when compiling a graph).
+ * `entry`: the exported symbol (distinct per graph when several share a library).
+ */
+export function printGraphEntry(plan: ExecPlan, profile = false, entry = GRAPH_ENTRY): string {
   const L: string[] = [];
   const line = (s: string) => L.push(`  ${s}`);
   line(`if (num_args != ${plan.args.length}) { lathe_fail("graph: expected ${plan.args.length} arguments, got %d", (int)num_args); return 1; }`);
@@ -46,6 +50,6 @@ export function printGraphEntry(plan: ExecPlan, profile = false): string {
   });
   for (const c of plan.copies) line(`std::memcpy(args[${c.to}].data, ${ptr(c.from)}, (size_t)(${sizeExpr(c.from)}));`);
   line("return 0;");
-  return `extern "C" int32_t ${GRAPH_ENTRY}(const LatheTensor* args, int32_t num_args) {\n${L.join("\n")}\n}\n`;
+  return `extern "C" int32_t ${entry}(const LatheTensor* args, int32_t num_args) {\n${L.join("\n")}\n}\n`;
 }
 

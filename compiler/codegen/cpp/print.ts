@@ -21,6 +21,9 @@ const C_CALL: Record<Intrinsic, string> = {
   exp: "std::exp", log: "std::log", sqrt: "std::sqrt", rsqrt: "lathe_rsqrt", tanh: "std::tanh",
   sigmoid: "lathe_sigmoid", pow: "std::pow", abs: "lathe_abs", floor: "std::floor", ceil: "std::ceil",
   sin: "std::sin", cos: "std::cos", erf: "std::erf",
+  tan: "std::tan", asin: "std::asin", acos: "std::acos", atan: "std::atan", sinh: "std::sinh", cosh: "std::cosh",
+  asinh: "std::asinh", acosh: "std::acosh", atanh: "std::atanh", round: "std::nearbyint", fmod: "lathe_fmod",
+  shl: "lathe_shl", shr: "lathe_shr", bitand: "lathe_bitand", bitor: "lathe_bitor", bitxor: "lathe_bitxor", bitnot: "lathe_bitnot",
 };
 /** Arrays up to this size live on the stack; larger ones on the heap (OpenMP threads have small stacks). */
 const STACK_BYTES = 128 * 1024;
@@ -50,20 +53,39 @@ class Names {
     return n;
   }
 }
-const RESERVED = new Set(["args", "num_args", "int", "float", "double", "bool", "for", "if", "else", "return", "auto", "char", "long", "short", "const", "new", "delete", "this"]);
+const RESERVED = new Set([
+  "args", "num_args", "int", "float", "double", "bool", "for", "if", "else", "return", "auto", "char", "long", "short", "const", "new", "delete", "this",
+  // C++ keywords and alternative operator tokens a value name (an op's name: `not`, `xor`, `switch`…) may collide with.
+  "and", "and_eq", "bitand", "bitor", "compl", "not", "not_eq", "or", "or_eq", "xor", "xor_eq",
+  "alignas", "alignof", "asm", "break", "case", "catch", "class", "const_cast", "constexpr", "continue", "decltype", "default", "do",
+  "dynamic_cast", "enum", "explicit", "export", "extern", "false", "friend", "goto", "inline", "mutable", "namespace", "noexcept",
+  "nullptr", "operator", "private", "protected", "public", "register", "reinterpret_cast", "signed", "sizeof", "static",
+  "static_assert", "static_cast", "struct", "switch", "template", "thread_local", "throw", "true", "try", "typedef", "typeid",
+  "typename", "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while",
+]);
 
 
 /** A whole translation unit with one exported kernel per function. */
 export function printCppModule(funcs: readonly PrimFunc[]): string {
   const vec = new Set<string>();
   const bodies = funcs.map((f) => printKernel(f, vec));
-  const typedefs = [...vec].sort().map((key) => {
+  return [PRELUDE, ...vectorTypedefs(vec), "", ...bodies].join("\n");
+}
+
+/** One kernel and the vector types it uses, without the prelude (for reading, e.g. `lathe inspect`). */
+export function printCppKernel(f: PrimFunc): string {
+  const vec = new Set<string>();
+  const body = printKernel(f, vec);
+  return [...vectorTypedefs(vec), ...(vec.size ? [""] : []), body].join("\n");
+}
+
+function vectorTypedefs(vec: ReadonlySet<string>): string[] {
+  return [...vec].sort().map((key) => {
     const [t, l] = key.split("x") as [DType, string];
     const bytes = bytesOf(t) * Number(l);
     return `typedef ${C_TYPE[t]} ${vecType(t, Number(l))} __attribute__((vector_size(${bytes})));\n` +
       `typedef ${C_TYPE[t]} ${vecType(t, Number(l))}_u __attribute__((vector_size(${bytes}), aligned(${bytesOf(t)})));`;
   });
-  return [PRELUDE, ...typedefs, "", ...bodies].join("\n");
 }
 
 function printKernel(f: PrimFunc, vec: Set<string>): string {
@@ -203,7 +225,8 @@ function literal(v: number, t: DType): string {
     const c = t === "f32" ? "float" : t === "f64" ? "double" : "_Float16";
     if (Number.isNaN(v)) return `((${c})NAN)`;
     if (!Number.isFinite(v)) return `(${v > 0 ? "" : "-"}(${c})INFINITY)`;
-    const s = Number.isInteger(v) ? `${v}.0` : String(v);
+    // String() may give exponent form (3.4028234663852886e+38): that is already a float literal.
+    const s = /[.eE]/.test(String(v)) ? String(v) : `${v}.0`;
     return t === "f32" ? `${s}f` : t === "f64" ? s : `((_Float16)${s})`;
   }
   if (t === "i32" && v === -2147483648) return "(-2147483647 - 1)";

@@ -1,32 +1,33 @@
 /**
- * Binary arithmetic with NumPy broadcasting: add sub mul div pow maximum minimum. Both
+ * Binary arithmetic with NumPy broadcasting: add sub mul div pow maximum minimum mod. Both
  * operands share a dtype (no implicit promotion). Gradients are summed back down to each
  * operand's shape with `sum_like` where broadcasting stretched it.
  */
-import type { Value } from "../../graph/graph.ts";
+import type { Attrs, Value } from "../../graph/graph.ts";
 import type { Expr } from "../../te/expr.ts";
-import { add as addE, call, div as divE, max, min, mul as mulE, sub as subE } from "../../te/expr.ts";
+import { add as addE, and, call, div as divE, lt, max, min, mul as mulE, ne, select, sub as subE } from "../../te/expr.ts";
 import { compute } from "../../te/tensor.ts";
-import type { OpDef } from "../op.ts";
+import type { AttrSpec, OpDef } from "../op.ts";
 import { defineOp } from "../op.ts";
 import { broadcastTypes, readBroadcast } from "./broadcast.ts";
 import { arity, floatOnly, numeric, outShape, sameDtype } from "./common.ts";
 import type { GraphOps } from "./vjp-util.ts";
 import { differentiable, graphOps } from "./vjp-util.ts";
 
-interface BinarySpec {
+interface BinarySpec<A extends Attrs = Attrs> {
   readonly name: string;
   readonly float: boolean;
-  readonly f: (a: Expr, b: Expr) => Expr;
+  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  readonly f: (a: Expr, b: Expr, attrs: A) => Expr;
   /** Gradients of a and b at the output's (broadcast) shape; the caller sums them down. */
-  readonly grad: (o: GraphOps, a: Value, b: Value, out: Value, g: Value) => readonly [Value, Value];
+  readonly grad: (o: GraphOps, a: Value, b: Value, out: Value, g: Value, attrs: A) => readonly [Value, Value];
 }
 
-function binary(spec: BinarySpec): OpDef {
-  return defineOp({
+function binary<A extends Attrs = Attrs>(spec: BinarySpec<A>): OpDef<A> {
+  return defineOp<A>({
     name: spec.name,
     fusion: "broadcast",
-    attrs: {},
+    attrs: spec.attrs ?? {},
     infer: (inputs, _attrs, node) => {
       arity(inputs, 2, node, spec.name);
       const dtype = sameDtype(inputs, node, spec.name);
@@ -34,13 +35,13 @@ function binary(spec: BinarySpec): OpDef {
       else numeric(inputs[0]!, node, spec.name);
       return [{ shape: broadcastTypes(inputs, node, spec.name), dtype }];
     },
-    compute: ([a, b], _attrs, ctx) =>
-      [compute(outShape(ctx), (...i) => spec.f(readBroadcast(a!, i), readBroadcast(b!, i)), ctx.name)],
+    compute: ([a, b], attrs, ctx) =>
+      [compute(outShape(ctx), (...i) => spec.f(readBroadcast(a!, i), readBroadcast(b!, i), attrs), ctx.name)],
     vjp: ({ node, b }, [g]) => {
       const [x, y] = node.inputs as [Value, Value];
       if (!g || !differentiable(x)) return [null, null];
       const o = graphOps(b);
-      const [gx, gy] = spec.grad(o, x, y, node.outputs[0]!, g);
+      const [gx, gy] = spec.grad(o, x, y, node.outputs[0]!, g, node.attrs as A);
       return [o.sumTo(gx, x), o.sumTo(gy, y)];
     },
   });
@@ -84,4 +85,27 @@ export const minimum = binary({
   grad: (o, a, b, _y, g) => { const m = o.op("less_equal", [a, b]); return [o.maskKeep(m, g), o.maskDrop(m, g)]; },
 });
 
-export const binaryOps = [add, sub, mul, div, pow, maximum, minimum];
+type ModAttrs = { readonly fmod: number };
+/**
+ * ONNX Mod. fmod = 0: the remainder takes the divisor's sign (Python's %); fmod = 1: the
+ * dividend's (C's fmod / %). Both for floats and integers; an integer divisor of 0 is an
+ * error in the interpreter and undefined when compiled, as for div.
+ */
+export const mod = binary<ModAttrs>({
+  name: "mod", float: false, attrs: { fmod: { kind: "int", default: 0 } },
+  f: (a, b, { fmod }) => {
+    const r = call("fmod", a, b);
+    if (fmod) return r;
+    // Move a remainder whose sign differs from the divisor's by one divisor.
+    return select(and(ne(r, 0), ne(lt(r, 0), lt(b, 0))), addE(r, b), r);
+  },
+  // a = q·b + r with q = trunc(a/b) (fmod) or floor(a/b): ∂r/∂a = 1, ∂r/∂b = −q (away from the jumps).
+  grad: (o, a, b, _y, g, { fmod }) => {
+    const q = o.div(a, b);
+    const down = o.op("floor", [q]);
+    const whole = fmod ? o.op("where", [o.op("less", [q, o.scalar(0, q.type.dtype)]), o.op("ceil", [q]), down]) : down;
+    return [g, o.neg(o.mul(g, whole))];
+  },
+});
+
+export const binaryOps = [add, sub, mul, div, pow, maximum, minimum, mod];

@@ -15,7 +15,7 @@ import { arity, at, integral, normAxis, outShape, sameShape } from "./common.ts"
 import { differentiable, graphOps } from "./vjp-util.ts";
 
 /** An index read as i32, with a negative one wrapped by `size`. */
-function wrapIndex(i: Expr, size: ExprLike): Expr {
+export function wrapIndex(i: Expr, size: ExprLike): Expr {
   const v = cast("i32", i);
   return select(lt(v, 0), add(v, size), v);
 }

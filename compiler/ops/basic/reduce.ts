@@ -1,6 +1,6 @@
 /**
- * Reductions over a set of axes — sum mean max min logsumexp {axes (empty = all), keepdims}
- * — and argmax{axis, keepdims} → i32.
+ * Reductions over a set of axes — sum mean max min logsumexp prod {axes (empty = all),
+ * keepdims} — and argmax/argmin{axis, keepdims, select_last_index} → i32.
  *
  * Gradients: sum/mean broadcast g back; logsumexp multiplies by softmax; max/min send g to
  * the positions equal to the result, split evenly between ties (so the gradient still sums
@@ -13,7 +13,7 @@ import { showType } from "../../graph/types.ts";
 import type { Expr, Var } from "../../te/expr.ts";
 import { add, call, cast, div, eq, float, ne, or, select, sub } from "../../te/expr.ts";
 import type { IterVar, Tensor as TeTensor } from "../../te/tensor.ts";
-import { compute, reduceAxis, rmax, rmin, sum as sumR } from "../../te/tensor.ts";
+import { compute, prod as prodR, reduceAxis, rmax, rmin, sum as sumR } from "../../te/tensor.ts";
 import type { OpDef } from "../op.ts";
 import { defineOp } from "../op.ts";
 import { arity, at, floatOnly, normAxes, normAxis, numeric, outShape, productExpr } from "./common.ts";
@@ -138,29 +138,59 @@ export const logsumexp = reduction({
   grad: (o, x, yKeep, g) => o.mul(g, o.op("exp", [o.sub(x, yKeep())])),
 });
 
-type ArgmaxAttrs = { readonly axis: number; readonly keepdims: boolean };
-/** Index of the first maximum along `axis` (of the first NaN, if any, as NumPy). */
-export const argmax = defineOp<ArgmaxAttrs>({
-  name: "argmax",
-  fusion: "reduce",
-  attrs: { axis: { kind: "int" }, keepdims: { kind: "bool", default: false } },
-  infer: (inputs, { axis, keepdims }, node) => {
-    arity(inputs, 1, node, "argmax");
-    const x: TensorType = inputs[0]!;
-    numeric(x, node, "argmax");
-    const a = normAxis(axis, x.shape.length, node, "argmax");
-    if (x.shape[a] === 0) throw new ShapeError(`${at(node, "argmax")}: argmax over an empty axis ${a} of ${showType(x)}`);
-    return [{ shape: reducedShape(x.shape, [a], keepdims), dtype: "i32" }];
+/**
+ * Π over the axes. The gradient is the product of the other elements, computed without
+ * dividing by zero: with no zero in a slice it is y/x; with exactly one zero, only that
+ * position gets the product of the rest; with more, every position gets 0.
+ */
+export const prod = reduction({
+  name: "prod", float: false,
+  build: (x, axes, keepdims, shape, name) => reduceCompute(x, axes, keepdims, shape, name, (rs, v) => reduceOver(prodR, rs, v)),
+  grad: (o, x, _y, g, axes) => {
+    const t = x.type.dtype;
+    const zero = o.op("equal", [x, o.scalar(0, t)]);
+    const nonzero = o.op("where", [zero, o.scalar(1, t), x]);
+    const rest = o.op("prod", [nonzero], { axes, keepdims: true });
+    const zeros = o.op("sum", [o.op("cast", [zero], { dtype: t })], { axes, keepdims: true });
+    const count = (n: number): Value => o.op("equal", [zeros, o.scalar(n, t)]);
+    const others = o.op("where", [zero,
+      o.maskKeep(count(1), rest),
+      o.maskKeep(count(0), o.div(rest, nonzero))]);
+    return o.mul(o.op("broadcast_like", [g, x]), others);
   },
-  compute: ([x], { axis, keepdims }, ctx) => {
-    const a = [normAxis(axis, x!.shape.length, ctx.name, "argmax")];
-    const shape = outShape(ctx);
-    const m = reduceCompute(x!, a, keepdims, shape, `${ctx.name}.max`, (rs, v) => reduceOver(rmax, rs, v));
-    return [reduceCompute(x!, a, keepdims, shape, ctx.name, (rs, v, o) =>
-      rmin(rs, rs[0]!.var, { where: or(eq(v, m.at(...o)), ne(v, v)) }))];
-  },
-  vjp: () => [null],
 });
 
-export const reduceOps = [sum, mean, max, min, logsumexp, argmax];
+type ArgAttrs = { readonly axis: number; readonly keepdims: boolean; readonly select_last_index: number };
+
+/**
+ * Index of the first (select_last_index = 1: the last) maximum or minimum along `axis`, as
+ * i32; a NaN counts as the extremum (NumPy).
+ */
+function argExtremum(name: "argmax" | "argmin", r: Reducer): OpDef<ArgAttrs> {
+  return defineOp<ArgAttrs>({
+    name,
+    fusion: "reduce",
+    attrs: { axis: { kind: "int" }, keepdims: { kind: "bool", default: false }, select_last_index: { kind: "int", default: 0 } },
+    infer: (inputs, { axis, keepdims }, node) => {
+      arity(inputs, 1, node, name);
+      const x: TensorType = inputs[0]!;
+      numeric(x, node, name);
+      const a = normAxis(axis, x.shape.length, node, name);
+      if (x.shape[a] === 0) throw new ShapeError(`${at(node, name)}: ${name} over an empty axis ${a} of ${showType(x)}`);
+      return [{ shape: reducedShape(x.shape, [a], keepdims), dtype: "i32" }];
+    },
+    compute: ([x], { axis, keepdims, select_last_index: last }, ctx) => {
+      const a = [normAxis(axis, x!.shape.length, ctx.name, name)];
+      const shape = outShape(ctx);
+      const m = reduceCompute(x!, a, keepdims, shape, `${ctx.name}.${name === "argmax" ? "max" : "min"}`, (rs, v) => reduceOver(r, rs, v));
+      return [reduceCompute(x!, a, keepdims, shape, ctx.name, (rs, v, o) =>
+        (last ? rmax : rmin)(rs, rs[0]!.var, { where: or(eq(v, m.at(...o)), ne(v, v)) }))];
+    },
+    vjp: () => [null],
+  });
+}
+export const argmax = argExtremum("argmax", rmax);
+export const argmin = argExtremum("argmin", rmin);
+
+export const reduceOps = [sum, mean, max, min, logsumexp, prod, argmax, argmin];
 

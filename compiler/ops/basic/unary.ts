@@ -1,11 +1,12 @@
 /**
  * Elementwise unary ops: neg exp log sqrt rsqrt tanh sigmoid relu leaky_relu gelu softplus
- * abs sign, and erf (which gelu's gradient needs). Each is one `unary(...)` entry: the
+ * abs sign, erf (which gelu's gradient needs), reciprocal, the trigonometric and hyperbolic
+ * functions and their inverses, floor ceil round. Each is one `unary(...)` entry: the
  * scalar formula (its compute rule) and its derivative written with graph ops.
  */
 import type { Attrs, Value } from "../../graph/graph.ts";
 import type { Expr } from "../../te/expr.ts";
-import { add, call, float, gt, lt, max, mul, neg as negE, select } from "../../te/expr.ts";
+import { add, call, div, float, gt, lt, max, mul, neg as negE, select } from "../../te/expr.ts";
 import { compute } from "../../te/tensor.ts";
 import type { AttrSpec, OpDef } from "../op.ts";
 import { defineOp } from "../op.ts";
@@ -132,4 +133,35 @@ export const sign = unary({
   grad: null,
 });
 
-export const unaryOps = [neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, leakyRelu, erf, gelu, softplus, abs, sign];
+export const reciprocal = unary({
+  name: "reciprocal", float: true, f: (x) => div(c(1, x), x),
+  grad: (o, _x, y, g) => o.neg(o.mul(g, o.mul(y, y))),
+});
+
+// Trigonometric and hyperbolic functions with their derivatives written as graph ops.
+const one = (o: GraphOps, v: Value): Value => o.scalar(1, v.type.dtype);
+/** x², a piece of the inverse functions' derivatives. */
+const sq = (o: GraphOps, x: Value): Value => o.mul(x, x);
+
+export const sin = unary({ name: "sin", float: true, f: (x) => call("sin", x), grad: (o, x, _y, g) => o.mul(g, o.op("cos", [x])) });
+export const cos = unary({ name: "cos", float: true, f: (x) => call("cos", x), grad: (o, x, _y, g) => o.neg(o.mul(g, o.op("sin", [x]))) });
+// d tan = 1 + tan².
+export const tan = unary({ name: "tan", float: true, f: (x) => call("tan", x), grad: (o, _x, y, g) => o.mul(g, o.add(one(o, y), sq(o, y))) });
+export const asin = unary({ name: "asin", float: true, f: (x) => call("asin", x), grad: (o, x, _y, g) => o.mul(g, o.op("rsqrt", [o.sub(one(o, x), sq(o, x))])) });
+export const acos = unary({ name: "acos", float: true, f: (x) => call("acos", x), grad: (o, x, _y, g) => o.neg(o.mul(g, o.op("rsqrt", [o.sub(one(o, x), sq(o, x))]))) });
+export const atan = unary({ name: "atan", float: true, f: (x) => call("atan", x), grad: (o, x, _y, g) => o.div(g, o.add(one(o, x), sq(o, x))) });
+export const sinh = unary({ name: "sinh", float: true, f: (x) => call("sinh", x), grad: (o, x, _y, g) => o.mul(g, o.op("cosh", [x])) });
+export const cosh = unary({ name: "cosh", float: true, f: (x) => call("cosh", x), grad: (o, x, _y, g) => o.mul(g, o.op("sinh", [x])) });
+export const asinh = unary({ name: "asinh", float: true, f: (x) => call("asinh", x), grad: (o, x, _y, g) => o.mul(g, o.op("rsqrt", [o.add(sq(o, x), one(o, x))])) });
+export const acosh = unary({ name: "acosh", float: true, f: (x) => call("acosh", x), grad: (o, x, _y, g) => o.mul(g, o.op("rsqrt", [o.sub(sq(o, x), one(o, x))])) });
+export const atanh = unary({ name: "atanh", float: true, f: (x) => call("atanh", x), grad: (o, x, _y, g) => o.div(g, o.sub(one(o, x), sq(o, x))) });
+
+// Piecewise constant: no gradient (as sign). `round` takes halves to even (ONNX Round, C's nearbyint).
+export const floor = unary({ name: "floor", float: true, f: (x) => call("floor", x), grad: null });
+export const ceil = unary({ name: "ceil", float: true, f: (x) => call("ceil", x), grad: null });
+export const round = unary({ name: "round", float: true, f: (x) => call("round", x), grad: null });
+
+export const unaryOps = [
+  neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, leakyRelu, erf, gelu, softplus, abs, sign,
+  reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, floor, ceil, round,
+];

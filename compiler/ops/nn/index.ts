@@ -4,6 +4,7 @@ import { conv1d, conv2d } from "./conv.ts";
 import { conv1dGradWeight, conv2dGradWeight } from "./conv-grad.ts";
 import { convTranspose1d, convTranspose2d } from "./conv-transpose.ts";
 import { dropout } from "./dropout.ts";
+import { im2col } from "./im2col.ts";
 import { conv2dNchwc, layoutTransform } from "./layout.ts";
 import { lstmCell } from "./lstm.ts";
 import { batchMatmul, matmul } from "./matmul.ts";
@@ -24,6 +25,7 @@ const list: readonly OpDef[] = [
   dropout,
   lstmCell,
   layoutTransform, conv2dNchwc,
+  im2col,
 ];
 
 export const nnOps: Readonly<Record<string, OpDef>> = Object.fromEntries(list.map((op) => [op.name, op]));

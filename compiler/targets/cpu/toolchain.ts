@@ -41,7 +41,8 @@ export function toolchainIdentity(): Promise<string> {
   return compilerId;
 }
 
-function hostCpu(): string {
+/** The host CPU as "model|flags" (from /proc/cpuinfo where there is one). */
+export function hostCpu(): string {
   try {
     const info = readFileSync("/proc/cpuinfo", "utf8");
     const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "";

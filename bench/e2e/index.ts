@@ -1,0 +1,61 @@
+/**
+ * Whole-model inference latency (ms, lower is better): ResNet-18 and MobileNet-v2
+ * (torchvision, random weights) exported to ONNX by PyTorch, compiled by Lathe with its
+ * default (untuned) schedules, against onnxruntime-node running the same ONNX file and
+ * PyTorch running the original module, at batch 1 and 16, with the same thread count on
+ * every side. One run; each figure is the median of repeats after a warm-up.
+ *
+ * Threads: Lathe's kernels use OpenMP on Node's main thread (setNumThreads); ORT gets
+ * intraOpNumThreads and one inter-op thread; PyTorch torch.set_num_threads.
+ */
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import type { BenchOptions } from "../lib/report.ts";
+import { BenchReport, timeIt } from "../lib/report.ts";
+import { agreement, compileTorchModel, PYTHON, torchUnavailable } from "../../models/onnx/torch-models.ts";
+
+const SCRIPT = fileURLToPath(new URL("./torch_infer.py", import.meta.url));
+
+function torchLatency(model: string, threads: number, batch: number, repeats: number): number {
+  const r = spawnSync(PYTHON, [SCRIPT, model, String(threads), String(batch), String(repeats)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  if (r.status !== 0) throw new Error(`${SCRIPT} ${model} failed (${r.status}): ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { median_ms: number }).median_ms;
+}
+
+export async function run(opts: BenchOptions): Promise<BenchReport> {
+  const report = new BenchReport("e2e");
+  const why = torchUnavailable(true);
+  if (why) throw new Error(`bench e2e exports its models with PyTorch: ${why}`);
+  const models = opts.quick ? ["resnet18"] : ["resnet18", "mobilenet_v2"];
+  const batches = opts.quick ? [1] : [1, 16];
+  const threadCounts = opts.quick ? [1] : [1, 2];
+  const repeats = opts.quick ? 3 : 5;
+  const dir = join(tmpdir(), "lathe-bench-e2e");
+  report.note("Lathe: untuned default schedules (no tuning log); models exported by PyTorch at opset 13 with random weights (seed 0)");
+  report.note("outputs of Lathe checked against PyTorch's at rtol 1e-3 before timing");
+  report.note(`ort: onnxruntime-node ${(ort as unknown as { env: { versions?: { common?: string } } }).env.versions?.common ?? ""}, graph optimizations all, sequential execution`);
+  for (const name of models) {
+    for (const batch of batches) {
+      const { compiled, exported } = await compileTorchModel(name, dir, batch);
+      const check = agreement(compiled.run([exported.input])[0]!, exported.output);
+      if (!check.ok) report.note(`${name} batch ${batch}: Lathe's output differs from PyTorch's (max rel ${check.maxRel.toExponential(2)})`);
+      const x = exported.input;
+      for (const threads of threadCounts) {
+        compiled.setNumThreads(threads);
+        const lathe = (await timeIt(() => compiled.run([x]), { warmup: 1, repeats })).medianMs;
+        const session = await ort.InferenceSession.create(exported.model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+        const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", x.data as Float32Array, [...x.shape]) };
+        const ortMs = (await timeIt(() => session.run(feeds), { warmup: 1, repeats })).medianMs;
+        await session.release();
+        const caseName = `${name} batch ${batch}`;
+        report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "onnxruntime-node", baselineValue: ortMs });
+        const torchMs = torchLatency(name, threads, batch, repeats);
+        report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "pytorch", baselineValue: torchMs });
+      }
+    }
+  }
+  return report;
+}

@@ -1,0 +1,69 @@
+/**
+ * WebGPU throughput: GEMM and a few conv2d layers compiled for webgpu (GPU default
+ * schedules: shared-memory tiled matmul, one thread per conv output) on whatever adapter
+ * is present, against the cpu target's compiled kernel of the same one-op graph, in the
+ * same run. GPU times are dispatch to completion with operands already on the device
+ * (the way a compiled graph runs); cpu times call the native graph on host arrays.
+ * SwiftShader (a CPU emulator of a GPU) gets small sizes: it runs at a few hundred MFLOP/s.
+ */
+import { availableParallelism } from "node:os";
+import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import type { Graph } from "../../compiler/graph/graph.ts";
+import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraphWebGpu } from "../../compiler/targets/webgpu/graph.ts";
+import { gpuDevice } from "../../compiler/targets/webgpu/device.ts";
+import { Tensor } from "../../runtime/tensor.ts";
+import type { BenchOptions } from "../lib/report.ts";
+import { BenchReport, hostInfo, timeIt } from "../lib/report.ts";
+
+interface Case { readonly name: string; readonly graph: Graph; readonly inputs: readonly Tensor[]; readonly flops: number }
+
+function gemm(n: number): Case {
+  const b = new GraphBuilder();
+  const x = b.input("a", [n, n]), w = b.input("b", [n, n]);
+  return { name: `GEMM N=${n}`, graph: b.build([b.op1("matmul", [x, w])]), inputs: [Tensor.random([n, n], "f32", 1), Tensor.random([n, n], "f32", 2)], flops: 2 * n ** 3 };
+}
+
+function conv(c: number, hw: number, k: number, groups = 1): Case {
+  const b = new GraphBuilder();
+  const x = b.input("x", [1, c, hw, hw]), w = b.input("w", [c, c / groups, k, k]);
+  const y = b.op1("conv2d", [x, w], { pads: [1, 1, 1, 1], groups });
+  const name = `conv2d ${groups === c ? "depthwise " : ""}${c}×${hw}×${hw} k${k}`;
+  return { name, graph: b.build([y]), inputs: [Tensor.random([1, c, hw, hw], "f32", 3), Tensor.random([c, c / groups, k, k], "f32", 4)], flops: 2 * c * (c / groups) * k * k * hw * hw };
+}
+
+export async function run(opts: BenchOptions): Promise<BenchReport> {
+  const device = await gpuDevice();
+  const report = new BenchReport("webgpu", hostInfo(device.adapterName));
+  const emulated = /swiftshader/i.test(device.adapterName);
+  const cases: Case[] = opts.quick
+    ? [gemm(256), conv(16, 28, 3)]
+    : emulated
+      ? [gemm(512), conv(32, 28, 3), conv(64, 14, 3), conv(64, 28, 3, 64)]
+      : [gemm(512), gemm(1024), gemm(2048), gemm(4096), conv(64, 56, 3), conv(128, 28, 3), conv(256, 14, 3), conv(64, 56, 3, 64)];
+  if (emulated) report.note(`adapter ${device.adapterName} is SwiftShader, a CPU emulator: sizes kept small (GEMM 512 only); GPU figures say nothing about GPU hardware`);
+  const repeats = opts.quick || emulated ? 3 : 7;
+  const threads = availableParallelism();
+  for (const c of cases) {
+    const gpu = await compileGraphWebGpu(c.graph);
+    const cpu = await compileGraph(c.graph);
+    cpu.setNumThreads(threads);
+    const shapes = c.inputs.map((t) => t.shape);
+    const ins = c.inputs.map((t, i) => device.upload(t.dtype, t.data, `input ${i}`));
+    const outShape = gpu.outputShapes(shapes)[0]!;
+    const out = device.alloc("f32", outShape.reduce((a, d) => a * d, 1), "output");
+    const cpuOut = [Tensor.zeros(outShape, "f32")];
+    const tg = await timeIt(async () => { gpu.runDevice(ins, [out], shapes); await device.sync(); }, { warmup: 1, repeats });
+    const tc = await timeIt(() => cpu.runInto(c.inputs, cpuOut), { warmup: 1, repeats });
+    // The two must agree, or the figures mean nothing.
+    const got = await device.read(out), want = cpuOut[0]!.data as Float32Array;
+    let err = 0;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] as number - want[i]!) / (1 + Math.abs(want[i]!)));
+    if (err > 1e-3) report.note(`${c.name}: webgpu and cpu disagree (max rel err ${err.toExponential(2)})`);
+    const gf = (ms: number) => Number((c.flops / (ms / 1e3) / 1e9).toFixed(3));
+    report.row({ case: c.name, threads, metric: "GFLOP/s", better: "higher", lathe: gf(tg.medianMs), baseline: "lathe cpu target", baselineValue: gf(tc.medianMs) });
+    for (const b of [...ins, out]) b.buffer.destroy();
+  }
+  report.note(`lathe = webgpu target on ${device.adapterName}; baseline = the cpu target's compiled kernel of the same graph at ${threads} threads; threads column is the cpu side's`);
+  return report;
+}

@@ -1,0 +1,73 @@
+/**
+ * `lathe compile <model> --target cpu -o <dir>`: a graph text file or an ONNX model,
+ * through the graph passes and the whole-graph compiler, into an ahead-of-time artifact
+ * directory (runtime/artifact.ts) that `lathe run` and loadModule execute.
+ */
+import { Command } from "commander";
+import { LatheError } from "../../compiler/errors.ts";
+import type { CompileGraphOptions } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/graph/compile.ts";
+import type { ArtifactManifest, TensorSpec } from "../../runtime/artifact.ts";
+import { writeArtifact } from "../../runtime/artifact.ts";
+import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
+import { getTarget, listTargets, loadPlugin } from "../../compiler/targets/registry.ts";
+import { loadTunedConfigs } from "../../compiler/autotune/templates.ts";
+
+/** Built-in targets `lathe compile` writes artifacts for; --plugin packages add more. */
+export const TARGETS = ["cpu"] as const;
+
+export interface CompileCommandOptions {
+  readonly target: string;
+  readonly output: string;
+  readonly dim: string[];
+  readonly const: string[];
+  readonly fuse: boolean;
+  readonly printAfter?: string;
+  /** Target plugin packages to load first (paths or package names). */
+  readonly plugin?: readonly string[];
+  /** A tuning log (lathe tune): each task's best measured config replaces its default schedule. */
+  readonly tuningLog?: string;
+}
+
+export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
+
+/** Compiles `model` into an artifact at opts.output; returns its manifest. */
+export async function compileModel(model: string, opts: CompileCommandOptions, extra: CompileGraphOptions = {}): Promise<ArtifactManifest> {
+  for (const p of opts.plugin ?? []) await loadPlugin(p);
+  if (!(TARGETS as readonly string[]).includes(opts.target) && !(opts.plugin ?? []).length) {
+    throw new LatheError(`unknown target "${opts.target}" (available: ${TARGETS.join(", ")}); a --plugin <package> can register more`);
+  }
+  const target = getTarget(opts.target);
+  // Artifacts hold one native library: targets whose code is C++ for the cpu toolchain.
+  if (!target.codegen || !target.build || !target.schedule || target.options?.["artifact"] === "none") {
+    throw new LatheError(`target "${opts.target}" does not compile whole graphs into native libraries (registered: ${listTargets().join(", ")})`);
+  }
+  const printAfter = opts.printAfter === undefined ? undefined : opts.printAfter === "all" ? "all" as const : opts.printAfter.split(",");
+  const { graph, meta, names } = await loadModel(model, {
+    dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const"),
+    passes: printAfter ? { printAfter } : {},
+  });
+  const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
+  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), fuse: opts.fuse, target });
+  return writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
+}
+
+export function compileCommand(): Command {
+  return new Command("compile")
+    .description("compile a model (Lathe graph text or .onnx) into an artifact directory: library, parameters, manifest.json")
+    .argument("<model>", "a graph text file (.lg) or an ONNX model (.onnx)")
+    .requiredOption("-o, --output <dir>", "the artifact directory (created; an artifact in it is replaced)")
+    .option("--target <name>", `code generation target (${TARGETS.join(", ")}, or one a --plugin package registers)`, "cpu")
+    .option("--plugin <package>", "load a target plugin package (a path such as ./examples/openblas-target, or an installed package name; repeatable)", collect, [])
+    .option("--dim <name=size>", "fix a symbolic input dimension of an ONNX model (repeatable)", collect, [])
+    .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
+    .option("--no-fuse", "one kernel per node (no operator fusion)")
+    .option("--tuning-log <file>", "use each task's best config from this tuning log (written by lathe tune)")
+    .option("--print-after <passes>", "print the graph after these graph passes (comma-separated, or all) to stderr")
+    .action(async (model: string, opts: CompileCommandOptions) => {
+      const m = await compileModel(model, opts);
+      console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json`);
+      console.log(`  inputs:  ${m.inputs.map(spellSpec).join(", ")}`);
+      console.log(`  outputs: ${m.outputs.map(spellSpec).join(", ")}`);
+    });
+}

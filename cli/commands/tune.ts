@@ -1,0 +1,139 @@
+/**
+ * `lathe tune <model> --target cpu --trials N --log tune.jsonl [--model xgb|sa|random]`:
+ * extracts the model's tuning tasks (the fused groups compileGraph will build, identical ones
+ * merged), splits the trials across them by estimated run time (FLOPs × kernels sharing the
+ * task), tunes each with measurements in a child process and appends every measurement to the
+ * log. Running the same command again resumes: the log counts toward each task's trials.
+ * `lathe compile --tuning-log tune.jsonl` then builds with the best config of each task.
+ */
+import { Command } from "commander";
+import cliProgress from "cli-progress";
+import { LatheError } from "../../compiler/errors.ts";
+import { convToGemm } from "../../compiler/graph/passes/conv-to-gemm.ts";
+import { readLog } from "../../compiler/autotune/log.ts";
+import { Measurer } from "../../compiler/autotune/measure.ts";
+import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
+import { taskTemplate } from "../../compiler/autotune/task-template.ts";
+import type { GroupTemplate } from "../../compiler/autotune/templates.ts";
+import { TransferModel } from "../../compiler/autotune/transfer.ts";
+import { allocateTrials, SEARCH_KINDS, tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
+import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
+
+export interface TuneCommandOptions {
+  readonly target: string;
+  readonly trials: string;
+  readonly log: string;
+  readonly model: string;
+  readonly seed: string;
+  readonly batch: string;
+  readonly repeats: string;
+  readonly transfer: string[];
+  readonly dim: string[];
+  readonly const: string[];
+  readonly progress: boolean;
+}
+
+export interface PlannedTask {
+  readonly task: TaskSpec;
+  readonly template: GroupTemplate;
+  /** Kernels of the model that share this task. */
+  readonly weight: number;
+  readonly trials: number;
+}
+
+const intOption = (v: string, name: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new LatheError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+};
+
+/** The model's tunable tasks with their trial budgets (tasks without a template are listed in `skipped`). */
+export async function planTuning(model: string, trials: number, opts: Pick<TuneCommandOptions, "dim" | "const"> = { dim: [], const: [] }): Promise<{ planned: PlannedTask[]; skipped: string[] }> {
+  const { graph } = await loadModel(model, { dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const") });
+  // The graph compileGraph lowers (conv2d → im2col + GEMM by default), so task keys match at compile time.
+  const tasks = extractTasks(convToGemm(graph), "cpu");
+  const withTemplate = tasks.map((t) => ({ t, template: taskTemplate(taskSpec(t)) }));
+  const tunable = withTemplate.filter((x): x is { t: typeof x.t; template: GroupTemplate } => x.template !== null);
+  const budget = allocateTrials(trials, tunable.map((x) => ({ weight: x.template.flops * x.t.weight, cap: x.template.space.size })));
+  return {
+    planned: tunable.map((x, i) => ({ task: taskSpec(x.t), template: x.template, weight: x.t.weight, trials: budget[i]! })),
+    skipped: withTemplate.filter((x) => x.template === null).map((x) => x.t.key),
+  };
+}
+
+export function tuneCommand(): Command {
+  return new Command("tune")
+    .description("auto-tune a model's kernels: measure schedule configs per task and append them to a tuning log")
+    .argument("<model>", "a graph text file (.lg) or an ONNX model (.onnx)")
+    .option("--target <name>", "code generation target (cpu)", "cpu")
+    .option("--trials <n>", "measurements in all, split across tasks by estimated run time", "200")
+    .requiredOption("--log <file>", "the tuning log (JSON lines; appended to, and resumed from)")
+    .option("--model <kind>", `search: ${SEARCH_KINDS.join(", ")} (xgb: XGBoost cost model; sa: annealing on measurements; random)`, "xgb")
+    .option("--seed <n>", "random seed", "0")
+    .option("--batch <n>", "configs per batch (the cost model is refit after each)", "64")
+    .option("--repeats <n>", "timed runs per config (the median counts)", "5")
+    .option("--transfer <log>", "an earlier tuning log to seed new tasks' first batch from (repeatable)", collect, [])
+    .option("--dim <name=size>", "fix a symbolic input dimension of an ONNX model (repeatable)", collect, [])
+    .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
+    .option("--no-progress", "no progress bar (one line per task instead)")
+    .action(async (model: string, opts: TuneCommandOptions) => {
+      if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
+      if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
+      const trials = intOption(opts.trials, "trials", 0);
+      const seed = intOption(opts.seed, "seed", 0);
+      const batch = intOption(opts.batch, "batch", 1);
+      const repeats = intOption(opts.repeats, "repeats", 1);
+      await runTune(model, { ...opts, trials, seed, batch, repeats, model: opts.model as SearchKind });
+    });
+}
+
+export async function runTune(
+  model: string,
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean },
+): Promise<void> {
+  const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
+  const { planned, skipped } = await planTuning(model, o.trials, o);
+  console.log(`${planned.length} tunable task(s), ${skipped.length} without a template (default schedule); ${o.trials} trials, log ${o.log}`);
+  let transfer: TransferModel | undefined;
+  const earlier = o.transfer.flatMap((f) => readLog(f, { onWarning: warn }));
+  if (earlier.length > 0) {
+    transfer = (await TransferModel.train(earlier, { seed: o.seed })) ?? undefined;
+    console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
+  }
+  const measurer = new Measurer({ repeats: o.repeats });
+  const bars = o.progress && process.stderr.isTTY
+    ? new cliProgress.MultiBar({ format: " {task} |{bar}| {value}/{total} trials | best {best} GFLOP/s | left ~{left}", hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+    : null;
+  const started = Date.now();
+  let measuredAll = 0;
+  const remainingAll = () => planned.reduce((s, p) => s + p.trials, 0);
+  const summary: string[] = [];
+  try {
+    let doneBefore = 0;
+    for (const p of planned) {
+      const name = p.task.key.split("/").slice(1, 2).join("").slice(0, 28).padEnd(28);
+      const bar = bars?.create(p.trials, 0, { task: name, best: "-", left: "?" });
+      const r = await tuneTask(p.task, {
+        trials: p.trials, log: o.log, measurer, model: o.model, seed: o.seed, batch: o.batch, transfer, onWarning: warn,
+        space: p.template.space, flops: p.template.flops,
+        onMeasured: (pr) => {
+          measuredAll++;
+          const perTrial = (Date.now() - started) / 1000 / measuredAll;
+          const left = Math.max(0, remainingAll() - doneBefore - pr.done) * perTrial;
+          bar?.update(pr.done, { best: pr.bestGflops === null ? "-" : pr.bestGflops.toFixed(2), left: `${Math.round(left)}s` });
+        },
+      });
+      doneBefore += p.trials;
+      bar?.update(r.history.length);
+      const line = `${p.task.key} ×${p.weight}: ${r.history.length} trials (${r.measuredNow} now), best ${r.best ? `${r.best.gflops.toFixed(2)} GFLOP/s ${JSON.stringify(r.best.config)}` : "none succeeded"}`;
+      summary.push(line);
+      if (!bars) console.log(line);
+    }
+  } finally {
+    bars?.stop();
+    measurer.close();
+    transfer?.dispose();
+  }
+  if (bars) for (const l of summary) console.log(l);
+  console.log(`compile with: lathe compile ${model} --tuning-log ${o.log} -o <dir>`);
+}

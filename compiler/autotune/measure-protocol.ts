@@ -1,0 +1,27 @@
+/** Messages between the measurer (measure.ts) and its child process (measure-worker.ts). */
+import type { Config } from "./log.ts";
+import type { TaskSpec } from "./task.ts";
+
+/**
+ * Test-only faults the child injects into a candidate's run, to exercise the parent's
+ * recovery: a real abort() and SIGSEGV of the child, a hang, and a wrong output.
+ */
+export type Fault = "abort" | "segv" | "hang" | "wrong";
+
+export interface MeasureRequest {
+  readonly type: "measure";
+  readonly id: number;
+  readonly task: TaskSpec;
+  readonly config: Config;
+  readonly warmup: number;
+  readonly repeats: number;
+  /** Kernel threads (0: the library's default, all cores). */
+  readonly threads: number;
+  readonly fault: Fault | null;
+}
+
+export type WorkerMessage =
+  | { readonly type: "ready" }
+  /** The candidate compiled; the parent switches from the build timeout to the run timeout. */
+  | { readonly type: "built"; readonly id: number }
+  | { readonly type: "result"; readonly id: number; readonly costs: readonly number[] | null; readonly error: string | null };

@@ -1,0 +1,198 @@
+/**
+ * Schedule templates for fused groups on the cpu: a config space whose knobs are read off the
+ * group's anchor, and `apply(s, config)` that schedules every stage of the group.
+ *
+ * - **gemm** (matmul / batch_matmul anchors, the default schedule's register tiling with
+ *   knobs): `mr` rows × `nr` columns per register block, `ku`-fold unrolled reduction.
+ * - **reduce** (every other anchor that is a reduction computed over its output's index
+ *   space: conv2d in NCHW and NCHWc, depthwise conv2d, pooling, sum/mean/max/min over axes):
+ *   the output is tiled over its three innermost data axes (`tw` innermost, `th`, `tc`), the
+ *   anchor accumulates one tile in a local buffer computed inside the tile loop, the first
+ *   reduce axis is split by `rs` (its inner part moved innermost of the reduce loops), the
+ *   innermost reduce loop is unrolled when `ru` = 1, the tile's innermost axis is vectorized
+ *   when `vec` = 1, and the first `par` outer tile loops are fused and run in parallel.
+ *
+ * Both start as every cpu schedule does (elementwise intermediates inlined, a padded input
+ * materialized) and leave the stages outside the anchor's nest to the default schedule.
+ * Other targets add templates the same way: a `defineSpace` of their own knobs plus an apply
+ * (a GPU template's knobs would be threads per block and vthreads).
+ */
+import type { Tensor } from "../te/tensor.ts";
+import type { Schedule, Stage } from "../schedule/schedule.ts";
+import type { Axis } from "../schedule/axis.ts";
+import { cacheWrite } from "../schedule/cache.ts";
+import {
+  finishStages, gemmLike, gemmLikeApplies, inlineIntermediates, markScheduled, sameIndexSpace,
+} from "../graph/default-schedule.ts";
+import { defineSpace, type Config, type ConfigSpace } from "./space.ts";
+import { bestConfigs, readLog, type TuneRecord } from "./log.ts";
+
+/** Task key → the config to compile it with (what `tunedConfigs(log)` returns). */
+export type TunedConfigs = ReadonlyMap<string, Config>;
+
+export type TemplateKind = "gemm" | "reduce";
+
+export interface GroupTemplate {
+  readonly kind: TemplateKind;
+  readonly space: ConfigSpace;
+  /** Floating-point operations of one run of the group's anchor (for GFLOP/s). */
+  readonly flops: number;
+  /** Schedules every stage of `s` (the schedule the template was made for) by `config`. */
+  apply(s: Schedule, config: Config): void;
+}
+
+const GEMM_OPS = new Set(["matmul", "batch_matmul"]);
+/** Anchors whose reduction body is a multiply-add (two operations per reduce step). */
+const MULTIPLY_ADD = /^(matmul|batch_matmul|conv)/;
+
+/**
+ * The candidates that divide `extent` (1 always does). Tiles that leave a tail put a guard in
+ * the innermost loop, which stops it from vectorizing and multiplies the unrolled code.
+ */
+const dividing = (cands: readonly number[], extent: number): number[] => {
+  const vs = cands.filter((c) => c <= extent && extent % c === 0);
+  return vs.includes(1) ? vs : [1, ...vs];
+};
+const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+/**
+ * The template for a group, or null when none applies (no anchor, a symbolic shape, several
+ * outputs, more than one reduction, an epilogue that changes the index space). `s` is a fresh
+ * schedule of `outputs`; the template is bound to it.
+ */
+export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut: Tensor | null, anchorOp: string | null, vectorBytes: number): GroupTemplate | null {
+  if (anchorOut === null || anchorOp === null || outputs.length !== 1) return null;
+  const out = outputs[0]!;
+  // The group's one reduction (the anchor op's output itself, or a stage inside it, as the
+  // sum inside avg_pool2d's division).
+  const reductions = s.stages.filter((st) => st.op !== null && st.op.body.kind === "reduce");
+  if (reductions.length !== 1) return null;
+  const a = reductions[0]!;
+  const anchor = a.tensor;
+  if (out !== anchor && !s.dependsOn(s.stage(out), a)) return null;
+  if (!sameIndexSpace(a, s.stage(out))) return null;
+  const data = a.axis.map((x) => a.constExtent(x));
+  const red = a.reduceAxis.map((x) => a.constExtent(x));
+  if (data.length === 0 || red.length === 0 || [...data, ...red].some((e) => e === null)) return null;
+  const D = data as number[], R = red as number[];
+  const flops = product(D) * product(R) * (MULTIPLY_ADD.test(anchorOp) ? 2 : 1);
+
+  if (GEMM_OPS.has(anchorOp) && gemmLikeApplies(s, anchor, out, vectorBytes)) {
+    const space = defineSpace({
+      knobs: {
+        mr: dividing([1, 2, 3, 4, 6, 8, 12, 16], D.at(-2)!),
+        nr: dividing([4, 8, 16, 32, 64, 128], D.at(-1)!),
+        ku: dividing([1, 2, 4, 8, 16], R[0]!),
+      },
+    });
+    return {
+      kind: "gemm", space, flops,
+      apply(sched, config) {
+        space.positions(config); // rejects configs outside the space
+        inlineIntermediates(sched);
+        const done = new Set<Stage>();
+        if (!gemmLike(sched, anchor, out, vectorBytes, { mr: config["mr"] as number, nr: config["nr"] as number, ku: config["ku"] as number })) {
+          throw new Error(`gemm template: the anchor ${anchor.name} no longer fits`); // gemmLikeApplies said it does
+        }
+        markScheduled(sched, done);
+        finishStages(sched, outputs, vectorBytes, done);
+      },
+    };
+  }
+
+  const r = D.length;
+  // Tiles stay within a register file's worth of accumulators (th·tc ≤ 32 rows of tw lanes),
+  // which also bounds the unrolled code g++ has to compile.
+  const knobs: Record<string, number[]> = { tw: dividing([1, 2, 4, 7, 8, 14, 16], D[r - 1]!) };
+  if (r >= 2) knobs["th"] = dividing([1, 2, 3, 4], D[r - 2]!);
+  if (r >= 3) knobs["tc"] = dividing([1, 2, 4, 8], D[r - 3]!);
+  knobs["rs"] = dividing([1, 2, 4, 8, 16], R[0]!);
+  // ru unrolls the innermost reduce loop (rs's inner part when split) when it has ≤ 16 steps.
+  knobs["ru"] = [0, 1];
+  knobs["vec"] = [0, 1];
+  knobs["par"] = [0, 1, 2].filter((p) => p <= r);
+  const space = defineSpace({ knobs });
+  return {
+    kind: "reduce", space, flops,
+    apply(sched, config) {
+      space.positions(config);
+      inlineIntermediates(sched);
+      const done = new Set<Stage>();
+      tileReduction(sched, anchor, out, config, done);
+      finishStages(sched, outputs, vectorBytes, done);
+    },
+  };
+}
+
+const MAX_UNROLL = 16;
+
+/** The reduce template's loop nest (see the file comment); adds the stages it scheduled to `done`. */
+function tileReduction(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {
+  let anchor = s.stage(anchorT);
+  let out = s.stage(outT);
+  if (out === anchor) {
+    anchor = s.stage(cacheWrite(s, anchorT, "local"));
+    out = s.stage(anchorT);
+  }
+  const r = out.axis.length;
+  const factors = new Map<number, number>([[r - 1, c["tw"] as number]]);
+  if (r >= 2) factors.set(r - 2, c["th"] as number);
+  if (r >= 3) factors.set(r - 3, c["tc"] as number);
+  const outer: Axis[] = [], inner: Axis[] = [];
+  out.axis.forEach((x, k) => {
+    const f = factors.get(k) ?? 1;
+    if (f > 1) {
+      const [o, i] = out.split(x, { factor: f });
+      outer.push(o);
+      inner.push(i);
+    } else outer.push(x);
+  });
+  out.reorder(...outer, ...inner);
+  const vec = c["vec"] === 1;
+  const tw = c["tw"] as number;
+  // The tile's loops in the output stage: innermost vectorized, the rest unrolled.
+  inner.forEach((x, k) => {
+    if (k === inner.length - 1 && tw > 1 && factors.get(r - 1)! > 1) {
+      if (vec) out.vectorize(x);
+    } else out.unroll(x);
+  });
+  anchor.computeAt(out, outer.at(-1)!);
+  done.add(anchor).add(out);
+
+  // The local accumulator: reduce loops outside, the tile's data loops inside.
+  const rs = c["rs"] as number;
+  const red = [...anchor.reduceAxis];
+  let reduceOrder: Axis[] = red;
+  if (rs > 1) {
+    const [ro, ri] = anchor.split(red[0]!, { factor: rs });
+    reduceOrder = [ro, ...red.slice(1), ri];
+  }
+  const dataLeaves = [...anchor.axis];
+  anchor.reorder(...reduceOrder, ...dataLeaves);
+  const last = reduceOrder.at(-1)!;
+  if (c["ru"] === 1 && (anchor.constExtent(last) ?? Infinity) <= MAX_UNROLL) anchor.unroll(last);
+  dataLeaves.forEach((x, k) => {
+    const f = factors.get(k) ?? 1;
+    if (f <= 1) return;
+    if (k === r - 1) {
+      if (vec) anchor.vectorize(x);
+    } else anchor.unroll(x);
+  });
+
+  const par = c["par"] as number;
+  if (par >= 1) {
+    let p = outer[0]!;
+    if (par >= 2 && outer.length >= 2) p = out.fuse(outer[0]!, outer[1]!);
+    out.parallel(p);
+  }
+}
+
+/** Task key → best config of each task in the records (what compileGraph's `tuned` option takes). */
+export function tunedConfigs(records: readonly TuneRecord[]): TunedConfigs {
+  return new Map([...bestConfigs(records)].map(([k, r]) => [k, r.config]));
+}
+
+/** tunedConfigs of a tuning log file (`lathe compile --tuning-log`); torn lines are skipped with a warning. */
+export function loadTunedConfigs(path: string, onWarning?: (message: string) => void): TunedConfigs {
+  return tunedConfigs(readLog(path, { onWarning }));
+}

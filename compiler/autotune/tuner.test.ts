@@ -1,0 +1,80 @@
+import { describe, expect, test } from "vitest";
+import { spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { GraphBuilder } from "../graph/builder.ts";
+import { configKey, readLog } from "./log.ts";
+import { extractTasks, taskSpec } from "./task.ts";
+import { allocateTrials, tuneTask } from "./tuner.ts";
+import { syntheticMeasurer } from "./testing.ts";
+
+const FIXTURE = fileURLToPath(new URL("./tune-child.fixture.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+const b = new GraphBuilder();
+const task = taskSpec(extractTasks(b.build([b.op1("sum", [b.input("x", [16, 32, 64])], { axes: [2] })]))[0]!);
+
+const lines = (path: string): number => (existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).length : 0);
+
+describe("tuneTask: log and resume", () => {
+  test("a run SIGKILLed mid-way resumes from the log: nothing measured twice, trials add up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lathe-resume-"));
+    const log = join(dir, "tune.jsonl");
+    const TRIALS = 48;
+    const child = spawn(process.execPath, ["--import", TSX, FIXTURE, log, String(TRIALS)], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<NodeJS.Signals | number | null>((res) => child.on("exit", (code, sig) => res(sig ?? code)));
+    // Kill it once a dozen records are in (between or during measurements: either must resume).
+    for (let waited = 0; lines(log) < 12; waited += 50) {
+      if (waited > 100_000) throw new Error(`the tuning child wrote no records: ${stderr}`);
+      if (child.exitCode !== null) throw new Error(`the tuning child exited early (${child.exitCode}): ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const before = readLog(log);
+    expect(before.length).toBeGreaterThanOrEqual(12);
+    expect(before.length).toBeLessThan(TRIALS);
+    // A torn last line, as a kill during a write would leave: skipped with a warning.
+    appendFileSync(log, '{"task":"cpu/sum/');
+    const warnings: string[] = [];
+    const r = await tuneTask(task, { trials: TRIALS, batch: 8, log, measurer: syntheticMeasurer(), model: "xgb", seed: 2, steps: 20, onWarning: (w) => warnings.push(w) });
+    expect(warnings).toHaveLength(1);
+    expect(r.measuredNow).toBe(TRIALS - before.length);
+    expect(r.history).toHaveLength(TRIALS);
+    const after = readLog(log);
+    expect(after).toHaveLength(TRIALS);
+    expect(new Set(after.map((x) => configKey(x.config))).size).toBe(TRIALS);
+    expect(after.slice(0, before.length)).toEqual(before);
+    // Resuming a finished task measures nothing.
+    const again = await tuneTask(task, { trials: TRIALS, log, measurer: syntheticMeasurer(), seed: 3 });
+    expect(again.measuredNow).toBe(0);
+    expect(readLog(log)).toHaveLength(TRIALS);
+  }, 120_000);
+
+  test("search kinds: each is deterministic for a seed and measures distinct configs", async () => {
+    for (const model of ["xgb", "sa", "random"] as const) {
+      const run = () => tuneTask(task, { trials: 24, batch: 8, measurer: syntheticMeasurer(), model, seed: 5, steps: 20 });
+      const [a, b2] = [await run(), await run()];
+      expect(a.history.map((h) => configKey(h.config))).toEqual(b2.history.map((h) => configKey(h.config)));
+      expect(new Set(a.history.map((h) => configKey(h.config))).size).toBe(24);
+    }
+  }, 60_000);
+});
+
+describe("allocateTrials", () => {
+  test("proportional to weight, capped by the space, sums to the budget", () => {
+    expect(allocateTrials(100, [{ weight: 3, cap: 1000 }, { weight: 1, cap: 1000 }])).toEqual([75, 25]);
+    // The first task's space holds only 10: the rest goes to the others by weight.
+    expect(allocateTrials(100, [{ weight: 8, cap: 10 }, { weight: 1, cap: 1000 }, { weight: 1, cap: 1000 }])).toEqual([10, 45, 45]);
+    expect(allocateTrials(10, [{ weight: 1, cap: 3 }, { weight: 1, cap: 3 }])).toEqual([3, 3]);
+    const a = allocateTrials(7, [{ weight: 1, cap: 100 }, { weight: 1, cap: 100 }, { weight: 1, cap: 100 }]);
+    expect(a).toEqual([3, 2, 2]);
+    expect(allocateTrials(0, [{ weight: 1, cap: 5 }])).toEqual([0]);
+    expect(() => allocateTrials(-1, [])).toThrow();
+  });
+});

@@ -1,0 +1,75 @@
+/** ONNX tensors (initializers, Constant values, test-data files) as Lathe tensors. */
+import { readFileSync } from "node:fs";
+import type { DType, TypedArray } from "../../te/dtype.ts";
+import { bytesOf, typedArrayFor } from "../../te/dtype.ts";
+import { Tensor } from "../../../runtime/tensor.ts";
+import { OnnxError, UnsupportedFeatureError } from "./errors.ts";
+import { decodeTensor } from "./proto.ts";
+import type { TensorProto } from "./proto.ts";
+
+/** TensorProto.DataType numbers → names (for messages) and the Lathe dtype, where there is one. */
+const ONNX_TYPES: Record<number, [string, DType | null]> = {
+  1: ["float", "f32"], 2: ["uint8", "u8"], 3: ["int8", "i8"], 4: ["uint16", null], 5: ["int16", null],
+  6: ["int32", "i32"], 7: ["int64", "i64"], 8: ["string", null], 9: ["bool", "bool"], 10: ["float16", "f16"],
+  11: ["double", "f64"], 12: ["uint32", null], 13: ["uint64", null], 14: ["complex64", null], 15: ["complex128", null],
+  16: ["bfloat16", null],
+};
+
+export const onnxTypeName = (t: number): string => ONNX_TYPES[t]?.[0] ?? `type ${t}`;
+
+/** The Lathe dtype of an ONNX element type; `what` names the value for the error. */
+export function dtypeOf(elemType: number | undefined, what: string): DType {
+  const entry = ONNX_TYPES[elemType ?? 0];
+  if (!entry?.[1]) throw new UnsupportedFeatureError(`${what}: element type ${onnxTypeName(elemType ?? 0)} is not supported by Lathe`);
+  return entry[1];
+}
+
+/** The ONNX element type number of a Lathe dtype. */
+export function onnxTypeOf(dtype: DType): number {
+  for (const [k, v] of Object.entries(ONNX_TYPES)) if (v[1] === dtype) return Number(k);
+  throw new OnnxError(`no ONNX element type for ${dtype}`);
+}
+
+function fromRaw(dtype: DType, raw: Uint8Array, n: number, what: string): TypedArray {
+  // Checked before allocating: the dims of a corrupt file may claim billions of elements.
+  if (raw.length !== n * bytesOf(dtype)) throw new OnnxError(`${what}: raw_data has ${raw.length} bytes, expected ${n * bytesOf(dtype)} for ${n} ${dtype} elements`);
+  const out = typedArrayFor(dtype, n);
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(raw); // little-endian on every platform Lathe supports
+  return out;
+}
+
+function fromFields(dtype: DType, t: TensorProto, n: number, what: string): TypedArray {
+  const src: ArrayLike<number> | undefined =
+    dtype === "f32" ? t.float_data : dtype === "f64" ? t.double_data : dtype === "i64" ? t.int64_data : t.int32_data;
+  const vals = src ?? [];
+  if (vals.length !== n) throw new OnnxError(`${what}: has ${vals.length} values, expected ${n} for shape [${(t.dims ?? []).join(", ")}]`);
+  const out = typedArrayFor(dtype, n);
+  // f16 values arrive as their bit patterns in int32_data, which is what the f16 array holds.
+  if (dtype === "i64") for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = BigInt(Math.trunc(vals[i]!));
+  else for (let i = 0; i < n; i++) out[i] = vals[i]!;
+  return out;
+}
+
+/** Decodes a TensorProto; `what` names it in errors (initializer name, file). */
+export function tensorFromProto(t: TensorProto, what = t.name ? `tensor ${t.name}` : "tensor"): Tensor {
+  if (t.data_location === 1 || (t.external_data?.length ?? 0) > 0) throw new UnsupportedFeatureError(`${what}: external data is not supported (save the model with its weights inside)`);
+  if (t.segment) throw new UnsupportedFeatureError(`${what}: segmented tensors are not supported`);
+  const dtype = dtypeOf(t.data_type, what);
+  const shape = (t.dims ?? []).map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new OnnxError(`${what}: invalid dims [${shape.join(", ")}]`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n >= 2 ** 31) throw new OnnxError(`${what}: ${n} elements is too large`);
+  const data = t.raw_data && t.raw_data.length > 0 ? fromRaw(dtype, t.raw_data, n, what) : fromFields(dtype, t, n, what);
+  return new Tensor(data, shape, dtype);
+}
+
+/** Reads a serialized TensorProto file (as in ONNX's test data: input_0.pb, output_0.pb). */
+export function readTensorFile(path: string): Tensor {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new OnnxError(`${path}: ${(e as Error).message}`);
+  }
+  return tensorFromProto(decodeTensor(bytes, path), path);
+}

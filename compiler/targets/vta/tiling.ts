@@ -1,0 +1,50 @@
+/**
+ * Default tile sizes: every tiling that fits the buffers (plan.ts `checkFits`) and the
+ * micro-op buffer is scored by an analytic version of fsim's timing model — per chunk the
+ * GEMM iterations and the DRAM rows of its loads, per tile the ALU passes and stores;
+ * with two or more contexts loads and stores overlap compute (the slowest module bounds
+ * the time), with one they add up — and the cheapest wins.
+ */
+import { LatheError } from "../../errors.ts";
+import type { VtaParams } from "./params.ts";
+import { entryBytes } from "./params.ts";
+import type { ConvLayer } from "./layer.ts";
+import { outH, outW } from "./layer.ts";
+import { checkFits } from "./plan.ts";
+import { blocks, type Tiling } from "./schedule.ts";
+
+const divisors = (n: number): number[] => Array.from({ length: n }, (_, k) => k + 1).filter((d) => n % d === 0);
+const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** Estimated cycles of a tiling (lower is better). */
+export function estimateCycles(l: ConvLayer, p: VtaParams, t: Tiling): number {
+  const E = entryBytes(p), B = blocks(l, p), OH = outH(l), OW = outW(l);
+  const lat = p.computeLatency, dl = p.dramLatency, bw = p.dramWidthBytes;
+  const R = (t.th - 1) * l.strideH + l.kh, C = (t.tw - 1) * l.strideW + l.kw, kk = l.kh * l.kw;
+  const tiles = B.no * cdiv(B.co, t.tco) * cdiv(OH, t.th) * cdiv(OW, t.tw);
+  const chunks = cdiv(B.ci, t.tci);
+  const gemm = t.tco * t.th * t.tw * t.tci * kk + lat;
+  const loads = t.tci * R * (dl + cdiv(C * E.inp, bw)) + t.tco * (dl + cdiv(t.tci * kk * E.wgt, bw));
+  const nAlu = l.shift > 0 ? 4 : 2;
+  const alu = (nAlu + 1) * (t.tco * t.th * t.tw + lat);
+  const stores = t.tco * t.th * (dl + cdiv(t.tw * E.out, bw));
+  if (t.vthreads <= 1) return tiles * (chunks * (gemm + loads) + alu + stores);
+  return tiles * Math.max(chunks * gemm + alu, chunks * loads, stores) + loads;
+}
+
+export function chooseTiling(l: ConvLayer, p: VtaParams, vthreads: number): Tiling {
+  const B = blocks(l, p), OH = outH(l), OW = outW(l);
+  const tws = [...new Set([...divisors(OW), OW])];
+  let best: { t: Tiling; cost: number } | null = null;
+  for (const tco of divisors(B.co)) for (const tci of divisors(B.ci)) for (const tw of tws) for (let th = 1; th <= OH; th++) {
+    const t: Tiling = { th, tw, tco, tci, vthreads };
+    try { checkFits(l, p, { ...t, contexts: vthreads }); } catch { continue; }
+    // Micro-op sets: per context pair and edge shape (at most 4), plus the row sets.
+    const edgeShapes = (OH % th ? 2 : 1) * (OW % tw ? 2 : 1);
+    if (vthreads * vthreads * edgeShapes * tci * l.kh * l.kw * tw + 4 * vthreads * tw > p.uopBufferEntries) continue;
+    const cost = estimateCycles(l, p, t);
+    if (!best || cost < best.cost) best = { t, cost };
+  }
+  if (!best) throw new LatheError(`layer ${l.name}: no tiling fits the accelerator's buffers (even 1×1 tiles of one block)`);
+  return best.t;
+}

@@ -1,0 +1,246 @@
+/**
+ * Ahead-of-time artifacts: a compiled graph as a self-contained directory that
+ * loadModule (module.ts) runs without the compiler.
+ *
+ *   manifest.json      what the library is and how to call it (ArtifactManifest); written last
+ *   model-<sha8>.so    the shared library (the name changes with the content, because
+ *                      dlopen caches by path: a rewritten artifact must not load the old one)
+ *   params.bin         the graph's constants, in entry-argument order (format below)
+ *
+ * params.bin: the bytes "LATHEPRM", a u32 format version (1), a u32 length L, L bytes of
+ * UTF-8 JSON — an array of {name, dtype, shape, offset, bytes} — then each tensor's data
+ * at its `offset` from the start of the file (64-byte aligned, zero padding between),
+ * little-endian, row-major; f16 as IEEE half bits, bool one byte per element.
+ *
+ * Every file is written under a temporary name and renamed into place; the old manifest
+ * is removed first and the new one written last, and it holds the SHA-256 of the other
+ * files (and of itself), so an interrupted or tampered artifact never loads.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { LatheError } from "../compiler/errors.ts";
+import type { CompiledGraph } from "../compiler/graph/compile.ts";
+import type { Dim } from "../compiler/graph/types.ts";
+import type { DType, TypedArray } from "../compiler/te/dtype.ts";
+import { bytesOf, isDType, typedArrayFor } from "../compiler/te/dtype.ts";
+import { hostCpu, toolchainIdentity } from "../compiler/targets/cpu/toolchain.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+import { shapeSize } from "./shape.ts";
+
+export const ARTIFACT_FORMAT = "lathe-artifact";
+export const ARTIFACT_VERSION = 1;
+export const MANIFEST_FILE = "manifest.json";
+export const PARAMS_FILE = "params.bin";
+const PARAMS_MAGIC = "LATHEPRM";
+const PARAMS_VERSION = 1;
+const ALIGN = 64;
+
+export const LATHE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** A tensor in the signature: symbolic dimensions are strings ("batch"). */
+export interface TensorSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+}
+
+export interface FileRef {
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+export interface ArtifactManifest {
+  readonly format: typeof ARTIFACT_FORMAT;
+  readonly formatVersion: number;
+  /** The Lathe version that wrote it. */
+  readonly lathe: string;
+  /** The target that compiled it: "cpu", or a plugin derived from it (its library runs the same way). */
+  readonly target: string;
+  /** The library's entry symbol: (inputs…, constants…, outputs…) as LatheTensor descriptors. */
+  readonly entry: string;
+  readonly library: FileRef;
+  readonly params: FileRef;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** The constants, in the order the entry point takes them (and params.bin stores them). */
+  readonly constants: readonly TensorSpec[];
+  readonly compile: {
+    readonly flags: readonly string[];
+    readonly compiler: string;
+    readonly cpu: string;
+    /** Instruction-set extensions of the compiling host that -march=native may have used. */
+    readonly isa: readonly string[];
+  };
+  /** Where the artifact came from (free-form: model file, its sha256, …). */
+  readonly meta: Readonly<Record<string, string | number>>;
+  /** SHA-256 of this manifest printed without this field (JSON.stringify(…, null, 2)). */
+  readonly manifestSha256: string;
+}
+
+/** x86 extensions that matter for -march=native code; another host must have them all. */
+const ISA_FLAGS = new Set([
+  "sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe",
+  "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512ifma", "avx512vbmi", "avx512_vbmi2",
+  "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq", "avx512_bf16", "avx512_fp16", "avx_vnni",
+  "amx_tile", "amx_bf16", "amx_int8",
+]);
+
+export const hostIsa = (): string[] => (hostCpu().split("|")[1] ?? "").split(/\s+/).filter((f) => ISA_FLAGS.has(f)).sort();
+
+export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+const specOf = (v: { name: string; type: { dtype: DType; shape: readonly Dim[] } }): TensorSpec =>
+  ({ name: v.name, dtype: v.type.dtype, shape: [...v.type.shape] });
+
+// ---- params.bin -------------------------------------------------------------------------
+
+export interface Param { readonly name: string; readonly dtype: DType; readonly shape: readonly number[]; readonly data: TypedArray }
+
+export function encodeParams(params: readonly Param[]): Uint8Array {
+  const bytesOfParam = (p: Param) => p.data.byteLength;
+  // The index holds the offsets, which depend on the index's length: lay out with a
+  // generous guess, then grow until the offsets fit.
+  let reserve = 256;
+  for (;;) {
+    let off = Math.ceil((16 + reserve) / ALIGN) * ALIGN;
+    const index = params.map((p) => {
+      const e = { name: p.name, dtype: p.dtype, shape: [...p.shape], offset: off, bytes: bytesOfParam(p) };
+      off = Math.ceil((off + e.bytes) / ALIGN) * ALIGN;
+      return e;
+    });
+    const json = new TextEncoder().encode(JSON.stringify(index));
+    if (json.length > reserve) { reserve = json.length + 64; continue; }
+    const end = index.length ? index[index.length - 1]!.offset + index[index.length - 1]!.bytes : 16 + json.length;
+    const out = new Uint8Array(end);
+    out.set(new TextEncoder().encode(PARAMS_MAGIC), 0);
+    const view = new DataView(out.buffer);
+    view.setUint32(8, PARAMS_VERSION, true);
+    view.setUint32(12, json.length, true);
+    out.set(json, 16);
+    index.forEach((e, i) => { const d = params[i]!.data; out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), e.offset); });
+    return out;
+  }
+}
+
+export function decodeParams(bytes: Uint8Array, file: string): Param[] {
+  const fail = (why: string): never => { throw new LatheError(`${file}: ${why}`); };
+  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== PARAMS_MAGIC) fail("not a Lathe parameters file (no LATHEPRM magic)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true), len = view.getUint32(12, true);
+  if (version !== PARAMS_VERSION) fail(`parameters format version ${version} is not supported (this Lathe reads ${PARAMS_VERSION})`);
+  if (16 + len > bytes.length) fail("truncated index");
+  let index: unknown;
+  try { index = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))); } catch (e) { fail(`malformed index: ${(e as Error).message}`); }
+  if (!Array.isArray(index)) return fail("malformed index: not an array");
+  return index.map((e: unknown, i) => {
+    const r = e as Record<string, unknown>;
+    const shape = r.shape as number[];
+    if (typeof r.name !== "string" || typeof r.dtype !== "string" || !isDType(r.dtype) || !Array.isArray(shape) ||
+        !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.bytes)) {
+      return fail(`malformed index entry ${i}`);
+    }
+    const dtype = r.dtype, offset = r.offset as number, n = shapeSize(shape);
+    if (r.bytes !== n * bytesOf(dtype)) fail(`parameter ${r.name}: ${r.bytes as number} bytes for ${dtype}[${shape.join(", ")}]`);
+    if (offset < 16 + len || offset + n * bytesOf(dtype) > bytes.length) fail(`parameter ${r.name}: data lies outside the file (truncated?)`);
+    const data = typedArrayFor(dtype, n);
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(offset, offset + data.byteLength));
+    return { name: r.name, dtype, shape, data };
+  });
+}
+
+// ---- writing ----------------------------------------------------------------------------
+
+export interface ArtifactMeta {
+  /** Free-form provenance recorded in the manifest (e.g. { model: "mlp.onnx", modelSha256: "…" }). */
+  readonly meta?: Readonly<Record<string, string | number>>;
+  /** Names to publish for the inputs/outputs instead of the graph's value names (e.g. the ONNX model's). */
+  readonly names?: { readonly inputs?: readonly string[]; readonly outputs?: readonly string[] };
+}
+
+function renamed(specs: TensorSpec[], names: readonly string[] | undefined, what: string): TensorSpec[] {
+  if (names === undefined) return specs;
+  if (names.length !== specs.length) throw new LatheError(`${names.length} ${what} names given for ${specs.length} ${what}s`);
+  return specs.map((s, i) => ({ ...s, name: names[i]! }));
+}
+
+/** Canonical manifest text; the checksum covers everything but itself. */
+const manifestText = (m: Omit<ArtifactManifest, "manifestSha256">): string => JSON.stringify(m, null, 2);
+
+export async function writeArtifact(compiled: CompiledGraph, dir: string, opts: ArtifactMeta = {}): Promise<ArtifactManifest> {
+  const g = compiled.graph;
+  for (const c of g.constants) {
+    if (c.value.type.shape.some((d) => typeof d !== "number")) throw new LatheError(`constant ${c.value.name} has a symbolic shape; artifacts need constant shapes`);
+  }
+  const lib = readFileSync(compiled.library);
+  const params = encodeParams(g.constants.map((c) => ({ name: c.value.name, dtype: c.value.type.dtype, shape: c.value.type.shape as number[], data: c.data })));
+  const libSha = sha256(lib);
+  const libFile = `model-${libSha.slice(0, 8)}.so`;
+  const compiler = (await toolchainIdentity()).split("\n")[0] ?? "";
+  const body: Omit<ArtifactManifest, "manifestSha256"> = {
+    format: ARTIFACT_FORMAT, formatVersion: ARTIFACT_VERSION, lathe: LATHE_VERSION, target: compiled.target ?? "cpu",
+    entry: compiled.entry,
+    library: { file: libFile, sha256: libSha, bytes: lib.length },
+    params: { file: PARAMS_FILE, sha256: sha256(params), bytes: params.length },
+    inputs: renamed(g.inputs.map(specOf), opts.names?.inputs, "input"),
+    outputs: renamed(g.outputs.map(specOf), opts.names?.outputs, "output"),
+    constants: g.constants.map((c) => specOf(c.value)),
+    compile: { flags: [...compiled.flags], compiler, cpu: hostCpu().split("|")[0] ?? "", isa: hostIsa() },
+    meta: { ...(opts.meta ?? {}) },
+  };
+  const manifest: ArtifactManifest = { ...body, manifestSha256: sha256(new TextEncoder().encode(manifestText(body))) };
+
+  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw new LatheError(`cannot create ${dir}: ${(e as Error).message}`); }
+  // From here until the new manifest lands, the directory holds no valid artifact.
+  rmSync(path.join(dir, MANIFEST_FILE), { force: true });
+  writeFileAtomic(path.join(dir, libFile), lib);
+  writeFileAtomic(path.join(dir, PARAMS_FILE), params);
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const f of readdirSync(dir)) if (/^model-[0-9a-f]{8}\.so$/.test(f) && f !== libFile) rmSync(path.join(dir, f), { force: true });
+  return manifest;
+}
+
+// ---- reading ----------------------------------------------------------------------------
+
+/** Reads and checks manifest.json: its own checksum, its format version and every field's type. */
+export function readManifest(dir: string): ArtifactManifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!existsSync(file)) {
+    throw new LatheError(`${dir} is not a Lathe artifact: ${MANIFEST_FILE} is missing (or a compile into it was interrupted)`);
+  }
+  const fail = (why: string): never => { throw new LatheError(`${file}: ${why}`); };
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    return fail(`not valid JSON (${(e as Error).message}); the manifest is corrupt`);
+  }
+  if (typeof m !== "object" || m === null || m.format !== ARTIFACT_FORMAT) fail(`not a Lathe artifact manifest (format is not "${ARTIFACT_FORMAT}")`);
+  if (typeof m.formatVersion !== "number" || m.formatVersion > ARTIFACT_VERSION) {
+    fail(`artifact format version ${String(m.formatVersion)} is newer than this Lathe (${LATHE_VERSION}) reads (${ARTIFACT_VERSION}); recompile it`);
+  }
+  const { manifestSha256, ...body } = m;
+  if (manifestSha256 !== sha256(new TextEncoder().encode(JSON.stringify(body, null, 2)))) fail("checksum mismatch: the manifest was modified or is corrupt");
+  // The checksum vouches for the content; these checks catch a manifest written by hand or by a bug.
+  const isRef = (r: unknown) => { const x = r as FileRef; return typeof x === "object" && x !== null && typeof x.file === "string" && !x.file.includes("/") && typeof x.sha256 === "string" && Number.isSafeInteger(x.bytes); };
+  const isSpecs = (a: unknown) => Array.isArray(a) && a.every((s: TensorSpec) => typeof s?.name === "string" && typeof s.dtype === "string" && isDType(s.dtype) &&
+    Array.isArray(s.shape) && s.shape.every((d) => typeof d === "string" || (Number.isSafeInteger(d) && d >= 0)));
+  if (typeof m.target !== "string" || !/^[a-z][a-z0-9-]*$/.test(m.target)) fail(`target ${String(m.target)} is not a target name`);
+  if (typeof m.entry !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(m.entry)) fail("entry is not a C symbol");
+  if (!isRef(m.library) || !isRef(m.params)) fail("library/params must be {file, sha256, bytes}");
+  if (!isSpecs(m.inputs) || !isSpecs(m.outputs) || !isSpecs(m.constants)) fail("inputs/outputs/constants must be lists of {name, dtype, shape}");
+  const c = m.compile as ArtifactManifest["compile"] | undefined;
+  if (typeof c !== "object" || c === null || !Array.isArray(c.isa)) fail("compile must hold flags, compiler, cpu and isa");
+  return m as unknown as ArtifactManifest;
+}
+
+/** Reads a file the manifest names and checks its size and SHA-256. */
+export function readVerified(dir: string, ref: FileRef, what: string): Uint8Array {
+  const file = path.join(dir, ref.file);
+  let bytes: Uint8Array;
+  try { bytes = readFileSync(file); } catch (e) { throw new LatheError(`${file}: cannot read the artifact's ${what}: ${(e as Error).message}`); }
+  if (bytes.length !== ref.bytes) throw new LatheError(`${file}: the artifact's ${what} has ${bytes.length} bytes, the manifest says ${ref.bytes} (truncated or replaced)`);
+  if (sha256(bytes) !== ref.sha256) throw new LatheError(`${file}: the artifact's ${what} does not match the manifest's sha256 (modified or corrupt)`);
+  return bytes;
+}
