@@ -25,7 +25,34 @@ function lanesFor(st: Stage, vectorBytes: number): number {
   return ext % lanes === 0 ? lanes : widest;
 }
 
+/**
+ * The largest constant d that the body divides the innermost axis by (floordiv/floormod of
+ * an expression of it), when d divides the extent: a flattened index such as im2col's
+ * column n·OH·OW + oh·OW + ow. Splitting the axis by d lets the simplifier resolve those
+ * divisions at compile time instead of per element.
+ */
+function rowWidth(st: Stage): number | null {
+  const inner = st.axis.at(-1);
+  const ext = inner ? st.constExtent(inner) : null;
+  if (!inner || ext === null || !st.op) return null;
+  let best: number | null = null;
+  visitExpr(st.op.body, (e) => {
+    if (e.kind !== "bin" || (e.op !== "floordiv" && e.op !== "floormod") || e.b.kind !== "const") return;
+    const d = e.b.value;
+    if (Number.isInteger(d) && d > 1 && d < ext && ext % d === 0 && usesVar(e.a, (v) => v === inner.var) && (best === null || d > best)) best = d;
+  });
+  return best;
+}
+
 function vectorizeInner(st: Stage, vectorBytes: number): void {
+  const row = st.op?.body.kind === "reduce" ? null : rowWidth(st);
+  if (row !== null) {
+    const [, ii] = st.split(st.axis.at(-1)!, { factor: row });
+    let lanes = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)), pow2Below(row));
+    while (lanes >= 4 && row % lanes !== 0) lanes /= 2;
+    if (lanes >= 4) st.vectorize(st.split(ii, { factor: lanes })[1]);
+    return;
+  }
   const lanes = lanesFor(st, vectorBytes);
   if (lanes < 2) return;
   const [io, ii] = st.split(st.axis.at(-1)!, { factor: lanes });
@@ -150,18 +177,33 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
 }
 
 /**
- * A padded or dilated copy (a select guarding a read) that a reduction reads: inlined, the
- * guard would sit inside the reduction's innermost loop and stop it from vectorizing, so it
- * is computed into a buffer first, as TVM's conv schedules do with the padded input.
+ * A padded or dilated copy (a select guarding a read) that a reduction reads, or that a
+ * larger output gathers from (im2col reads each padded element once per kernel tap):
+ * inlined, the guard would sit in the innermost loop, repeated per read, and stop it from
+ * vectorizing; so it is computed into a buffer first, as TVM's conv schedules do with the
+ * padded input.
  */
-function guardedReadIntoReduction(s: Schedule, st: Stage): boolean {
+function materializeGuarded(s: Schedule, st: Stage): boolean {
   let guarded = false;
   visitExpr(st.op!.body, (e) => {
     if (e.kind !== "select") return;
     visitExpr(e.t, (x) => { if (x.kind === "access") guarded = true; });
     visitExpr(e.f, (x) => { if (x.kind === "access") guarded = true; });
   });
-  return guarded && s.consumersOf(st).some((c) => c.op?.body.kind === "reduce");
+  if (!guarded) return false;
+  const size = elements(st);
+  return s.consumersOf(st).some((c) => c.op?.body.kind === "reduce" || (size !== null && (elements(c) ?? 0) > size));
+}
+
+/** A stage's element count, when its extents are constants. */
+function elements(st: Stage): number | null {
+  let n = 1;
+  for (const a of st.axis) {
+    const e = st.constExtent(a);
+    if (e === null) return null;
+    n *= e;
+  }
+  return n;
 }
 
 export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, gemmAnchor: Tensor | null = null): void {
@@ -177,7 +219,7 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
 /** Step 1 of every cpu schedule (default or tuned): inline elementwise and injective intermediates. */
 export function inlineIntermediates(s: Schedule): void {
   for (const st of s.stages.filter((x) => x.op !== null)) {
-    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !guardedReadIntoReduction(s, st)) st.computeInline();
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !materializeGuarded(s, st)) st.computeInline();
   }
 }
 
