@@ -22,7 +22,7 @@ import type { Schedule, Stage } from "../schedule/schedule.ts";
 import type { Axis } from "../schedule/axis.ts";
 import { cacheWrite } from "../schedule/cache.ts";
 import {
-  finishStages, gemmLike, gemmLikeApplies, inlineIntermediates, markScheduled, sameIndexSpace,
+  defaultGemmTiling, finishStages, gemmLike, gemmLikeApplies, inlineIntermediates, markScheduled, sameIndexSpace,
 } from "../graph/default-schedule.ts";
 import { defineSpace, type Config, type ConfigSpace } from "./space.ts";
 import { bestConfigs, readLog, type TuneRecord } from "./log.ts";
@@ -37,6 +37,8 @@ export interface GroupTemplate {
   readonly space: ConfigSpace;
   /** Floating-point operations of one run of the group's anchor (for GFLOP/s). */
   readonly flops: number;
+  /** The config that reproduces the default schedule, when the space holds one (measured first). */
+  readonly defaultConfig?: Config;
   /** Schedules every stage of `s` (the schedule the template was made for) by `config`. */
   apply(s: Schedule, config: Config): void;
 }
@@ -78,15 +80,19 @@ export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut
   const flops = product(D) * product(R) * (MULTIPLY_ADD.test(anchorOp) ? 2 : 1);
 
   if (GEMM_OPS.has(anchorOp) && gemmLikeApplies(s, anchor, out, vectorBytes)) {
+    // Dividing tiles, plus the default schedule's own block (which may leave a tail: the
+    // default schedule handles it), so the search can never do worse than the default.
+    const def = defaultGemmTiling(D.at(-2)!, D.at(-1)!, vectorBytes, anchor.dtype);
+    const withDefault = (vs: number[], d: number): number[] => (vs.includes(d) ? vs : [...vs, d].sort((a, b) => a - b));
     const space = defineSpace({
       knobs: {
-        mr: dividing([1, 2, 3, 4, 6, 8, 12, 16], D.at(-2)!),
-        nr: dividing([4, 8, 16, 32, 64, 128], D.at(-1)!),
+        mr: withDefault(dividing([1, 2, 3, 4, 6, 8, 12, 16], D.at(-2)!), def.mr),
+        nr: withDefault(dividing([4, 8, 16, 32, 64, 128], D.at(-1)!), def.nr),
         ku: dividing([1, 2, 4, 8, 16], R[0]!),
       },
     });
     return {
-      kind: "gemm", space, flops,
+      kind: "gemm", space, flops, defaultConfig: { mr: def.mr, nr: def.nr, ku: def.ku },
       apply(sched, config) {
         space.positions(config); // rejects configs outside the space
         inlineIntermediates(sched);

@@ -78,3 +78,17 @@ describe("allocateTrials", () => {
     expect(() => allocateTrials(-1, [])).toThrow();
   });
 });
+
+describe("tuneTask: the default schedule is a candidate", () => {
+  test("a gemm task's first measurement is the default schedule's own config, with its tail", async () => {
+    const g = new GraphBuilder();
+    // 50 rows: the default block (6 rows) leaves a tail, so it is outside the dividing tiles.
+    const mm = taskSpec(extractTasks(g.build([g.op1("matmul", [g.input("a", [50, 64]), g.input("w", [64, 96])])]))[0]!);
+    const seen: Record<string, unknown>[] = [];
+    const inner = syntheticMeasurer();
+    const measurer = { measure: (t: Parameters<typeof inner.measure>[0], c: Parameters<typeof inner.measure>[1]) => { seen.push({ ...c }); return inner.measure(t, c); }, close: () => inner.close() };
+    await tuneTask(mm, { trials: 3, measurer, batch: 2, model: "random", seed: 3 });
+    expect(seen[0]).toMatchObject({ mr: 6, ku: 1 });
+    expect(50 % (seen[0]!["mr"] as number)).not.toBe(0);
+  });
+});

@@ -108,7 +108,11 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
     return g;
   };
   const rng = new Rng(seed);
-  const firstBatch = opts.transfer ? (n: number) => opts.transfer!.pick(spec, space, n, new Rng(seed ^ 0x3c)) : undefined;
+  // The first batch starts with the default schedule's config (when the template has one), so a
+  // tuned result is never worse than not tuning; a transfer model picks the rest.
+  const def = template?.defaultConfig && space.contains(template.defaultConfig) ? template.defaultConfig : undefined;
+  const picks = opts.transfer ? (n: number) => opts.transfer!.pick(spec, space, n, new Rng(seed ^ 0x3c)) : undefined;
+  const firstBatch = def || picks ? (n: number) => [...(def ? [def] : []), ...(picks ? picks(def ? n - 1 : n) : [])] : undefined;
   try {
     const r = await tune(space, measure, model, {
       trials, initial, rng, batchSize: opts.batch ?? 64, firstBatch, ...(opts.steps !== undefined ? { steps: opts.steps } : {}),

@@ -6,6 +6,7 @@
  * parallel. No stage is left as a naive loop nest.
  */
 import { bytesOf } from "../te/dtype.ts";
+import type { DType } from "../te/dtype.ts";
 import type { Tensor } from "../te/tensor.ts";
 import { MATERIALIZE } from "../te/tensor.ts";
 import type { Schedule, Stage } from "../schedule/schedule.ts";
@@ -115,6 +116,16 @@ export interface GemmTiling {
   readonly ku: number;
 }
 
+/**
+ * The default register block for an m × n output (m null when symbolic): 6 rows, up to four
+ * vectors of columns. Tails are fine here: loop partitioning separates them.
+ */
+export function defaultGemmTiling(m: number | null, n: number, vectorBytes: number, dtype: DType): GemmTiling {
+  const lanes = pow2Below(vectorBytes / bytesOf(dtype));
+  const nr = n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
+  return { mr: m === null ? 6 : Math.min(6, m), nr: Math.min(nr, n), ku: 1 };
+}
+
 /** Whether gemmLike applies to this anchor and epilogue (the tuner builds its space only then). */
 export function gemmLikeApplies(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number): boolean {
   const anchor = s.stage(anchorTensor), out = s.stage(outTensor);
@@ -137,7 +148,6 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
   if (!gemmLikeApplies(s, anchorTensor, outTensor, vectorBytes)) return false;
   let anchor = s.stage(anchorTensor);
   let out = s.stage(outTensor);
-  const lanes = pow2Below(vectorBytes / bytesOf(anchor.tensor.dtype));
   const n = anchor.constExtent(anchor.axis.at(-1)!)!;
   if (out === anchor) {
     const local = cacheWrite(s, anchorTensor, "local");
@@ -145,8 +155,9 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
     out = s.stage(anchorTensor);
   }
   const mExt = out.constExtent(out.axis.at(-2)!);
-  const nr = tiles ? Math.min(tiles.nr, n) : n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
-  const mr = tiles ? (mExt === null ? tiles.mr : Math.min(tiles.mr, mExt)) : mExt === null ? 6 : Math.min(6, mExt);
+  const t = tiles ?? defaultGemmTiling(mExt, n, vectorBytes, anchor.tensor.dtype);
+  const nr = Math.min(t.nr, n);
+  const mr = mExt === null ? t.mr : Math.min(t.mr, mExt);
   const [io, jo, ii, ji] = out.tile(out.axis.at(-2)!, out.axis.at(-1)!, mr, nr);
   out.reorder(jo, io, ii, ji);
   out.vectorize(ji);

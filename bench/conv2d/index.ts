@@ -1,0 +1,164 @@
+/**
+ * ResNet-18's distinct convolution layers (batch 1, 224×224 input, f32, 1 thread): Lathe
+ * against oneDNN's direct convolution primitive.
+ *
+ * Lathe compiles each layer as a one-conv graph with a constant weight through
+ * compileGraph: conv-to-gemm lowers it to pad + im2col + matmul, and the matmul task runs
+ * with the config of a short tuning run (rows "<layer>"), or with the default schedule
+ * (rows "<layer> default"). A Lathe run is the whole graph: NCHW input to NCHW output, the
+ * im2col copy included.
+ *
+ * oneDNN (onednn.cc) gets every layout left to it (format_tag::any: it picks its blocked
+ * layout for this CPU); the input and weights are reordered into those once, and only the
+ * primitive's execution is timed: primitive creation and reorders are not, as in a network
+ * whose tensors stay in oneDNN's layout.
+ *
+ * Timing: per layer, each side runs a block of repeats, with a pause between, then the
+ * blocks again in reverse order (the machine is shared; see bench/gemm); medians.
+ * The bar (issue 5): tuned Lathe ≥ 0.8× oneDNN on the median layer.
+ */
+import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import { compileGraph, lowerGraph } from "../../compiler/graph/compile.ts";
+import { convToGemm } from "../../compiler/graph/passes/conv-to-gemm.ts";
+import { Measurer } from "../../compiler/autotune/measure.ts";
+import { Tensor } from "../../runtime/tensor.ts";
+import type { BenchOptions } from "../lib/report.ts";
+import { BenchReport, median } from "../lib/report.ts";
+import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../gemm/vendor.ts";
+import { tuneGraph, tuningLogPath } from "../gemm/tuned.ts";
+
+interface Layer { readonly name: string; readonly c: number; readonly o: number; readonly hw: number; readonly k: number; readonly stride: number; readonly pad: number }
+
+/** ResNet-18's distinct conv layers (torchvision's resnet18; each appears once here, whatever its repeat count). */
+export const RESNET18_CONVS: readonly Layer[] = [
+  { name: "conv1 7×7/2 3→64 @224", c: 3, o: 64, hw: 224, k: 7, stride: 2, pad: 3 },
+  { name: "layer1 3×3 64→64 @56", c: 64, o: 64, hw: 56, k: 3, stride: 1, pad: 1 },
+  { name: "layer2.0 3×3/2 64→128 @56", c: 64, o: 128, hw: 56, k: 3, stride: 2, pad: 1 },
+  { name: "layer2.0 down 1×1/2 64→128 @56", c: 64, o: 128, hw: 56, k: 1, stride: 2, pad: 0 },
+  { name: "layer2 3×3 128→128 @28", c: 128, o: 128, hw: 28, k: 3, stride: 1, pad: 1 },
+  { name: "layer3.0 3×3/2 128→256 @28", c: 128, o: 256, hw: 28, k: 3, stride: 2, pad: 1 },
+  { name: "layer3.0 down 1×1/2 128→256 @28", c: 128, o: 256, hw: 28, k: 1, stride: 2, pad: 0 },
+  { name: "layer3 3×3 256→256 @14", c: 256, o: 256, hw: 14, k: 3, stride: 1, pad: 1 },
+  { name: "layer4.0 3×3/2 256→512 @14", c: 256, o: 512, hw: 14, k: 3, stride: 2, pad: 1 },
+  { name: "layer4.0 down 1×1/2 256→512 @14", c: 256, o: 512, hw: 14, k: 1, stride: 2, pad: 0 },
+  { name: "layer4 3×3 512→512 @7", c: 512, o: 512, hw: 7, k: 3, stride: 1, pad: 1 },
+];
+const QUICK = ["layer1 3×3 64→64 @56", "layer3 3×3 256→256 @14", "layer4.0 down 1×1/2 256→512 @14"];
+const BAR = 0.8;
+
+export const outSize = (l: Layer): number => Math.floor((l.hw + 2 * l.pad - l.k) / l.stride) + 1;
+
+/** Deterministic values in [-0.5, 0.5). */
+const fill = (n: number, mul: number): Float32Array => Float32Array.from({ length: n }, (_, i) => ((i * mul) % 1000) / 1000 - 0.5);
+
+export function convGraph(l: Layer, w: Float32Array) {
+  const b = new GraphBuilder();
+  const x = b.input("x", [1, l.c, l.hw, l.hw]);
+  const y = b.op1("conv2d", [x, b.constant("w", w, [l.o, l.c, l.k, l.k])], { strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad] });
+  return b.build([y]);
+}
+
+/** Seconds per call of each side, blocks of repeats forward then in reverse order; medians. */
+async function timeSides(sides: readonly (() => void)[], repeats: number, inner: number): Promise<number[]> {
+  const samples = sides.map(() => [] as number[]);
+  const pause = () => new Promise((r) => setTimeout(r, 100));
+  const half = Math.max(1, Math.ceil(repeats / 2));
+  const order = sides.map((_, i) => i);
+  for (const round of [order, [...order].reverse()]) {
+    for (const i of round) {
+      const f = sides[i]!;
+      f();
+      for (let r = 0; r < half; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let k = 0; k < inner; k++) f();
+        samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
+      }
+      await pause();
+    }
+  }
+  return samples.map(median);
+}
+
+export async function run(opts: BenchOptions): Promise<BenchReport> {
+  const report = new BenchReport("conv2d");
+  const dnnl = await vendorShim(report, "oneDNN", new URL("./onednn.cc", import.meta.url), ONEDNN_FLAGS);
+  const layers = opts.quick ? RESNET18_CONVS.filter((l) => QUICK.includes(l.name)) : RESNET18_CONVS;
+  const repeats = opts.quick ? 4 : 10;
+  const trials = Number(process.env.LATHE_BENCH_TRIALS ?? (opts.quick ? 4 : 12));
+  const log = tuningLogPath("conv2d");
+  report.note(`start: ${loadText()} (2-core machine shared with other work; figures are medians)`);
+  report.note(`ResNet-18 (torchvision) distinct conv layers, batch 1, f32, no bias; "name k×k/stride in→out @input size"; 1 thread`);
+  report.note(`Lathe: compileGraph with conv-to-gemm (pad + im2col + matmul, weight constant), the matmul task tuned with ${trials} trials (XGBoost search, seed 1, 1 kernel thread; log ${log}, re-runs resume from it); timed from NCHW input to NCHW output`);
+  report.note("oneDNN: convolution_forward, algorithm convolution_direct, forward_inference, layouts format_tag::any (its blocked choice, named per layer below); input and weights reordered once; only the primitive's execution timed");
+
+  const measurer = new Measurer({ repeats: 3, threads: 1 });
+  const graphs = layers.map((l) => ({ l, w: fill(l.o * l.c * l.k * l.k, 104729) }));
+  const tunedBy = new Map<Layer, Awaited<ReturnType<typeof tuneGraph>>>();
+  try {
+    // The tasks of the graph compileGraph builds (conv-to-gemm's matmul), as `lathe tune` extracts them.
+    for (const { l, w } of graphs) tunedBy.set(l, await tuneGraph(convToGemm(convGraph(l, w)), { trials, measurer, log, label: l.name }));
+  } finally {
+    measurer.close();
+  }
+
+  const ratios: { name: string; ratio: number }[] = [], defaultRatios: { name: string; ratio: number }[] = [];
+  for (const { l, w } of graphs) {
+    const oh = outSize(l);
+    const g = convGraph(l, w);
+    const t = tunedBy.get(l)!;
+    const [tuned, plain] = [await compileGraph(g, { tuned: t.tuned }), await compileGraph(g)];
+    tuned.setNumThreads(1);
+    plain.setNumThreads(1);
+    const xData = fill(l.c * l.hw * l.hw, 7919);
+    const x = [Tensor.fromArray(xData, [1, l.c, l.hw, l.hw])];
+    const yT = [Tensor.fromArray(new Float32Array(l.o * oh * oh), [1, l.o, oh, oh])];
+    const yP = [Tensor.fromArray(new Float32Array(l.o * oh * oh), [1, l.o, oh, oh])];
+    const sides: (() => void)[] = [() => tuned.runInto(x, yT), () => plain.runInto(x, yP)];
+    let impl = "";
+    if (dnnl) {
+      dnnl.setNumThreads(1);
+      const yD = new Float32Array(l.o * oh * oh);
+      const implBuf = new Uint8Array(128);
+      dnnl.kernel("onednn_conv_prepare").call([
+        { data: xData, shape: [1, l.c, l.hw, l.hw], dtype: "f32" }, { data: w, shape: [l.o, l.c, l.k, l.k], dtype: "f32" },
+        { data: yD, shape: [1, l.o, oh, oh], dtype: "f32" }, { data: Int32Array.of(l.stride, l.pad), shape: [2], dtype: "i32" },
+        { data: implBuf, shape: [128], dtype: "u8" },
+      ]);
+      impl = Buffer.from(implBuf.subarray(0, implBuf.indexOf(0))).toString("latin1");
+      const runD = dnnl.kernel("onednn_conv_run");
+      sides.push(() => runD.call([]));
+      tuned.runInto(x, yT);
+      const got = yT[0]!.data as Float32Array;
+      let maxErr = 0;
+      for (let i = 0; i < yD.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - yD[i]!) / (1 + Math.abs(yD[i]!)));
+      if (maxErr > 1e-3) report.note(`${l.name}: Lathe and oneDNN disagree (max rel err ${maxErr.toExponential(2)})`);
+    }
+    const flops = 2 * l.o * oh * oh * l.c * l.k * l.k;
+    const inner = Math.max(1, Math.round(5e7 / flops));
+    const secs = await timeSides(sides, repeats, inner);
+    const gf = (s: number) => Number((flops / s / 1e9).toFixed(2));
+    const dv = dnnl ? gf(secs[2]!) : null;
+    for (const [suffix, s] of [["", secs[0]!], [" default", secs[1]!]] as const) {
+      const common = { case: l.name + suffix, threads: 1, metric: "GFLOP/s", better: "higher" as const, lathe: gf(s), baseline: "onednn" };
+      const row = report.row(dv === null ? { ...common, baselineValue: null, install: ONEDNN_INSTALL } : { ...common, baselineValue: dv });
+      if (row.ratio !== null) (suffix === "" ? ratios : defaultRatios).push({ name: l.name, ratio: row.ratio });
+    }
+    const kernels = lowerGraph(g, { tuned: t.tuned }).kernels;
+    const used = `${kernels.filter((k) => k.tuned).length} of ${kernels.length} kernels tuned`;
+    const cfg = t.tasks.map((x) => `${x.kind} ${JSON.stringify(t.tuned.get(x.key) ?? null)} (best ${x.bestGflops?.toFixed(1) ?? "-"} GFLOP/s in tuning, ${x.size} configs)`).join("; ");
+    report.note(`${l.name}: Lathe ${used}: ${cfg || "nothing (no tunable task)"}; oneDNN impl ${impl || "n/a"}; ${(secs[0]! * 1e3).toFixed(3)} ms tuned vs ${dnnl ? (secs[2]! * 1e3).toFixed(3) : "-"} ms oneDNN`);
+  }
+  report.note(`end: ${loadText()}`);
+  // The lower middle for an even count.
+  const medianLayer = (rs: typeof ratios) => [...rs].sort((a, b) => a.ratio - b.ratio)[Math.floor((rs.length - 1) / 2)]!;
+  const partial = opts.quick ? " (quick run: 3 layers only)" : "";
+  if (ratios.length > 0) {
+    const mid = medianLayer(ratios);
+    report.note(`bar (issue 5: tuned conv2d ≥ ${BAR}× oneDNN on the median ResNet-18 layer): median layer ${mid.name}, ratio ${mid.ratio} — ${mid.ratio >= BAR ? "met" : "NOT met"}${partial}`);
+  }
+  if (defaultRatios.length > 0) {
+    const mid = medianLayer(defaultRatios);
+    report.note(`for reference, not the bar: the default schedule's median layer ${mid.name}, ratio ${mid.ratio} (${mid.ratio >= BAR ? "≥" : "<"} ${BAR})${partial}`);
+  }
+  return report;
+}
