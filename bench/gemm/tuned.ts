@@ -34,7 +34,7 @@ export async function tuneGraph(g: Graph, opts: { readonly trials: number; reado
     const tpl = taskTemplate(spec);
     if (tpl === null) continue;
     const r = await tuneTask(spec, {
-      trials: opts.trials, measurer: opts.measurer, log: opts.log, batch: opts.batch ?? 8, seed: 1, space: tpl.space, flops: tpl.flops,
+      trials: opts.trials, measurer: opts.measurer, log: opts.log, batch: opts.batch ?? 8, seed: 1, space: tpl.space, flops: tpl.flops, ...(tpl.defaultConfig ? { defaultConfig: tpl.defaultConfig } : {}),
       onWarning: (m) => process.stderr.write(`${m}\n`),
     });
     process.stderr.write(`tuned ${opts.label ?? spec.key}: ${tpl.kind}, best ${r.best ? r.best.gflops.toFixed(2) : "-"} GFLOP/s (${r.measuredNow} measured now, ${r.history.length} in all)\n`);

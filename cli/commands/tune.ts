@@ -115,7 +115,7 @@ export async function runTune(
       const bar = bars?.create(p.trials, 0, { task: name, best: "-", left: "?" });
       const r = await tuneTask(p.task, {
         trials: p.trials, log: o.log, measurer, model: o.model, seed: o.seed, batch: o.batch, transfer, onWarning: warn,
-        space: p.template.space, flops: p.template.flops,
+        space: p.template.space, flops: p.template.flops, ...(p.template.defaultConfig ? { defaultConfig: p.template.defaultConfig } : {}),
         onMeasured: (pr) => {
           measuredAll++;
           const perTrial = (Date.now() - started) / 1000 / measuredAll;

@@ -36,6 +36,12 @@ export interface TuneTaskOptions {
   readonly space?: ConfigSpace;
   /** Operations per run, for GFLOP/s (default: the template's count). */
   readonly flops?: number;
+  /**
+   * A config measured first (the template's `defaultConfig`: the default schedule), so the
+   * tuned result is never worse than not tuning. Taken from the task's own template when
+   * `space` is not given.
+   */
+  readonly defaultConfig?: Config;
   /** A model trained on other tasks' logs: picks the first batch when the task has no records. */
   readonly transfer?: TransferModel;
   /** Annealing steps per batch (default: the explorer's). */
@@ -110,7 +116,8 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   const rng = new Rng(seed);
   // The first batch starts with the default schedule's config (when the template has one), so a
   // tuned result is never worse than not tuning; a transfer model picks the rest.
-  const def = template?.defaultConfig && space.contains(template.defaultConfig) ? template.defaultConfig : undefined;
+  const wanted = opts.defaultConfig ?? template?.defaultConfig;
+  const def = wanted && space.contains(wanted) ? wanted : undefined;
   const picks = opts.transfer ? (n: number) => opts.transfer!.pick(spec, space, n, new Rng(seed ^ 0x3c)) : undefined;
   const firstBatch = def || picks ? (n: number) => [...(def ? [def] : []), ...(picks ? picks(def ? n - 1 : n) : [])] : undefined;
   try {
