@@ -2,7 +2,8 @@
  * BenchReport: collects a benchmark's rows, prints them as a table and writes
  * bench/results/<name>.json in the format BENCH.md fixes.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LatheError } from "../../compiler/errors.ts";
@@ -120,9 +121,7 @@ export class BenchReport {
   write(dir: string = RESULTS_DIR): string {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${this.name}.json`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.toJSON(), null, 2) + "\n");
-    renameSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(this.toJSON(), null, 2) + "\n");
     return path;
   }
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { interpret } from "../../../graph/interpret.ts";
 import { dataToNumbers, numbersToData } from "../../../graph/passes/constant-data.ts";
 import { Tensor } from "../../../../runtime/tensor.ts";
-import { mismatch as tensorMismatch, readDataSets, TESTDATA_ROOT } from "../conformance.ts";
+import { ATOL, mismatch as tensorMismatch, readDataSets, RTOL, TESTDATA_ROOT } from "../conformance.ts";
 import { StaticInputError, UnsupportedOpsError } from "../errors.ts";
 import type { ImportedModel } from "../import.ts";
 import { importOnnx } from "../import.ts";
@@ -50,11 +50,8 @@ export type NodeTestOutcome =
   | { readonly status: "fail"; readonly reason: string }
   | { readonly status: "unsupported"; readonly reason: string };
 
-/**
- * The conformance runner's comparison (conformance.ts) on interpreter or native results
- * given as numbers in `want`'s shape, with a looser default atol for long float chains.
- */
-export function mismatch(got: ArrayLike<number>, want: Tensor, rtol = 1e-3, atol = 1e-5): string | null {
+/** The conformance runner's comparison (conformance.ts, ONNX's tolerances) on results given as numbers in `want`'s shape. */
+export function mismatch(got: ArrayLike<number>, want: Tensor, rtol = RTOL, atol = ATOL): string | null {
   if (got.length !== want.size) return `${got.length} elements, expected ${want.size}`;
   return tensorMismatch(new Tensor(numbersToData(want.dtype, got), want.shape, want.dtype), want, rtol, atol);
 }
