@@ -30,6 +30,26 @@ const floatOnly = (ctx: ConvertContext, x: Value): void => {
   if (!isFloat(x.type.dtype)) ctx.unsupported(`input of type ${x.type.dtype} (only floating point is supported)`);
 };
 
+/** ONNX activations that are compositions of Lathe ops (shared with the recurrent layers' activation lists). */
+export const activation = {
+  elu: (ctx: ConvertContext, x: Value, alpha: number): Value => {
+    const t = x.type.dtype;
+    const neg = ctx.op("mul", [ctx.scalar(alpha, t), ctx.op("sub", [ctx.op("exp", [x]), ctx.scalar(1, t)])]);
+    return ctx.op("where", [ctx.op("less", [x, ctx.scalar(0, t)]), neg, x]);
+  },
+  hardSigmoid: (ctx: ConvertContext, x: Value, alpha: number, beta: number): Value => {
+    const t = x.type.dtype;
+    const lin = ctx.op("add", [ctx.op("mul", [x, ctx.scalar(alpha, t)]), ctx.scalar(beta, t)]);
+    return ctx.op("minimum", [ctx.op("maximum", [lin, ctx.scalar(0, t)]), ctx.scalar(1, t)]);
+  },
+  thresholdedRelu: (ctx: ConvertContext, x: Value, alpha: number): Value => {
+    const t = x.type.dtype;
+    return ctx.op("where", [ctx.op("greater", [x, ctx.scalar(alpha, t)]), x, ctx.scalar(0, t)]);
+  },
+  softsign: (ctx: ConvertContext, x: Value): Value =>
+    ctx.op("div", [x, ctx.op("add", [ctx.op("abs", [x]), ctx.scalar(1, x.type.dtype)])]),
+};
+
 const table: Record<string, Converter> = {};
 for (const [onnx, lathe] of Object.entries(UNARY)) table[onnx] = (ctx) => [ctx.op(lathe, [ctx.input(0)])];
 /**
@@ -104,11 +124,9 @@ Object.assign(table, {
     return [ctx.op("where", [ctx.op("less", [x, zero]), ctx.op("mul", [x, slope]), x])];
   },
   Elu: (ctx) => {
-    const x = ctx.input(0), t = x.type.dtype;
+    const x = ctx.input(0);
     floatOnly(ctx, x);
-    const alpha = ctx.attrs.float("alpha", 1);
-    const neg = ctx.op("mul", [ctx.scalar(alpha, t), ctx.op("sub", [ctx.op("exp", [x]), ctx.scalar(1, t)])]);
-    return [ctx.op("where", [ctx.op("less", [x, ctx.scalar(0, t)]), neg, x])];
+    return [activation.elu(ctx, x, ctx.attrs.float("alpha", 1))];
   },
   Celu: (ctx) => {
     // max(0, x) + min(0, α·(exp(x/α) − 1))
@@ -126,10 +144,9 @@ Object.assign(table, {
     return [ctx.op("mul", [ctx.scalar(gamma, t), ctx.op("where", [ctx.op("less_equal", [x, ctx.scalar(0, t)]), neg, x])])];
   },
   HardSigmoid: (ctx) => {
-    const x = ctx.input(0), t = x.type.dtype;
+    const x = ctx.input(0);
     floatOnly(ctx, x);
-    const lin = ctx.op("add", [ctx.op("mul", [x, ctx.scalar(ctx.attrs.float("alpha", 0.2), t)]), ctx.scalar(ctx.attrs.float("beta", 0.5), t)]);
-    return [ctx.op("minimum", [ctx.op("maximum", [lin, ctx.scalar(0, t)]), ctx.scalar(1, t)])];
+    return [activation.hardSigmoid(ctx, x, ctx.attrs.float("alpha", 0.2), ctx.attrs.float("beta", 0.5))];
   },
   HardSwish: (ctx) => {
     const x = ctx.input(0), t = x.type.dtype;
@@ -137,14 +154,11 @@ Object.assign(table, {
     const hs = ctx.op("minimum", [ctx.op("maximum", [ctx.op("add", [ctx.op("mul", [x, ctx.scalar(1 / 6, t)]), ctx.scalar(0.5, t)]), ctx.scalar(0, t)]), ctx.scalar(1, t)]);
     return [ctx.op("mul", [x, hs])];
   },
-  ThresholdedRelu: (ctx) => {
-    const x = ctx.input(0), t = x.type.dtype;
-    return [ctx.op("where", [ctx.op("greater", [x, ctx.scalar(ctx.attrs.float("alpha", 1), t)]), x, ctx.scalar(0, t)])];
-  },
+  ThresholdedRelu: (ctx) => [activation.thresholdedRelu(ctx, ctx.input(0), ctx.attrs.float("alpha", 1))],
   Softsign: (ctx) => {
-    const x = ctx.input(0), t = x.type.dtype;
+    const x = ctx.input(0);
     floatOnly(ctx, x);
-    return [ctx.op("div", [x, ctx.op("add", [ctx.op("abs", [x]), ctx.scalar(1, t)])])];
+    return [activation.softsign(ctx, x)];
   },
   Shrink: (ctx) => {
     const x = ctx.input(0), t = x.type.dtype;

@@ -9,6 +9,7 @@ import type { Value } from "../../../graph/graph.ts";
 import type { ConvertContext, Converter } from "../convert.ts";
 import { registerConverters } from "../convert.ts";
 import { ctxError, floatOnly, staticShape } from "./nn-common.ts";
+import { activation } from "./elementwise.ts";
 
 type Activation = (x: Value) => Value;
 
@@ -29,20 +30,14 @@ function activations(ctx: ConvertContext, defaults: readonly string[], direction
       case "sigmoid": return (x) => ctx.op("sigmoid", [x]);
       case "tanh": return (x) => ctx.op("tanh", [x]);
       case "relu": return (x) => ctx.op("relu", [x]);
-      case "softsign": return (x) => ctx.op("div", [x, ctx.op("add", [ctx.op("abs", [x]), s(x, 1)])]);
+      case "softsign": return (x) => activation.softsign(ctx, x);
       case "softplus": return (x) => ctx.op("softplus", [x]);
       case "leakyrelu": { const a = alpha(0.01); return (x) => ctx.op("leaky_relu", [x], { alpha: a }); }
-      case "thresholdedrelu": { const a = alpha(1); return (x) => ctx.op("where", [ctx.op("greater", [x, s(x, a)]), x, s(x, 0)]); }
-      case "hardsigmoid": {
-        const a = alpha(0.2), b = beta(0.5);
-        return (x) => ctx.op("minimum", [ctx.op("maximum", [ctx.op("add", [ctx.op("mul", [x, s(x, a)]), s(x, b)]), s(x, 0)]), s(x, 1)]);
-      }
+      case "thresholdedrelu": { const a = alpha(1); return (x) => activation.thresholdedRelu(ctx, x, a); }
+      case "hardsigmoid": { const a = alpha(0.2), b = beta(0.5); return (x) => activation.hardSigmoid(ctx, x, a, b); }
       case "affine": { const a = alpha(1), b = beta(0); return (x) => ctx.op("add", [ctx.op("mul", [x, s(x, a)]), s(x, b)]); }
       case "scaledtanh": { const a = alpha(1), b = beta(1); return (x) => ctx.op("mul", [ctx.op("tanh", [ctx.op("mul", [x, s(x, b)])]), s(x, a)]); }
-      case "elu": {
-        const a = alpha(1);
-        return (x) => ctx.op("where", [ctx.op("less", [x, s(x, 0)]), ctx.op("mul", [ctx.op("sub", [ctx.op("exp", [x]), s(x, 1)]), s(x, a)]), x]);
-      }
+      case "elu": { const a = alpha(1); return (x) => activation.elu(ctx, x, a); }
       default: return ctx.unsupported(`activation function '${name}'`);
     }
   });
