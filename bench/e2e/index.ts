@@ -3,7 +3,8 @@
  * (torchvision, random weights) exported to ONNX by PyTorch, compiled by Lathe with its
  * default (untuned) schedules, against onnxruntime-node running the same ONNX file and
  * PyTorch running the original module, at batch 1 and 16, with the same thread count on
- * every side. One run; each figure is the median of repeats after a warm-up.
+ * every side. One run; each figure is the median of all samples of 4 blocks of repeats, the
+ * Lathe and onnxruntime blocks alternating (PyTorch runs in its own process afterwards).
  *
  * Threads: Lathe's kernels use OpenMP on Node's main thread (setNumThreads); ORT gets
  * intraOpNumThreads and one inter-op thread; PyTorch torch.set_num_threads.
@@ -18,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, timeIt } from "../lib/report.ts";
+import { BenchReport, median, timeIt } from "../lib/report.ts";
 import { existsSync } from "node:fs";
 import { loadTunedConfigs } from "../../compiler/autotune/templates.ts";
 import { compileGraph } from "../../compiler/graph/compile.ts";
@@ -32,6 +33,10 @@ function torchLatency(model: string, threads: number, batch: number, repeats: nu
   if (r.status !== 0) throw new Error(`${SCRIPT} ${model} failed (${r.status}): ${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { median_ms: number }).median_ms;
 }
+
+/** Alternating blocks of `repeats` runs per side (see run). */
+const BLOCKS = 4;
+const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("e2e");
@@ -47,11 +52,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   report.note(`ort: onnxruntime-node ${(ort as unknown as { env: { versions?: { common?: string } } }).env.versions?.common ?? ""}, graph optimizations all, sequential execution`);
   for (const name of models) {
     for (const batch of batches) {
-      const { compiled: plain, exported, imported } = await compileTorchModel(name, dir, batch);
+      const { compiled: plain, exported, graph } = await compileTorchModel(name, dir, batch);
       const variants = [{ label: "", compiled: plain }];
       const log = tuningLogPath(`e2e-${name}-b${batch}`);
       if (existsSync(log)) {
-        variants.push({ label: " tuned", compiled: await compileGraph(imported.graph, { tuned: loadTunedConfigs(log) }) });
+        variants.push({ label: " tuned", compiled: await compileGraph(graph, { tuned: loadTunedConfigs(log) }) });
         report.note(`${name} batch ${batch} tuned: compiled with the tuning log ${log}`);
       }
       const x = exported.input;
@@ -60,10 +65,18 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         if (!check.ok) report.note(`${name} batch ${batch}${label}: Lathe's output differs from PyTorch's (max rel ${check.maxRel.toExponential(2)})`);
         for (const threads of threadCounts) {
           compiled.setNumThreads(threads);
-          const lathe = (await timeIt(() => compiled.run([x]), { warmup: 1, repeats })).medianMs;
           const session = await ort.InferenceSession.create(exported.model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
           const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", x.data as Float32Array, [...x.shape]) };
-          const ortMs = (await timeIt(() => session.run(feeds), { warmup: 1, repeats })).medianMs;
+          // Blocks of runs, Lathe and onnxruntime alternating with a pause between blocks, so a
+          // change in the shared machine's load does not favour one side; medians of all samples.
+          const latheMs: number[] = [], ortSamples: number[] = [];
+          for (let block = 0; block < BLOCKS; block++) {
+            latheMs.push(...(await timeIt(() => compiled.run([x]), { warmup: 1, repeats })).samplesMs);
+            await pause();
+            ortSamples.push(...(await timeIt(() => session.run(feeds), { warmup: 1, repeats })).samplesMs);
+            await pause();
+          }
+          const lathe = median(latheMs), ortMs = median(ortSamples);
           await session.release();
           const caseName = `${name} batch ${batch}${label}`;
           report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "onnxruntime-node", baselineValue: ortMs });

@@ -11,8 +11,15 @@
  * bench/results/tune-curves.json and bench/results/tune.svg.
  * The bar (issue 5): XGBoost reaches 95% of its final best in at most half the trials random
  * search needs (median over seeds).
+ *
+ * The conv case also runs "xgb+transfer": the XGBoost search whose first batch a transfer
+ * model picks (transfer.ts), trained on a tuning log of another ResNet-18 layer (3×3, 64
+ * channels at 56×56) made here first, as `lathe tune --transfer old.jsonl` would use it. Its
+ * row counts trials to 95% of its own final best, against random search's trials to that
+ * same target; the source task's trials are not counted (they are an earlier log).
  */
-import { writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
@@ -20,13 +27,16 @@ import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
 import { lowerTask, taskTemplate } from "../../compiler/autotune/task-template.ts";
 import { tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
-import { median } from "../../compiler/autotune/log.ts";
+import { median, readLog } from "../../compiler/autotune/log.ts";
+import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, RESULTS_DIR } from "../lib/report.ts";
 import { cpuTarget } from "../../compiler/targets/cpu/index.ts";
 import { typedArrayFor } from "../../compiler/te/dtype.ts";
 
 const SEARCHES: readonly SearchKind[] = ["xgb", "sa", "random"];
+/** A search of this benchmark: the tuner's kinds, and XGBoost seeded by a transfer model. */
+type Search = SearchKind | "xgb+transfer";
 const SEEDS = [1, 2, 3];
 
 function gemmGraph(n: number): Graph {
@@ -66,31 +76,38 @@ async function defaultGflops(task: TaskSpec, flops: number, repeats: number): Pr
   return flops / median(times) / 1e9;
 }
 
-interface Curves { case: string; search: SearchKind; seed: number; bestSoFar: number[] }
+interface Curves { case: string; search: Search; seed: number; bestSoFar: number[] }
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("tune");
   const trials = Number(process.env.LATHE_TUNE_TRIALS ?? (opts.quick ? 12 : 96));
   const batch = opts.quick ? 4 : 16;
   const repeats = opts.quick ? 2 : 3;
-  const cases: { name: string; g: Graph }[] = opts.quick
-    ? [{ name: "gemm-256", g: gemmGraph(256) }, { name: "resnet18-conv3x3-c64-14", g: convGraph(64, 14) }]
-    : [{ name: "gemm-1024", g: gemmGraph(1024) }, { name: "resnet18-conv3x3-c128-28", g: convGraph(128, 28) }];
+  // `source`: the task whose log seeds the xgb+transfer search.
+  const cases: { name: string; g: Graph; source?: { name: string; g: Graph } }[] = opts.quick
+    ? [{ name: "gemm-256", g: gemmGraph(256) }, { name: "resnet18-conv3x3-c64-14", g: convGraph(64, 14), source: { name: "conv3x3-c32-28", g: convGraph(32, 28) } }]
+    : [{ name: "gemm-1024", g: gemmGraph(1024) }, { name: "resnet18-conv3x3-c128-28", g: convGraph(128, 28), source: { name: "resnet18-conv3x3-c64-56", g: convGraph(64, 56) } }];
+  const only = process.env.LATHE_TUNE_CASES?.split(",");
   report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${SEEDS.join(", ")}`);
   const curves: Curves[] = [];
   const measurer = new Measurer({ repeats, threads: 1 });
   try {
     for (const c of cases) {
+      if (only && !only.some((o) => c.name.includes(o))) continue;
       const task = taskSpec(extractTasks(c.g)[0]!);
       const tpl = taskTemplate(task)!;
       report.note(`${c.name}: ${tpl.kind} template, ${tpl.space.size} configs (${tpl.space.names.join(", ")})`);
       const base = await defaultGflops(task, tpl.flops, repeats);
-      const bySearch = new Map<SearchKind, Curves[]>();
+      const transfer = c.source ? await sourceModel(c.source, trials, batch, measurer) : null;
+      if (c.source) report.note(`${c.name}: xgb+transfer seeded by a transfer model on ${trials} xgb trials of ${c.source.name}${transfer ? "" : " (too few distinct measurements: not run)"}`);
+      const searches: Search[] = transfer ? [...SEARCHES, "xgb+transfer"] : [...SEARCHES];
+      const bySearch = new Map<Search, Curves[]>();
       // Seeds outside, searches inside: the searches alternate, so a change in the shared
       // machine's load over the run does not favour whichever search ran first.
       for (const seed of SEEDS) {
-        for (const search of SEARCHES) {
-          const r = await tuneTask(task, { trials, batch, measurer, model: search, seed, space: tpl.space, flops: tpl.flops });
+        for (const search of searches) {
+          const kind: SearchKind = search === "xgb+transfer" ? "xgb" : search;
+          const r = await tuneTask(task, { trials, batch, measurer, model: kind, seed, space: tpl.space, flops: tpl.flops, ...(search === "xgb+transfer" ? { transfer: transfer! } : {}) });
           let best = 0;
           const bestSoFar = r.history.map((h) => (best = Math.max(best, Number.isFinite(h.score) ? h.score : 0)));
           const cv = { case: c.name, search, seed, bestSoFar };
@@ -101,17 +118,25 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       }
       // Trials to 95% of the XGBoost run's final best, per seed, then the median over seeds.
       const xgbFinal = new Map(bySearch.get("xgb")!.map((cv) => [cv.seed, cv.bestSoFar.at(-1) ?? 0]));
-      const toReach = (s: SearchKind) => median(bySearch.get(s)!.map((cv) => trialsToReach(cv.bestSoFar, 0.95 * xgbFinal.get(cv.seed)!)));
+      const toReach = (s: Search, finals = xgbFinal) => median(bySearch.get(s)!.map((cv) => trialsToReach(cv.bestSoFar, 0.95 * finals.get(cv.seed)!)));
       const nXgb = toReach("xgb"), nRandom = toReach("random"), nSa = toReach("sa");
       for (const [search, n] of [["xgb", nXgb], ["sa", nSa]] as const) {
         report.row({ case: `${c.name} ${search}`, threads: 1, metric: "trials to 95% of xgb best", better: "lower", lathe: n, baseline: "random search", baselineValue: nRandom });
       }
-      for (const search of SEARCHES) {
+      for (const search of searches) {
         const finals = bySearch.get(search)!.map((cv) => cv.bestSoFar.at(-1) ?? 0);
         report.row({ case: `${c.name} ${search} best`, threads: 1, metric: "GFLOP/s", better: "higher", lathe: Number(median(finals).toPrecision(4)), baseline: "default schedule", baselineValue: Number(base.toPrecision(4)) });
       }
+      transfer?.dispose();
       const met = nXgb <= nRandom / 2;
       report.note(`${c.name}: bar "xgb reaches 95% of its final best in at most half the trials random search needs (median over seeds)": ${met ? "met" : "NOT met"} (xgb ${nXgb}, random ${nRandom}${nRandom > trials ? " = never within the budget" : ""})`);
+      if (bySearch.has("xgb+transfer")) {
+        // Its own final best is the target, for it and for random search.
+        const own = new Map(bySearch.get("xgb+transfer")!.map((cv) => [cv.seed, cv.bestSoFar.at(-1) ?? 0]));
+        const nT = toReach("xgb+transfer", own), nRandomT = toReach("random", own);
+        report.row({ case: `${c.name} xgb+transfer`, threads: 1, metric: "trials to 95% of own best", better: "lower", lathe: nT, baseline: "random search", baselineValue: nRandomT });
+        report.note(`${c.name}: the same bar for xgb+transfer: ${nT <= nRandomT / 2 ? "met" : "NOT met"} (xgb+transfer ${nT}, random ${nRandomT}${nRandomT > trials ? " = never within the budget" : ""})`);
+      }
     }
   } finally {
     measurer.close();
@@ -123,7 +148,21 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   return report;
 }
 
-const COLORS: Record<SearchKind, string> = { xgb: "#1f77b4", sa: "#2ca02c", random: "#d62728" };
+/** A transfer model trained on `trials` XGBoost-guided measurements of another task (an earlier log). */
+async function sourceModel(source: { name: string; g: Graph }, trials: number, batch: number, measurer: Measurer): Promise<TransferModel | null> {
+  const dir = mkdtempSync(join(tmpdir(), "lathe-bench-tune-"));
+  try {
+    const log = join(dir, "source.jsonl");
+    const task = taskSpec(extractTasks(source.g)[0]!);
+    const r = await tuneTask(task, { trials, batch, measurer, model: "xgb", seed: 0, log });
+    process.stderr.write(`${source.name} (transfer source): best ${r.best?.gflops.toFixed(2) ?? "-"} GFLOP/s\n`);
+    return await TransferModel.train(readLog(log), { seed: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const COLORS: Record<Search, string> = { xgb: "#1f77b4", sa: "#2ca02c", random: "#d62728", "xgb+transfer": "#9467bd" };
 
 /** One panel per case: best-so-far GFLOP/s against trials, a line per search and seed. */
 export function plot(curves: readonly Curves[], cases: readonly string[]): string {
@@ -145,7 +184,7 @@ export function plot(curves: readonly Curves[], cases: readonly string[]): strin
       `<text x="${(W + M.l) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">trials (1…${n})</text>` +
       `<text transform="translate(14,${H / 2}) rotate(-90)" text-anchor="middle" font-size="11">best GFLOP/s so far</text>${lines.join("")}</g>`;
   });
-  const legend = (Object.keys(COLORS) as SearchKind[]).map((s, i) => `<g transform="translate(${60 + i * 90},${H + 6})"><rect width="14" height="4" y="4" fill="${COLORS[s]}"/><text x="18" y="11" font-size="11">${s}</text></g>`);
+  const legend = (Object.keys(COLORS) as Search[]).map((s, i) => `<g transform="translate(${60 + i * 90},${H + 6})"><rect width="14" height="4" y="4" fill="${COLORS[s]}"/><text x="18" y="11" font-size="11">${s}</text></g>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * cases.length}" height="${H + 24}" font-family="sans-serif">${panels.join("")}${legend.join("")}</svg>\n`;
 }
 

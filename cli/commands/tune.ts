@@ -27,10 +27,12 @@ export interface TuneCommandOptions {
   readonly seed: string;
   readonly batch: string;
   readonly repeats: string;
+  readonly threads: string;
   readonly transfer: string[];
   readonly dim: string[];
   readonly const: string[];
   readonly progress: boolean;
+  readonly cacheFlush: boolean;
 }
 
 export interface PlannedTask {
@@ -72,10 +74,12 @@ export function tuneCommand(): Command {
     .option("--seed <n>", "random seed", "0")
     .option("--batch <n>", "configs per batch (the cost model is refit after each)", "64")
     .option("--repeats <n>", "timed runs per config (the median counts)", "5")
+    .option("--threads <n>", "kernel threads while measuring (0: every core)", "0")
     .option("--transfer <log>", "an earlier tuning log to seed new tasks' first batch from (repeatable)", collect, [])
     .option("--dim <name=size>", "fix a symbolic input dimension of an ONNX model (repeatable)", collect, [])
     .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
     .option("--no-progress", "no progress bar (one line per task instead)")
+    .option("--no-cache-flush", "time kernels with warm caches (default: caches evicted before every timed run, as inside a whole network)")
     .action(async (model: string, opts: TuneCommandOptions) => {
       if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
       if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
@@ -83,13 +87,14 @@ export function tuneCommand(): Command {
       const seed = intOption(opts.seed, "seed", 0);
       const batch = intOption(opts.batch, "batch", 1);
       const repeats = intOption(opts.repeats, "repeats", 1);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, model: opts.model as SearchKind });
+      const threads = intOption(opts.threads, "threads", 0);
+      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind });
     });
 }
 
 export async function runTune(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean },
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
   const { planned, skipped } = await planTuning(model, o.trials, o);
@@ -100,7 +105,7 @@ export async function runTune(
     transfer = (await TransferModel.train(earlier, { seed: o.seed })) ?? undefined;
     console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
   }
-  const measurer = new Measurer({ repeats: o.repeats });
+  const measurer = new Measurer({ repeats: o.repeats, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
   const bars = o.progress && process.stderr.isTTY
     ? new cliProgress.MultiBar({ format: " {task} |{bar}| {value}/{total} trials | best {best} GFLOP/s | left ~{left}", hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;

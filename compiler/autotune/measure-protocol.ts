@@ -17,6 +17,8 @@ export interface MeasureRequest {
   readonly repeats: number;
   /** Kernel threads (0: the library's default, all cores). */
   readonly threads: number;
+  /** Evict the caches before every timed run (MeasureOptions.flushCache). */
+  readonly flush: boolean;
   readonly fault: Fault | null;
 }
 

@@ -4,6 +4,7 @@
  * candidate that crashes takes only this process down; the parent records the error and
  * starts a new one.
  */
+import { readFileSync } from "node:fs";
 import { Rng } from "../../runtime/random.ts";
 import type { KernelArg } from "../../runtime/native.ts";
 import type { BuiltModule } from "../targets/target.ts";
@@ -25,6 +26,27 @@ const dataByTask = new Map<string, TaskData>();
 const send = (m: WorkerMessage): void => {
   process.send!(m);
 };
+
+/**
+ * Bytes written before each timed run when flushing: twice the last-level cache (sysfs),
+ * 64 MiB where it cannot be read.
+ */
+function flushBytes(): number {
+  for (const idx of [3, 2]) {
+    try {
+      const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${idx}/size`, "utf8").trim();
+      const m = /^(\d+)([KMG]?)$/.exec(text);
+      if (m) return 2 * Number(m[1]) * ({ "": 1, K: 1024, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2]!]!;
+    } catch { /* no such cache level */ }
+  }
+  return 64 << 20;
+}
+let flushBuffer: Uint8Array | null = null;
+/** Evicts the caches by writing a buffer twice their size (the data changes so no write is elided). */
+function flushCaches(round: number): void {
+  flushBuffer ??= new Uint8Array(flushBytes());
+  flushBuffer.fill(round & 0xff);
+}
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -95,6 +117,7 @@ async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; e
   for (let i = 1; i < req.warmup; i++) mod.run(name, args);
   const costs: number[] = [];
   for (let i = 0; i < req.repeats; i++) {
+    if (req.flush) flushCaches(i);
     const t0 = process.hrtime.bigint();
     mod.run(name, args);
     costs.push(Number(process.hrtime.bigint() - t0) / 1e9);

@@ -31,6 +31,18 @@ describe("Measurer (child process)", () => {
     expect(m.starts).toBe(1);
   }, 60_000);
 
+  test("with cache flushing: checked and timed the same way", async () => {
+    const mf = new Measurer({ repeats: 2, flushCache: true });
+    try {
+      const r = await mf.measure(task, good);
+      expect(r.error).toBeNull();
+      expect(r.costs).toHaveLength(2);
+      for (const c of r.costs!) expect(c).toBeGreaterThan(0);
+    } finally {
+      mf.close();
+    }
+  }, 60_000);
+
   test.each([
     ["abort", /crashed \(signal SIGABRT\)/],
     ["segv", /crashed \(signal SIGSEGV\)/],

@@ -30,6 +30,12 @@ export interface MeasureOptions {
   readonly runTimeoutMs?: number;
   /** Kernel threads (default 0: the library's default, every core). */
   readonly threads?: number;
+  /**
+   * Evict the caches before every timed run (default false), so a kernel is timed as it runs
+   * inside a whole network, its inputs just written by other kernels or read from memory,
+   * rather than from the caches its previous run warmed (AutoTVM's cache flush for x86).
+   */
+  readonly flushCache?: boolean;
   /** Test-only: a fault for the child to inject into this config's run. */
   readonly fault?: (config: Config) => Fault | null;
 }
@@ -64,6 +70,7 @@ export class Measurer implements MeasureFn {
   readonly buildTimeoutMs: number;
   readonly runTimeoutMs: number;
   readonly threads: number;
+  readonly flushCache: boolean;
   readonly #fault: MeasureOptions["fault"];
   #child: ChildProcess | null = null;
   #ready: Promise<void> | null = null;
@@ -79,6 +86,7 @@ export class Measurer implements MeasureFn {
     this.buildTimeoutMs = opts.buildTimeoutMs ?? 180_000;
     this.runTimeoutMs = opts.runTimeoutMs ?? 20_000;
     this.threads = opts.threads ?? 0;
+    this.flushCache = opts.flushCache ?? false;
     this.#fault = opts.fault;
     if (!(Number.isInteger(this.repeats) && this.repeats >= 1)) throw new LatheError(`Measurer: repeats must be an integer >= 1, got ${this.repeats}`);
   }
@@ -95,7 +103,7 @@ export class Measurer implements MeasureFn {
     const id = this.#nextId++;
     const req: MeasureRequest = {
       type: "measure", id, task: taskSpec(task), config, warmup: this.warmup, repeats: this.repeats,
-      threads: this.threads, fault: this.#fault?.(config) ?? null,
+      threads: this.threads, flush: this.flushCache, fault: this.#fault?.(config) ?? null,
     };
     return new Promise<MeasureResult>((resolve) => {
       const p: Pending = { id, resolve, timer: undefined };

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { GraphBuilder } from "../graph/builder.ts";
-import { configKey, readLog } from "./log.ts";
+import { configKey, readLog, type Config } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
 import { allocateTrials, tuneTask } from "./tuner.ts";
 import { syntheticMeasurer } from "./testing.ts";
@@ -90,5 +90,16 @@ describe("tuneTask: the default schedule is a candidate", () => {
     await tuneTask(mm, { trials: 3, measurer, batch: 2, model: "random", seed: 3 });
     expect(seen[0]).toMatchObject({ mr: 6, ku: 1 });
     expect(50 % (seen[0]!["mr"] as number)).not.toBe(0);
+
+    // Resuming a log that lacks the default (written before it was seeded, or by a search
+    // without it) measures it, even when the log already holds the trials asked for.
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-default-")), "tune.jsonl");
+    await tuneTask(mm, { trials: 4, measurer: syntheticMeasurer(), batch: 2, model: "random", seed: 4, log, defaultConfig: { mr: 1, nr: 4, ku: 1 } });
+    const def = seen[0] as Config;
+    expect(readLog(log).some((r) => configKey(r.config) === configKey(def))).toBe(false);
+    const resumed = await tuneTask(mm, { trials: 4, measurer: syntheticMeasurer(), batch: 2, model: "random", seed: 4, log });
+    expect(resumed.measuredNow).toBe(1);
+    expect(configKey(readLog(log).at(-1)!.config)).toBe(configKey(def));
+    expect((await tuneTask(mm, { trials: 4, measurer: syntheticMeasurer(), log })).measuredNow).toBe(0);
   });
 });

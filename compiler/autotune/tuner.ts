@@ -121,6 +121,11 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   const picks = opts.transfer ? (n: number) => opts.transfer!.pick(spec, space, n, new Rng(seed ^ 0x3c)) : undefined;
   const firstBatch = def || picks ? (n: number) => [...(def ? [def] : []), ...(picks ? picks(def ? n - 1 : n) : [])] : undefined;
   try {
+    // A resumed task whose log lacks the default config (a log from before it was seeded, or
+    // another search's) measures it now, even past `trials`: the never-worse promise holds.
+    if (def && initial.length > 0 && !initial.some((m) => space.key(m.config) === space.key(def))) {
+      initial.push({ config: def, score: await measure(def) });
+    }
     const r = await tune(space, measure, model, {
       trials, initial, rng, batchSize: opts.batch ?? 64, firstBatch, ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
     });

@@ -143,6 +143,9 @@ export function sameIndexSpace(anchor: Stage, out: Stage): boolean {
 }
 
 /** gemmLike with `tiles` (the tuner's knobs) instead of the default register block. */
+/** Fewer column panels than this run their row blocks in parallel instead (see gemmLike). */
+const MIN_PARALLEL_PANELS = 4;
+
 export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number, tiles: GemmTiling | null = null): boolean {
   // The epilogue must be elementwise over the anchor's own index space.
   if (!gemmLikeApplies(s, anchorTensor, outTensor, vectorBytes)) return false;
@@ -182,8 +185,13 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
     if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => usesVar(ix, (v) => v === column))) packed.add(e.tensor);
   });
   for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
+  // Threads split the column panels, or, when there are too few panels to share evenly (a
+  // narrow output: ResNet's 7×7 layers have one), the row blocks inside each panel, after
+  // the panel is packed.
   const first = out.leaves[0]!;
-  if (first.kind === "data") out.parallel(first);
+  const panels = out.constExtent(jo!), blocks = out.constExtent(io!);
+  if (first === jo && panels !== null && panels < MIN_PARALLEL_PANELS && blocks !== null && blocks > panels) out.parallel(io!);
+  else if (first.kind === "data") out.parallel(first);
   return true;
 }
 

@@ -11,6 +11,8 @@ import { importOnnx } from "../../compiler/frontend/onnx/index.ts";
 import type { ImportedModel } from "../../compiler/frontend/onnx/index.ts";
 import { compileGraph } from "../../compiler/graph/compile.ts";
 import type { CompiledGraph } from "../../compiler/graph/compile.ts";
+import type { Graph } from "../../compiler/graph/graph.ts";
+import { runGraphPasses, standardGraphPasses } from "../../compiler/graph/passes/index.ts";
 import { readNpy } from "../../runtime/npy.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
 
@@ -67,6 +69,8 @@ export function agreement(actual: Tensor, expected: Tensor, rtol = 1e-3, atol = 
 
 export interface CompiledTorchModel {
   readonly imported: ImportedModel;
+  /** The imported graph after the standard graph passes (what `lathe compile` compiles; tuning logs key its tasks). */
+  readonly graph: Graph;
   readonly compiled: CompiledGraph;
   readonly exported: ExportedModel;
 }
@@ -74,6 +78,7 @@ export interface CompiledTorchModel {
 export async function compileTorchModel(name: string, dir: string, batch = 1): Promise<CompiledTorchModel> {
   const exported = exportTorchModel(name, dir, batch);
   const imported = importOnnx(exported.model, { dims: { batch } });
-  const compiled = await compileGraph(imported.graph);
-  return { imported, compiled, exported };
+  const graph = runGraphPasses(imported.graph, standardGraphPasses);
+  const compiled = await compileGraph(graph);
+  return { imported, graph, compiled, exported };
 }

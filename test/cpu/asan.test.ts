@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { lower } from "../../compiler/build.ts";
+import { build, lower } from "../../compiler/build.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
 import { add, int, max, mul, select, and, ge, lt, sub } from "../../compiler/te/expr.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
@@ -63,12 +63,41 @@ function softmaxRows(): { s: Schedule; args: Tensor[] } {
   return { s, args: [X, Y] };
 }
 
+/** Y[i, j] = X[i, 2j] vectorized by `lanes`: stride-2 vector loads whose last lane is X's last element. */
+function strideTwo(lanes: number): () => { s: Schedule; args: Tensor[] } {
+  return () => {
+    const X = placeholder([3, 2 * 2 * lanes - 1], "f32", "X");
+    const Y = compute([3, 2 * lanes], (i, j) => X.at(i, mul(j, 2)), "Y");
+    const s = createSchedule(Y);
+    const y = s.stage(Y);
+    const [, ji] = y.split(y.axis[1]!, { factor: lanes });
+    y.vectorize(ji);
+    return { s, args: [X, Y] };
+  };
+}
+
 const cases: [string, () => { s: Schedule; args: Tensor[] }][] = [
+  ["stride-2 vector loads (8 lanes) ending at the last element", strideTwo(8)],
+  ["stride-2 vector loads (16 lanes) ending at the last element", strideTwo(16)],
   ["gemm 67×131×45, bench schedule (packing, local accumulators, tails)", () => gemmSchedule(67, 131, 45)],
   ["conv2d with a padded stage computed at a tile", conv2dPadAt],
   ["row max through rfactor", rowMaxRfactor],
   ["softmax, stages computed at rows", softmaxRows],
 ];
+
+describe("stride-2 vector loads", () => {
+  test.each([8, 16])("%i lanes: one shuffle of two loads, every even element", async (lanes) => {
+    const { s, args } = strideTwo(lanes)();
+    const k = await build(s, args, { name: `stride_two_${lanes}` });
+    expect(k.source).toContain("__builtin_shufflevector");
+    const X = args[0]!;
+    const cols = X.shape[1]!.kind === "const" ? X.shape[1]!.value : 0;
+    const x = Float32Array.from({ length: 3 * cols }, (_, i) => i * 0.5 - 7);
+    const y = new Float32Array(3 * 2 * lanes).fill(Number.NaN);
+    k.run(x, y);
+    expect(Array.from(y)).toEqual(Array.from(y, (_, n) => x[Math.floor(n / (2 * lanes)) * cols + 2 * (n % (2 * lanes))]!));
+  }, 60_000);
+});
 
 describe.skipIf(!hasAsan)("generated kernels under AddressSanitizer", () => {
   test.each(cases)("%s: no error", async (_, make) => {

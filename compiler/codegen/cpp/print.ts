@@ -120,7 +120,16 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
         const idx = e.indices[0]!;
         if (lanes === 1) return `${b}[${expr(idx)}]`;
         if (idx.kind !== "ramp") throw new Error("internal: vector load without a ramp index");
-        if (isOne(idx.stride)) return `(*(const ${useVec(e.dtype, lanes)}_u*)(&${b}[${expr(idx.base)}]))`;
+        const vload = (at: string) => `(*(const ${useVec(e.dtype, lanes)}_u*)(&${b}[${at}]))`;
+        if (isOne(idx.stride)) return vload(expr(idx.base));
+        // Stride 2 (pooling and strided convolutions): two overlapping loads covering exactly
+        // [base, base + 2·lanes − 2] and one shuffle of their even/odd lanes, instead of a
+        // scalar load per lane.
+        if (idx.stride.kind === "const" && idx.stride.value === 2) {
+          const base = expr(idx.base);
+          const pick = Array.from({ length: lanes }, (_, k) => (2 * k < lanes ? 2 * k : 2 * k + 1));
+          return `((${useVec(e.dtype, lanes)})__builtin_shufflevector(${vload(base)}, ${vload(`(${base}) + ${lanes - 1}`)}, ${pick.join(", ")}))`;
+        }
         return `(${useVec(e.dtype, lanes)}){${lanesList(idx).map((i) => `${b}[${i}]`).join(", ")}}`;
       }
       case "ramp": return `(${useVec(e.dtype, e.lanes)}){${lanesList(e).join(", ")}}`;
