@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "./builder.ts";
-import { compileGraph } from "./compile.ts";
+import { compileGraph, lowerGraph } from "./compile.ts";
+import { printFunc } from "../tir/print.ts";
 import { interpret } from "./interpret.ts";
 import { fusionGroups } from "./passes/fuse.ts";
 import { autodiff } from "./passes/autodiff.ts";
@@ -86,6 +87,20 @@ describe("whole-graph compilation (one native library per graph)", () => {
     expect(c.plan.memory.storages.length).toBeLessThanOrEqual(2);
     const x = new Tensor(randArray(128), [8, 16], "f32");
     expectMatchesInterpreter(g, [x], c.run([x]));
+  }, 120_000);
+
+  test("a narrow matmul (one column panel) splits its row blocks across threads, and equals the interpreter", async () => {
+    const b = new GraphBuilder();
+    const g = b.build([b.op1("matmul", [b.input("a", [96, 40], "f32"), b.input("w", [40, 20], "f32")])]);
+    const ir = printFunc(lowerGraph(g).kernels[0]!.func);
+    // One column panel (its loop is gone): the row-block loop is the parallel one.
+    expect(ir).toMatch(/for i\.o in \[0, 16\) parallel:/);
+    const c = await compileGraph(g);
+    const inputs = [new Tensor(randArray(96 * 40), [96, 40], "f32"), new Tensor(randArray(40 * 20), [40, 20], "f32")];
+    for (const threads of [1, 2, 3]) {
+      c.setNumThreads(threads);
+      expectMatchesInterpreter(g, inputs, c.run(inputs));
+    }
   }, 120_000);
 
   test("wrong input shapes and dtypes are named", async () => {

@@ -142,10 +142,10 @@ export function sameIndexSpace(anchor: Stage, out: Stage): boolean {
   });
 }
 
-/** gemmLike with `tiles` (the tuner's knobs) instead of the default register block. */
 /** Fewer column panels than this run their row blocks in parallel instead (see gemmLike). */
 const MIN_PARALLEL_PANELS = 4;
 
+/** gemmLike with `tiles` (the tuner's knobs) instead of the default register block. */
 export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number, tiles: GemmTiling | null = null): boolean {
   // The epilogue must be elementwise over the anchor's own index space.
   if (!gemmLikeApplies(s, anchorTensor, outTensor, vectorBytes)) return false;
