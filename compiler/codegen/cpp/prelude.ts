@@ -22,13 +22,56 @@ extern "C" const char* lathe_last_error(void) { return lathe_error_text; }
 extern "C" void lathe_set_num_threads(int32_t n) { omp_set_num_threads(n); }
 
 namespace lathe {
+/* Memory for at least n bytes, 64-byte aligned; 2 MiB-aligned and asked for transparent huge
+   pages from 2 MiB on: im2col and panel packing read rows a page or more apart, and with
+   4 KiB pages the TLB misses cost as much as the copies (small pages when none are free). */
+static inline unsigned char* alloc_bytes(size_t n) {
+  const size_t huge = size_t(2) << 20;
+  if (n < huge) return static_cast<unsigned char*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
+  const size_t bytes = (n + 64 + huge - 1) / huge * huge;
+  unsigned char* p = static_cast<unsigned char*>(std::aligned_alloc(huge, bytes));
+#ifdef MADV_HUGEPAGE
+  if (p) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+/* Each thread's stack of scratch memory for kernels' temporaries (padded copies, packed
+   panels), which are made and dropped on every call: from malloc, those over glibc's mmap
+   threshold are mapped and unmapped each time, a page fault per 4 KiB touched, and inside
+   Node the threshold stays at 128 KiB (a padded ResNet activation cost 3.9 ms instead of
+   0.2). Their lifetimes nest, so a stack serves them; one that does not fit is allocated on
+   its own, and the stack grows to the high-water mark once it is empty. */
+struct ScratchStack {
+  unsigned char* base = nullptr;
+  size_t capacity = 0, top = 0, high = 0;
+  ~ScratchStack() { std::free(base); }
+};
+static thread_local ScratchStack scratch;
 template <class T> struct HeapArray {
   T* data;
-  explicit HeapArray(size_t n) : data(static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T)) + 63) / 64 * 64 + 64))) {}
-  ~HeapArray() { std::free(data); }
+  explicit HeapArray(size_t n) : bytes_(((n * sizeof(T)) + 63) / 64 * 64 + 64), mark_(scratch.top) {
+    ScratchStack& s = scratch;
+    if (s.top + bytes_ > s.high) s.high = s.top + bytes_;
+    own_ = s.top + bytes_ > s.capacity;
+    data = reinterpret_cast<T*>(own_ ? alloc_bytes(bytes_) : s.base + s.top);
+    if (!own_) s.top += bytes_;
+  }
+  ~HeapArray() {
+    ScratchStack& s = scratch;
+    if (own_) std::free(data);
+    else s.top = mark_;
+    if (s.top == 0 && s.high > s.capacity) {  // nothing on the stack: grow it
+      std::free(s.base);
+      s.base = alloc_bytes(s.high);
+      s.capacity = s.base ? s.high : 0;
+    }
+  }
   bool ok() const { return data != nullptr; }
   HeapArray(const HeapArray&) = delete;
   HeapArray& operator=(const HeapArray&) = delete;
+ private:
+  size_t bytes_, mark_;
+  bool own_;
 };
 /* A graph's storage block, kept by each calling thread across calls and grown when a
    larger size is needed: fresh allocations of megabytes on every call cost page faults. */
@@ -38,19 +81,7 @@ struct Block {
   bool reserve(size_t n) {
     if (n <= capacity) return true;
     std::free(data);
-    // Blocks of megabytes are 2 MiB-aligned and asked for transparent huge pages: im2col and
-    // panel packing read rows a page or more apart, and with 4 KiB pages the TLB misses
-    // cost as much as the copies (the kernel falls back to small pages when it has none).
-    const size_t huge = size_t(2) << 20;
-    if (n >= huge) {
-      const size_t bytes = (n + 64 + huge - 1) / huge * huge;
-      data = static_cast<unsigned char*>(std::aligned_alloc(huge, bytes));
-#ifdef MADV_HUGEPAGE
-      if (data) madvise(data, bytes, MADV_HUGEPAGE);
-#endif
-    } else {
-      data = static_cast<unsigned char*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
-    }
+    data = alloc_bytes(n);
     capacity = data ? n : 0;
     return data != nullptr;
   }

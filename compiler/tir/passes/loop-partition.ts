@@ -1,16 +1,19 @@
 /**
- * Loop partitioning of split tails: a loop whose body holds a guard `lin(v, inner) < n`
- * (v this loop's variable, inner the loops below it) runs in two parts: the iterations
- * where the guard holds for every inner iteration, without the guard, then the rest with it.
- * Only constant bounds are partitioned; anything else keeps its guard, which stays correct.
+ * Loop partitioning of split tails and padding: a loop whose body holds a guard
+ * `lin(v, inner) < n` (v this loop's variable, inner the loops below it) runs in two parts:
+ * the iterations where the guard holds for every inner iteration, without the guard, then
+ * the rest with it. A serial loop whose stores select on `lin(v, inner) ≥ n` or `< n` (a
+ * padded copy's border test) is cut where each such test changes, so the interior runs
+ * without the select: branch-free, and vectorizable below. Only constant bounds are
+ * partitioned; anything else keeps its guard, which stays correct.
  */
 import type { Expr, Var } from "../../te/expr.ts";
-import { add, int, sub, substitute, usesVar } from "../../te/expr.ts";
+import { add, int, sub, substitute, usesVar, visitExpr } from "../../te/expr.ts";
 import type { VarRanges } from "../arith/index.ts";
 import { constIntervalOf, simplify } from "../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
-import { mapStmt, seq, visitStmt } from "../stmt.ts";
+import { mapStmt, mapStmtExprs, seq, visitStmt } from "../stmt.ts";
 import { simplifyStmt } from "./simplify.ts";
 
 /** The largest k such that `cond` holds for every inner iteration whenever v < k; null if unknown. */
@@ -28,6 +31,35 @@ function safeUpperBound(cond: Expr, v: Var, inner: VarRanges): number | null {
   const rest = constIntervalOf(at0, inner);
   if (!rest) return null;
   return Math.floor((bound - rest.max - 1) / a.value) + 1;
+}
+
+/** The smallest k such that `cond` (lhs ≥ n or lhs > n) holds for every inner iteration whenever v ≥ k; null if unknown. */
+function safeLowerBound(cond: Expr, v: Var, inner: VarRanges): number | null {
+  if (cond.kind !== "cmp" || (cond.op !== "ge" && cond.op !== "gt")) return null;
+  const n = constIntervalOf(cond.b, inner);
+  if (!n || n.min !== n.max) return null;
+  const bound = cond.op === "ge" ? n.min : n.min + 1; // lhs ≥ bound
+  const lhs = simplify(cond.a);
+  const at0 = simplify(substitute(lhs, new Map([[v, int(0)]])));
+  const a = simplify(sub(substitute(lhs, new Map([[v, int(1)]])), at0));
+  if (a.kind !== "const" || a.value <= 0) return null;
+  if (!linearIn(lhs, v, a.value, at0)) return null;
+  const rest = constIntervalOf(at0, inner);
+  if (!rest) return null;
+  return Math.ceil((bound - rest.min) / a.value);
+}
+
+/** The comparisons (conjuncts) that select between values in the statement's expressions. */
+function selectTests(s: Stmt): Expr[] {
+  const out: Expr[] = [];
+  const atoms = (c: Expr): void => {
+    if (c.kind === "and") { atoms(c.a); atoms(c.b); } else if (c.kind === "cmp") out.push(c);
+  };
+  mapStmtExprs(s, (e) => {
+    visitExpr(e, (x) => { if (x.kind === "select") atoms(x.cond); });
+    return e;
+  });
+  return out;
 }
 
 /** Checks lhs == a*v + at0 symbolically. */
@@ -63,11 +95,23 @@ function partition(s: Stmt, outer: Map<Var, { min: Expr; extent: Expr }>): Stmt 
     const k = safeUpperBound(g, s.loopVar, ranges);
     if (k !== null && k > lo && k < cut) cut = k;
   }
-  if (cut >= hi) return loop;
-  const head: Stmt = { ...loop, extent: int(cut - lo) };
-  const tail: Stmt = { ...loop, min: int(cut), extent: int(hi - cut) };
-  // Simplifying with the head's range proves its guards true and removes them.
-  return seq(simplifyStmt(head, new Map(outer)), tail);
+  const cuts = new Set<number>(cut < hi ? [cut] : []);
+  // Border tests of selects, in serial loops only (a parallel loop stays one region).
+  if (s.forKind === "serial" || s.forKind === "unrolled") {
+    for (const t of selectTests(loop.body)) {
+      if (!usesVar(t, (x) => x === s.loopVar)) continue;
+      const k = safeUpperBound(t, s.loopVar, ranges) ?? safeLowerBound(t, s.loopVar, ranges);
+      if (k !== null && k > lo && k < hi) cuts.add(k);
+    }
+  }
+  if (cuts.size === 0 || cuts.size > MAX_CUTS) return loop;
+  const points = [lo, ...[...cuts].sort((a, b) => a - b), hi];
+  // Simplifying each part with its own range proves its guards and tests and removes them.
+  const parts = points.slice(0, -1).map((from, i): Stmt => simplifyStmt({ ...loop, min: int(from), extent: int(points[i + 1]! - from) }, new Map(outer)));
+  return seq(...parts);
 }
+
+/** More cut points than this leave the loop whole (the code would grow with little gain). */
+const MAX_CUTS = 4;
 
 export const loopPartition: Pass = { name: "loop-partition", run: (f) => ({ ...f, body: partition(f.body, new Map()) }) };

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { add, floordiv, floormod, int, mul, variable } from "../../te/expr.ts";
+import { add, and, floordiv, floormod, ge, int, lt, max, mul, select, sub, variable, type Expr } from "../../te/expr.ts";
+import { build } from "../../build.ts";
+import { evaluate } from "../../te/evaluate.ts";
 import { compute, placeholder } from "../../te/tensor.ts";
 import { createSchedule } from "../../schedule/schedule.ts";
 import { lowerSchedule } from "../lower.ts";
@@ -41,15 +43,39 @@ describe("loop-IR passes", () => {
     expect(printFunc(f)).toContain("((i * 37) + ((j.o * 8) + j.i))");
   });
 
-  test("loop partitioning removes the guard from all but the last iteration", () => {
+  test("loop partitioning removes the guard: a guard-free head, and a tail shortened to the 5 columns left", () => {
     const f = runPasses(scaled(), [flattenStorage, simplifyPass, loopPartition], { printAfter: [] });
     const loops = stmts(f, "for").filter((s) => s.kind === "for" && s.loopVar.name === "j.o");
-    expect(loops.map((l) => l.kind === "for" && [l.min, l.extent].map((e) => (e.kind === "const" ? e.value : -1)))).toEqual([[0, 4], [4, 1]]);
-    // Only the tail keeps the guard.
-    const head = loops[0]!;
-    expect(stmts({ ...f, body: head }, "if")).toHaveLength(0);
-    expect(stmts(f, "if")).toHaveLength(1);
+    // The head's four 8-column tiles; the one-iteration tail is simplified in place (j.o = 4).
+    expect(loops.map((l) => l.kind === "for" && [l.min, l.extent].map((e) => (e.kind === "const" ? e.value : -1)))).toEqual([[0, 4]]);
+    expect(stmts(f, "if")).toHaveLength(0);
+    const inner = stmts(f, "for").filter((s) => s.kind === "for" && s.loopVar.name === "j.i");
+    expect(inner.map((l) => l.kind === "for" && l.extent.kind === "const" ? l.extent.value : -1)).toEqual([8, 5]);
   });
+
+  test("a padded copy: rows and columns cut at the border tests, the interior branch-free and vectorized", async () => {
+    // P[i, j] = relu(A[i − 1, j − 1]) inside, 0 on a one-element border; 34×34 of a 32×32 A,
+    // columns vectorized 32 wide (two 16-lane registers at 64 bytes).
+    const A = placeholder([32, 32], "f32", "A");
+    const inside = (v: Expr, n: number): Expr => and(ge(v, 1), lt(v, n + 1));
+    const P = compute([34, 34], (i, j) => select(and(inside(i, 32), inside(j, 32)), max(A.at(sub(i, 1), sub(j, 1)), 0), 0), "P");
+    const sch = createSchedule(P);
+    const p = sch.stage(P);
+    const [, ji] = p.split(p.axis[1]!, { factor: 32 });
+    p.vectorize(ji);
+    const passes = [flattenStorage, simplifyPass, loopPartition, simplifyPass, vectorizePass(64), loopPartition, unroll, simplifyPass];
+    const f = runPasses(lowerSchedule(sch, [A, P], "pad"), passes, { printAfter: [] });
+    const text = printFunc(f);
+    expect(text).toMatch(/P\[ramp\([^\n]*, 1, 16\)\] = max\(A\[ramp/); // an interior vector with no select
+    // Selects survive only where a border test cannot be decided for a whole piece: none here.
+    expect(text).not.toContain("select(");
+    const k = await build(sch, [A, P], { name: "pad_copy" });
+    const a = Float32Array.from({ length: 32 * 32 }, (_, n) => Math.sin(n) * 3);
+    const got = new Float32Array(34 * 34).fill(Number.NaN);
+    k.run(a, got);
+    const want = evaluate([P], new Map([[A, a]])).get(P)!;
+    expect(Array.from(got)).toEqual(Array.from(want, (v) => Math.fround(v)));
+  }, 60_000);
 
   test("vectorize turns the guard-free loop into ramps and leaves the guarded tail scalar", () => {
     const f = runPasses(scaled(), [flattenStorage, simplifyPass, loopPartition, vectorizePass(64)], { printAfter: [] });

@@ -12,7 +12,8 @@ import { bytesOf } from "../../te/dtype.ts";
 import { simplify } from "../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
-import { mapStmt, mapStmtExprs, visitStmt } from "../stmt.ts";
+import { mapStmt, mapStmtExprs, seq, visitStmt } from "../stmt.ts";
+import { simplifyStmt } from "./simplify.ts";
 
 class NotVectorizable extends Error {}
 
@@ -138,9 +139,19 @@ function vectorizeLoops(s: Stmt, maxBytes: number): Stmt {
   const n = inner.extent.kind === "const" ? inner.extent.value : 0;
   if (n < 2 || (n & (n - 1)) !== 0) return { ...inner, forKind: "serial" };
   const width = Math.max(1, Math.floor(maxBytes / widestElement(inner.body)));
+  if (n > width && n / width <= MAX_CHUNKS) {
+    // Wider than the machine's registers: register-wide vectors one after another, which the
+    // C compiler keeps in registers (it spills generic over-wide vectors). Each chunk is
+    // simplified over its own range first, so a border test that holds for a whole chunk (a
+    // padded copy's `x ≥ 1`) is gone there and only the chunk it splits stays scalar.
+    const vi = variable(`${inner.loopVar.name}.vi`);
+    const chunks = Array.from({ length: n / width }, (_, c): Stmt => {
+      const body = mapStmtExprs(inner.body, (e) => substitute(e, new Map([[inner.loopVar, add(inner.min, add(int(c * width), vi))]])));
+      return vectorizeLoops(simplifyStmt({ kind: "for", loopVar: vi, min: int(0), extent: int(width), forKind: "vectorized", body }), maxBytes);
+    });
+    return seq(...chunks);
+  }
   if (n > width) {
-    // Wider than the machine's registers: an unrolled loop of register-wide vectors, which
-    // the C compiler keeps in registers (it spills generic over-wide vectors).
     const vo = variable(`${inner.loopVar.name}.vo`), vi = variable(`${inner.loopVar.name}.vi`);
     const value = add(inner.min, add(mul(vo, width), vi));
     const body = mapStmtExprs(inner.body, (e) => substitute(e, new Map([[inner.loopVar, value]])));
@@ -154,6 +165,9 @@ function vectorizeLoops(s: Stmt, maxBytes: number): Stmt {
     throw err;
   }
 }
+
+/** Register-wide chunks a wide vectorized loop is cut into one by one (more: an unrolled loop of them). */
+const MAX_CHUNKS = 8;
 
 /** `maxBytes`: the target's vector register width (64 for AVX-512, 32 for AVX2, 16 for SSE/NEON). */
 export const vectorizePass = (maxBytes: number): Pass => ({
