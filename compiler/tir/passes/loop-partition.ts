@@ -2,7 +2,7 @@
  * Loop partitioning of split tails and padding: a loop whose body holds a guard
  * `lin(v, inner) < n` (v this loop's variable, inner the loops below it) runs in two parts:
  * the iterations where the guard holds for every inner iteration, without the guard, then
- * the rest with it. A serial loop whose stores select on `lin(v, inner) ≥ n` or `< n` (a
+ * the rest with it. A serial or unrolled loop whose stores select on `lin(v, inner) ≥ n` or `< n` (a
  * padded copy's border test) is cut where each such test changes, so the interior runs
  * without the select: branch-free, and vectorizable below. Only constant bounds are
  * partitioned; anything else keeps its guard, which stays correct.
@@ -95,16 +95,18 @@ function partition(s: Stmt, outer: Map<Var, { min: Expr; extent: Expr }>): Stmt 
     const k = safeUpperBound(g, s.loopVar, ranges);
     if (k !== null && k > lo && k < cut) cut = k;
   }
-  const cuts = new Set<number>(cut < hi ? [cut] : []);
+  let cuts = new Set<number>(cut < hi ? [cut] : []);
   // Border tests of selects, in serial loops only (a parallel loop stays one region).
   if (s.forKind === "serial" || s.forKind === "unrolled") {
+    const withTests = new Set(cuts);
     for (const t of selectTests(loop.body)) {
       if (!usesVar(t, (x) => x === s.loopVar)) continue;
       const k = safeUpperBound(t, s.loopVar, ranges) ?? safeLowerBound(t, s.loopVar, ranges);
-      if (k !== null && k > lo && k < hi) cuts.add(k);
+      if (k !== null && k > lo && k < hi) withTests.add(k);
     }
+    if (withTests.size <= MAX_CUTS) cuts = withTests;
   }
-  if (cuts.size === 0 || cuts.size > MAX_CUTS) return loop;
+  if (cuts.size === 0) return loop;
   const points = [lo, ...[...cuts].sort((a, b) => a - b), hi];
   // Simplifying each part with its own range proves its guards and tests and removes them.
   const parts = points.slice(0, -1).map((from, i): Stmt => simplifyStmt({ ...loop, min: int(from), extent: int(points[i + 1]! - from) }, new Map(outer)));
