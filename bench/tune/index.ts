@@ -17,6 +17,9 @@
  * channels at 56×56) made here first, as `lathe tune --transfer old.jsonl` would use it. Its
  * row counts trials to 95% of its own final best, against random search's trials to that
  * same target; the source task's trials are not counted (they are an earlier log).
+ *
+ * LATHE_TUNE_TRIALS sets the trials per search and seed (default 96); LATHE_TUNE_CASES
+ * (comma-separated name parts, e.g. "conv") runs only the matching cases.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
