@@ -1,23 +1,9 @@
 /** Bad graphs are rejected with errors that name the node, the op and the shapes involved. */
 import { describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../errors.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
-import type { Attrs } from "../../graph/graph.ts";
-import type { Dim } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
 
-/** Builds one node named "n1" on inputs of the given types; returns the thrown error. */
-function failure(op: string, inputs: [readonly Dim[], DType?][], attrs: Attrs = {}): Error {
-  const b = new GraphBuilder();
-  const xs = inputs.map(([shape, dtype], k) => b.input(`x${k}`, shape, dtype ?? "f32"));
-  try {
-    b.op(op, xs, attrs, "n1");
-  } catch (e) {
-    expect(e).toBeInstanceOf(LatheError);
-    return e as Error;
-  }
-  throw new Error(`${op} accepted the bad input`);
-}
+import { opFailure as failure } from "./testing.ts";
 
 describe("shape errors name the node, the op and both shapes", () => {
   test("binary broadcasting mismatch", () => {

@@ -7,15 +7,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { checkGraphGrad } from "../../../test/helpers/graph-grad-check.ts";
 import { checkVjp } from "../../../test/helpers/grad-check.ts";
-import { LatheError } from "../../errors.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 import { interpret } from "../../graph/interpret.ts";
 import type { Attrs } from "../../graph/graph.ts";
-import type { Dim } from "../../graph/types.ts";
 import type { DType } from "../../te/dtype.ts";
 import { basicOps } from "./index.ts";
 import type { Arr, In } from "./testing.ts";
-import { Rng, arr, expectClose, get, rand, run1, vjpOf } from "./testing.ts";
+import { Rng, arr, expectClose, get, opFailure, rand, run1, vjpOf } from "./testing.ts";
 
 interface Fixture { readonly name: string; readonly op: string; readonly inputs: In[]; readonly attrs: Attrs; readonly want: Arr }
 const FIXTURES = JSON.parse(readFileSync(new URL("./fixtures/onnx-prims-numpy.json", import.meta.url), "utf8")) as Fixture[];
@@ -260,18 +258,8 @@ describe("indexing VJPs", () => {
   });
 });
 
-/** Builds one node named "n1"; returns the LatheError it throws. */
-function failure(op: string, inputs: [readonly Dim[], DType?][], attrs: Attrs = {}): string {
-  const b = new GraphBuilder();
-  const xs = inputs.map(([shape, dtype], k) => b.input(`x${k}`, shape, dtype ?? "f32"));
-  try {
-    b.op(op, xs, attrs, "n1");
-  } catch (e) {
-    expect(e).toBeInstanceOf(LatheError);
-    return (e as Error).message;
-  }
-  throw new Error(`${op} accepted the bad input`);
-}
+/** The message of the LatheError one node named "n1" throws. */
+const failure = (...args: Parameters<typeof opFailure>): string => opFailure(...args).message;
 
 describe("bad inputs name the node and op", () => {
   test("dtypes", () => {

@@ -10,6 +10,8 @@ import { interpret } from "../../graph/interpret.ts";
 import { showType } from "../../graph/types.ts";
 import { getOp } from "../registry.ts";
 import type { DType } from "../../te/dtype.ts";
+import type { Dim } from "../../graph/types.ts";
+import { LatheError } from "../../errors.ts";
 import { Rng } from "../../../runtime/random.ts";
 
 /** A concrete row-major array. */
@@ -135,4 +137,17 @@ export function vjpValues(op: string, inputs: readonly In[], attrs: Attrs, cotan
   const res = interpret(b.build(present), feed.map((x) => ({ data: x.data, shape: x.shape }))).outputs;
   let k = 0;
   return grads.map((g) => (g ? res[k++]! : null));
+}
+
+/** Builds one node named "n1" on inputs of the given types; returns the LatheError it throws (fails the test if none). */
+export function opFailure(op: string, inputs: [readonly Dim[], DType?][], attrs: Attrs = {}): Error {
+  const b = new GraphBuilder();
+  const xs = inputs.map(([shape, dtype], k) => b.input(`x${k}`, shape, dtype ?? "f32"));
+  try {
+    b.op(op, xs, attrs, "n1");
+  } catch (e) {
+    expect(e).toBeInstanceOf(LatheError);
+    return e as Error;
+  }
+  throw new Error(`${op} accepted the bad input`);
 }
