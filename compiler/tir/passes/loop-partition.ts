@@ -16,37 +16,39 @@ import type { Stmt } from "../stmt.ts";
 import { mapStmt, mapStmtExprs, seq, visitStmt } from "../stmt.ts";
 import { simplifyStmt } from "./simplify.ts";
 
-/** The largest k such that `cond` holds for every inner iteration whenever v < k; null if unknown. */
-function safeUpperBound(cond: Expr, v: Var, inner: VarRanges): number | null {
-  if (cond.kind !== "cmp" || (cond.op !== "lt" && cond.op !== "le")) return null;
+/**
+ * A comparison `lhs op n` (n constant) with lhs = a·v + rest, a a positive constant and rest
+ * ranging over [restMin, restMax] for the inner loops; null when it is not of that form.
+ */
+function linearTest(cond: Expr, v: Var, inner: VarRanges): { op: "lt" | "le" | "ge" | "gt"; n: number; a: number; restMin: number; restMax: number } | null {
+  if (cond.kind !== "cmp" || !(cond.op === "lt" || cond.op === "le" || cond.op === "ge" || cond.op === "gt")) return null;
   const n = constIntervalOf(cond.b, inner);
   if (!n || n.min !== n.max) return null;
-  const bound = cond.op === "lt" ? n.min : n.min + 1; // lhs < bound
   const lhs = simplify(cond.a);
-  // lhs = a*v + rest with a constant > 0: find a, rest by evaluating at v = 0 and v = 1.
+  // a and rest by evaluating at v = 0 and v = 1, then checked symbolically.
   const at0 = simplify(substitute(lhs, new Map([[v, int(0)]])));
   const a = simplify(sub(substitute(lhs, new Map([[v, int(1)]])), at0));
   if (a.kind !== "const" || a.value <= 0) return null;
   if (!linearIn(lhs, v, a.value, at0)) return null;
   const rest = constIntervalOf(at0, inner);
   if (!rest) return null;
-  return Math.floor((bound - rest.max - 1) / a.value) + 1;
+  return { op: cond.op, n: n.min, a: a.value, restMin: rest.min, restMax: rest.max };
+}
+
+/** The largest k such that `cond` (lhs < n or lhs ≤ n) holds for every inner iteration whenever v < k; null if unknown. */
+function safeUpperBound(cond: Expr, v: Var, inner: VarRanges): number | null {
+  const t = linearTest(cond, v, inner);
+  if (!t || (t.op !== "lt" && t.op !== "le")) return null;
+  const bound = t.op === "lt" ? t.n : t.n + 1; // lhs < bound
+  return Math.floor((bound - t.restMax - 1) / t.a) + 1;
 }
 
 /** The smallest k such that `cond` (lhs ≥ n or lhs > n) holds for every inner iteration whenever v ≥ k; null if unknown. */
 function safeLowerBound(cond: Expr, v: Var, inner: VarRanges): number | null {
-  if (cond.kind !== "cmp" || (cond.op !== "ge" && cond.op !== "gt")) return null;
-  const n = constIntervalOf(cond.b, inner);
-  if (!n || n.min !== n.max) return null;
-  const bound = cond.op === "ge" ? n.min : n.min + 1; // lhs ≥ bound
-  const lhs = simplify(cond.a);
-  const at0 = simplify(substitute(lhs, new Map([[v, int(0)]])));
-  const a = simplify(sub(substitute(lhs, new Map([[v, int(1)]])), at0));
-  if (a.kind !== "const" || a.value <= 0) return null;
-  if (!linearIn(lhs, v, a.value, at0)) return null;
-  const rest = constIntervalOf(at0, inner);
-  if (!rest) return null;
-  return Math.ceil((bound - rest.min) / a.value);
+  const t = linearTest(cond, v, inner);
+  if (!t || (t.op !== "ge" && t.op !== "gt")) return null;
+  const bound = t.op === "ge" ? t.n : t.n + 1; // lhs ≥ bound
+  return Math.ceil((bound - t.restMin) / t.a);
 }
 
 /** The comparisons (conjuncts) that select between values in the statement's expressions. */
