@@ -23,7 +23,7 @@ import { convToGemm } from "../../compiler/graph/passes/conv-to-gemm.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, median } from "../lib/report.ts";
+import { BenchReport, timeSides } from "../lib/report.ts";
 import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../gemm/vendor.ts";
 import { tuneGraph, tuningLogPath } from "../gemm/tuned.ts";
 
@@ -58,26 +58,6 @@ export function convGraph(l: Layer, w: Float32Array) {
   return b.build([y]);
 }
 
-/** Seconds per call of each side, blocks of repeats forward then in reverse order; medians. */
-async function timeSides(sides: readonly (() => void)[], repeats: number, inner: number): Promise<number[]> {
-  const samples = sides.map(() => [] as number[]);
-  const pause = () => new Promise((r) => setTimeout(r, 100));
-  const half = Math.max(1, Math.ceil(repeats / 2));
-  const order = sides.map((_, i) => i);
-  for (const round of [order, [...order].reverse()]) {
-    for (const i of round) {
-      const f = sides[i]!;
-      f();
-      for (let r = 0; r < half; r++) {
-        const t0 = process.hrtime.bigint();
-        for (let k = 0; k < inner; k++) f();
-        samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
-      }
-      await pause();
-    }
-  }
-  return samples.map(median);
-}
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("conv2d");
@@ -135,7 +115,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     }
     const flops = 2 * l.o * oh * oh * l.c * l.k * l.k;
     const inner = Math.max(1, Math.round(5e7 / flops));
-    const secs = await timeSides(sides, repeats, inner);
+    const secs = await timeSides(sides, { repeats, inner });
     const gf = (s: number) => Number((flops / s / 1e9).toFixed(2));
     const dv = dnnl ? gf(secs[2]!) : null;
     for (const [suffix, s] of [["", secs[0]!], [" default", secs[1]!]] as const) {

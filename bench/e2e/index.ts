@@ -3,8 +3,9 @@
  * (torchvision, random weights) exported to ONNX by PyTorch, compiled by Lathe with its
  * default (untuned) schedules, against onnxruntime-node running the same ONNX file and
  * PyTorch running the original module, at batch 1 and 16, with the same thread count on
- * every side. One run; each figure is the median of all samples of 4 blocks of repeats, the
- * Lathe and onnxruntime blocks alternating (PyTorch runs in its own process afterwards).
+ * every side. One run; each figure is the median of 2 × repeats samples, Lathe and
+ * onnxruntime timed in blocks, forward then reverse order (PyTorch runs in its own process
+ * afterwards).
  *
  * Threads: Lathe's kernels use OpenMP on Node's main thread (setNumThreads); ORT gets
  * intraOpNumThreads and one inter-op thread; PyTorch torch.set_num_threads.
@@ -19,7 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, median, timeIt } from "../lib/report.ts";
+import { BenchReport, timeSides } from "../lib/report.ts";
 import { existsSync } from "node:fs";
 import { loadTunedConfigs } from "../../compiler/autotune/templates.ts";
 import { compileGraph } from "../../compiler/graph/compile.ts";
@@ -33,10 +34,6 @@ function torchLatency(model: string, threads: number, batch: number, repeats: nu
   if (r.status !== 0) throw new Error(`${SCRIPT} ${model} failed (${r.status}): ${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { median_ms: number }).median_ms;
 }
-
-/** Alternating blocks of `repeats` runs per side (see run). */
-const BLOCKS = 4;
-const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 100));
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("e2e");
@@ -67,16 +64,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
           compiled.setNumThreads(threads);
           const session = await ort.InferenceSession.create(exported.model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
           const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", x.data as Float32Array, [...x.shape]) };
-          // Blocks of runs, Lathe and onnxruntime alternating with a pause between blocks, so a
-          // change in the shared machine's load does not favour one side; medians of all samples.
-          const latheMs: number[] = [], ortSamples: number[] = [];
-          for (let block = 0; block < BLOCKS; block++) {
-            latheMs.push(...(await timeIt(() => compiled.run([x]), { warmup: 1, repeats })).samplesMs);
-            await pause();
-            ortSamples.push(...(await timeIt(() => session.run(feeds), { warmup: 1, repeats })).samplesMs);
-            await pause();
-          }
-          const lathe = median(latheMs), ortMs = median(ortSamples);
+          // Lathe and onnxruntime in blocks, forward then reverse order (bench/lib/timing.ts).
+          const [latheS, ortS] = await timeSides([() => compiled.run([x]), () => session.run(feeds)], { repeats: 2 * repeats });
+          const lathe = latheS! * 1e3, ortMs = ortS! * 1e3;
           await session.release();
           const caseName = `${name} batch ${batch}${label}`;
           report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "onnxruntime-node", baselineValue: ortMs });

@@ -24,7 +24,7 @@ import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { NativeLibrary } from "../../runtime/native.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, median } from "../lib/report.ts";
+import { BenchReport, timeSides } from "../lib/report.ts";
 import { gemmSchedule } from "../../compiler/schedule/templates/gemm.ts";
 import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "./vendor.ts";
 import { tuneGraph, tuningLogPath } from "./tuned.ts";
@@ -63,27 +63,6 @@ function matmulGraph([M, N, K]: Shape) {
 
 interface Side { readonly name: string; readonly run: () => void; setThreads(n: number): void; readonly out: Float32Array }
 
-/** Seconds per call of each side: blocks of `repeats` samples, forward then reverse order (see the file comment). */
-async function timeSides(sides: readonly Side[], threads: number, repeats: number, inner: number): Promise<number[]> {
-  const samples = sides.map(() => [] as number[]);
-  const pause = () => new Promise((r) => setTimeout(r, 150));
-  const half = Math.max(1, Math.ceil(repeats / 2));
-  const order = sides.map((_, i) => i);
-  for (const round of [order, [...order].reverse()]) {
-    for (const i of round) {
-      const s = sides[i]!;
-      s.setThreads(threads);
-      s.run();
-      for (let r = 0; r < half; r++) {
-        const t0 = process.hrtime.bigint();
-        for (let k = 0; k < inner; k++) s.run();
-        samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
-      }
-      await pause();
-    }
-  }
-  return samples.map(median);
-}
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("gemm");
@@ -133,7 +112,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const used = lowerGraph(g, { tuned: t.tuned }).kernels.some((k) => k.tuned);
     report.note(`${caseName(shape)} tuned: ${t.tasks.length > 0 ? `${tunedKinds}; config ${configs}${used ? "" : " (NOT applied by compileGraph)"}` : "no tunable task (default schedule)"}`);
     for (const threads of [1, 2]) {
-      const secs = await timeSides(sides, threads, repeats, inner);
+      const secs = await timeSides(sides.map((sd) => sd.run), { repeats, inner, pauseMs: 150, prepare: (i) => sides[i]!.setThreads(threads) });
       // Every side against the first vendor result (or the hand kernel's when none is installed).
       const ref = sides.find((x) => x.name === "openblas" || x.name === "onednn") ?? sides[0]!;
       for (const x of sides) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { LatheError } from "../../compiler/errors.ts";
 import { cxxVersion } from "./host.ts";
-import { BenchReport, formatTable, median, ratioOf, timeIt, type HostInfo } from "./report.ts";
+import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, type HostInfo } from "./report.ts";
 
 const HOST: HostInfo = { cpu: "Test CPU", cores: 2, node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null };
 const DATE = new Date("2026-11-27T12:00:00.123Z");
@@ -107,6 +107,24 @@ describe("helpers", () => {
     expect(t.medianMs).toBeGreaterThanOrEqual(4);
     const slow = await timeIt(() => new Promise((r) => setTimeout(r, 20)), { warmup: 0, repeats: 1 });
     expect(slow.medianMs).toBeGreaterThanOrEqual(15); // awaited, not just started
+  });
+
+  test("timeSides: blocks forward then reverse, each prepared and warmed, promises awaited one at a time", async () => {
+    const log: string[] = [];
+    let running = 0, most = 0;
+    const side = (name: string) => async () => {
+      log.push(name);
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+    };
+    const secs = await timeSides([side("a"), side("b")], { repeats: 4, inner: 2, pauseMs: 0, prepare: (i) => log.push(`prep${i}`) });
+    expect(secs).toHaveLength(2);
+    for (const s of secs) expect(s).toBeGreaterThan(0);
+    // Per block: prepare, one warm-up call, then 2 samples × 2 calls; a, b, then b, a.
+    const block = (i: number, n: string) => [`prep${i}`, ...Array<string>(5).fill(n)];
+    expect(log).toEqual([...block(0, "a"), ...block(1, "b"), ...block(1, "b"), ...block(0, "a")]);
+    expect(most).toBe(1);
   });
 
   test("formatTable pads columns", () => {
