@@ -133,7 +133,10 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
         return `(${useVec(e.dtype, lanes)}){${lanesList(idx).map((i) => `${b}[${i}]`).join(", ")}}`;
       }
       case "ramp": return `(${useVec(e.dtype, e.lanes)}){${lanesList(e).join(", ")}}`;
-      case "broadcast": return `(${useVec(e.dtype, e.lanes)}{} + (${C_TYPE[e.dtype]})(${expr(e.value)}))`;
+      // x − (+0) is x for every x (−0 included), so g++ folds it to a plain broadcast, which
+      // it can take from memory or embed in an FMA; 0 + x is not (it turns −0 into +0),
+      // so that spelling left a scalar add in front of every broadcast.
+      case "broadcast": return `((${C_TYPE[e.dtype]})(${expr(e.value)}) - ${useVec(e.dtype, e.lanes)}{})`;
       case "access": case "reduce": throw new Error(`internal: ${e.kind} reached the C++ printer (lowering missed it)`);
     }
   };
