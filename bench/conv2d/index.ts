@@ -2,11 +2,15 @@
  * ResNet-18's distinct convolution layers (batch 1, 224×224 input, f32, 1 thread): Lathe
  * against oneDNN's direct convolution primitive.
  *
- * Lathe compiles each layer as a one-conv graph with a constant weight through
- * compileGraph: conv-to-gemm lowers it to pad + im2col + matmul, and the matmul task runs
- * with the config of a short tuning run (rows "<layer>"), or with the default schedule
- * (rows "<layer> default"). A Lathe run is the whole graph: NCHW input to NCHW output, the
- * im2col copy included.
+ * Lathe compiles each layer as a one-conv graph with a constant weight, as compileGraph
+ * lays it out in a network (layout "auto"): the layers whose channels divide by the vector
+ * width run as conv2d_nchwc on activations already in the blocked NCHW{b}c layout (the
+ * network keeps them blocked between layers; the weight is blocked at compile time), with
+ * the config of a short tuning run of the conv template (rows "<layer>") or the template's
+ * default config (rows "<layer> default"). conv1 (3 input channels) stays NCHW: pad +
+ * im2col + matmul (conv-to-gemm), its matmul task tuned. For reference, rows
+ * "<layer> im2col default" time the NCHW im2col + GEMM lowering with its default schedule,
+ * from NCHW input to NCHW output.
  *
  * oneDNN (onednn.cc) gets every layout left to it (format_tag::any: it picks its blocked
  * layout for this CPU); the input and weights are reordered into those once, and only the
@@ -18,8 +22,8 @@
  * The bar (issue 5): tuned Lathe ≥ 0.8× oneDNN on the median layer.
  */
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph, lowerGraph } from "../../compiler/graph/compile.ts";
-import { convToGemm } from "../../compiler/graph/passes/conv-to-gemm.ts";
+import { compileGraph, cpuGraphLowering, lowerGraph } from "../../compiler/graph/compile.ts";
+import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
@@ -58,6 +62,39 @@ export function convGraph(l: Layer, w: Float32Array) {
   return b.build([y]);
 }
 
+/** x [C, H, W] (batch 1) → [C/b, H, W, b]; with `back`, the inverse. */
+export function blockChannels(x: Float32Array, c: number, hw: number, b: number, back = false): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let ch = 0; ch < c; ch++) {
+    for (let p = 0; p < hw; p++) {
+      const plain = ch * hw + p, blocked = (Math.floor(ch / b) * hw + p) * b + (ch % b);
+      if (back) out[plain] = x[blocked]!;
+      else out[blocked] = x[plain]!;
+    }
+  }
+  return out;
+}
+
+/** w [O, C, k, k] → [O/b, C/b, k, k, b (input), b (output)] (conv2d_nchwc's OIHW{b}i{b}o). */
+export function blockWeight(w: Float32Array, o: number, c: number, k: number, b: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let oc = 0; oc < o; oc++) for (let ic = 0; ic < c; ic++) for (let r = 0; r < k * k; r++) {
+    const blocked = (((Math.floor(oc / b) * (c / b) + Math.floor(ic / b)) * k * k + r) * b + (ic % b)) * b + (oc % b);
+    out[blocked] = w[(oc * c + ic) * k * k + r]!;
+  }
+  return out;
+}
+
+/** The layer as a network runs it: conv2d_nchwc on blocked activations when the channels divide by `b`. */
+function layerGraph(l: Layer, w: Float32Array, b: number) {
+  if (l.c % b !== 0 || l.o % b !== 0) return { g: cpuGraphLowering(convGraph(l, w)), blocked: false };
+  const gb = new GraphBuilder();
+  const x = gb.input("x", [1, l.c / b, l.hw, l.hw, b]);
+  const wb = gb.constant("w", blockWeight(w, l.o, l.c, l.k, b), [l.o / b, l.c / b, l.k, l.k, b, b]);
+  const y = gb.op1("conv2d_nchwc", [x, wb], { strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], block_in: b, block_out: b });
+  return { g: gb.build([y]), blocked: true };
+}
+
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("conv2d");
@@ -68,32 +105,38 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const log = tuningLogPath("conv2d");
   report.note(`start: ${loadText()} (2-core machine shared with other work; figures are medians)`);
   report.note(`ResNet-18 (torchvision) distinct conv layers, batch 1, f32, no bias; "name k×k/stride in→out @input size"; 1 thread`);
-  report.note(`Lathe: compileGraph with conv-to-gemm (pad + im2col + matmul, weight constant), the matmul task tuned with ${trials} trials (XGBoost search, seed 1, 1 kernel thread; log ${log}, re-runs resume from it); timed from NCHW input to NCHW output`);
+  report.note(`Lathe: compileGraph, weight constant; layers whose channels divide by ${hostVectorBytes() / 4}: conv2d_nchwc timed on blocked activations (as between two layers of a network), else NCHW pad + im2col + matmul; each layer's task tuned with ${trials} trials (XGBoost search, seed 1, 1 kernel thread; log ${log}, re-runs resume from it); "im2col default" rows: the NCHW im2col + GEMM lowering, default schedule, NCHW input to NCHW output`);
   report.note("oneDNN: convolution_forward, algorithm convolution_direct, forward_inference, layouts format_tag::any (its blocked choice, named per layer below); input and weights reordered once; only the primitive's execution timed");
 
   const measurer = new Measurer({ repeats: 3, threads: 1 });
-  const graphs = layers.map((l) => ({ l, w: fill(l.o * l.c * l.k * l.k, 104729) }));
+  const b = hostVectorBytes() / 4;
+  const graphs = layers.map((l) => {
+    const w = fill(l.o * l.c * l.k * l.k, 104729);
+    return { l, w, ...layerGraph(l, w, b) };
+  });
   const tunedBy = new Map<Layer, Awaited<ReturnType<typeof tuneGraph>>>();
   try {
-    // The tasks of the graph compileGraph builds (conv-to-gemm's matmul), as `lathe tune` extracts them.
-    for (const { l, w } of graphs) tunedBy.set(l, await tuneGraph(convToGemm(convGraph(l, w)), { trials, measurer, log, label: l.name }));
+    // The tasks of the graph compileGraph builds, as `lathe tune` extracts them.
+    for (const { l, g } of graphs) tunedBy.set(l, await tuneGraph(g, { trials, measurer, log, label: l.name }));
   } finally {
     measurer.close();
   }
 
   const ratios: { name: string; ratio: number }[] = [], defaultRatios: { name: string; ratio: number }[] = [];
-  for (const { l, w } of graphs) {
+  for (const { l, w, g, blocked } of graphs) {
     const oh = outSize(l);
-    const g = convGraph(l, w);
     const t = tunedBy.get(l)!;
-    const [tuned, plain] = [await compileGraph(g, { tuned: t.tuned }), await compileGraph(g)];
-    tuned.setNumThreads(1);
-    plain.setNumThreads(1);
+    const nchw = convGraph(l, w);
+    const [tuned, plain, im2col] = [await compileGraph(g, { tuned: t.tuned }), await compileGraph(g), await compileGraph(nchw, { layout: "nchw" })];
+    for (const m of [tuned, plain, im2col]) m.setNumThreads(1);
     const xData = fill(l.c * l.hw * l.hw, 7919);
-    const x = [Tensor.fromArray(xData, [1, l.c, l.hw, l.hw])];
-    const yT = [Tensor.fromArray(new Float32Array(l.o * oh * oh), [1, l.o, oh, oh])];
-    const yP = [Tensor.fromArray(new Float32Array(l.o * oh * oh), [1, l.o, oh, oh])];
-    const sides: (() => void)[] = [() => tuned.runInto(x, yT), () => plain.runInto(x, yP)];
+    const xPlain = [Tensor.fromArray(xData, [1, l.c, l.hw, l.hw])];
+    const x = blocked ? [Tensor.fromArray(blockChannels(xData, l.c, l.hw * l.hw, b), [1, l.c / b, l.hw, l.hw, b])] : xPlain;
+    const outShape = blocked ? [1, l.o / b, oh, oh, b] : [1, l.o, oh, oh];
+    const yT = [Tensor.fromArray(new Float32Array(l.o * oh * oh), outShape)];
+    const yP = [Tensor.fromArray(new Float32Array(l.o * oh * oh), outShape)];
+    const yI = [Tensor.fromArray(new Float32Array(l.o * oh * oh), [1, l.o, oh, oh])];
+    const sides: (() => void)[] = [() => tuned.runInto(x, yT), () => plain.runInto(x, yP), () => im2col.runInto(xPlain, yI)];
     let impl = "";
     if (dnnl) {
       dnnl.setNumThreads(1);
@@ -108,25 +151,32 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const runD = dnnl.kernel("onednn_conv_run");
       sides.push(() => runD.call([]));
       tuned.runInto(x, yT);
-      const got = yT[0]!.data as Float32Array;
-      let maxErr = 0;
-      for (let i = 0; i < yD.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - yD[i]!) / (1 + Math.abs(yD[i]!)));
-      if (maxErr > 1e-3) report.note(`${l.name}: Lathe and oneDNN disagree (max rel err ${maxErr.toExponential(2)})`);
+      im2col.runInto(xPlain, yI);
+      const outs: [string, Float32Array][] = [
+        ["tuned", blocked ? blockChannels(yT[0]!.data as Float32Array, l.o, oh * oh, b, true) : (yT[0]!.data as Float32Array)],
+        ["im2col", yI[0]!.data as Float32Array],
+      ];
+      for (const [side, got] of outs) {
+        let maxErr = 0;
+        for (let i = 0; i < yD.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - yD[i]!) / (1 + Math.abs(yD[i]!)));
+        if (maxErr > 1e-3) report.note(`${l.name}: Lathe (${side}) and oneDNN disagree (max rel err ${maxErr.toExponential(2)})`);
+      }
     }
     const flops = 2 * l.o * oh * oh * l.c * l.k * l.k;
     const inner = Math.max(1, Math.round(5e7 / flops));
     const secs = await timeSides(sides, { repeats, inner });
     const gf = (s: number) => Number((flops / s / 1e9).toFixed(2));
-    const dv = dnnl ? gf(secs[2]!) : null;
-    for (const [suffix, s] of [["", secs[0]!], [" default", secs[1]!]] as const) {
+    const dv = dnnl ? gf(secs[3]!) : null;
+    for (const [suffix, s] of [["", secs[0]!], [" default", secs[1]!], [" im2col default", secs[2]!]] as const) {
       const common = { case: l.name + suffix, threads: 1, metric: "GFLOP/s", better: "higher" as const, lathe: gf(s), baseline: "onednn" };
       const row = report.row(dv === null ? { ...common, baselineValue: null, install: ONEDNN_INSTALL } : { ...common, baselineValue: dv });
-      if (row.ratio !== null) (suffix === "" ? ratios : defaultRatios).push({ name: l.name, ratio: row.ratio });
+      if (row.ratio !== null && suffix === "") ratios.push({ name: l.name, ratio: row.ratio });
+      if (row.ratio !== null && suffix === " default") defaultRatios.push({ name: l.name, ratio: row.ratio });
     }
     const kernels = lowerGraph(g, { tuned: t.tuned }).kernels;
-    const used = `${kernels.filter((k) => k.tuned).length} of ${kernels.length} kernels tuned`;
+    const used = `${blocked ? `conv2d_nchwc on NCHW${b}c` : "NCHW im2col + GEMM"}, ${kernels.filter((k) => k.tuned).length} of ${kernels.length} kernels tuned`;
     const cfg = t.tasks.map((x) => `${x.kind} ${JSON.stringify(t.tuned.get(x.key) ?? null)} (best ${x.bestGflops?.toFixed(1) ?? "-"} GFLOP/s in tuning, ${x.size} configs)`).join("; ");
-    report.note(`${l.name}: Lathe ${used}: ${cfg || "nothing (no tunable task)"}; oneDNN impl ${impl || "n/a"}; ${(secs[0]! * 1e3).toFixed(3)} ms tuned vs ${dnnl ? (secs[2]! * 1e3).toFixed(3) : "-"} ms oneDNN`);
+    report.note(`${l.name}: Lathe ${used}: ${cfg || "nothing (no tunable task)"}; oneDNN impl ${impl || "n/a"}; ${(secs[0]! * 1e3).toFixed(3)} ms tuned vs ${dnnl ? (secs[3]! * 1e3).toFixed(3) : "-"} ms oneDNN`);
   }
   report.note(`end: ${loadText()}`);
   // The lower middle for an even count.

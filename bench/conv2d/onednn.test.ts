@@ -5,7 +5,8 @@ import { describe, expect, test } from "vitest";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { BenchReport } from "../lib/report.ts";
 import { ONEDNN_FLAGS, vendorShim } from "../gemm/vendor.ts";
-import { convGraph, outSize, RESNET18_CONVS } from "./index.ts";
+import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import { blockChannels, blockWeight, convGraph, outSize, RESNET18_CONVS } from "./index.ts";
 
 const haveDnnl = existsSync("/usr/include/dnnl.hpp") || existsSync("/usr/include/oneapi/dnnl/dnnl.hpp");
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -17,6 +18,24 @@ describe("ResNet-18 layer table", () => {
       expect(g.outputs[0]!.type.shape).toEqual([1, l.o, outSize(l), outSize(l)]);
     }
     expect(RESNET18_CONVS.map(outSize)).toEqual([112, 56, 28, 28, 28, 14, 14, 14, 7, 7, 7]);
+  });
+});
+
+describe("blocked layouts of the conv2d bench", () => {
+  test("conv2d_nchwc on blockChannels(x) and blockWeight(w), unblocked, is conv2d on x and w", () => {
+    const l = { name: "t", c: 8, o: 12, hw: 5, k: 3, stride: 1, pad: 1 }, b = 4, oh = outSize(l);
+    const x = fill(l.c * l.hw * l.hw, 5), w = fill(l.o * l.c * 9, 6);
+    const want = interpret(convGraph(l, w), [{ data: x, shape: [1, l.c, l.hw, l.hw] }]).outputs[0]!;
+    const gb = new GraphBuilder();
+    const y = gb.op1("conv2d_nchwc", [gb.input("x", [1, l.c / b, l.hw, l.hw, b]), gb.input("w", [l.o / b, l.c / b, 3, 3, b, b])], { pads: [1, 1, 1, 1], block_in: b, block_out: b });
+    const got = interpret(gb.build([y]), [
+      { data: blockChannels(x, l.c, l.hw * l.hw, b), shape: [1, l.c / b, l.hw, l.hw, b] },
+      { data: blockWeight(w, l.o, l.c, 3, b), shape: [l.o / b, l.c / b, 3, 3, b, b] },
+    ]).outputs[0]!;
+    const back = blockChannels(Float32Array.from(got.data), l.o, oh * oh, b, true);
+    for (let i = 0; i < back.length; i++) expect(Math.abs(back[i]! - want.data[i]!)).toBeLessThan(1e-5);
+    // and blockChannels(·, back) inverts blockChannels
+    expect(blockChannels(blockChannels(x, l.c, l.hw * l.hw, b), l.c, l.hw * l.hw, b, true)).toEqual(x);
   });
 });
 

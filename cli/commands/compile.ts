@@ -3,10 +3,10 @@
  * through the graph passes and the whole-graph compiler, into an ahead-of-time artifact
  * directory (runtime/artifact.ts) that `lathe run` and loadModule execute.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { LatheError } from "../../compiler/errors.ts";
-import type { CompileGraphOptions } from "../../compiler/graph/compile.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import type { CompileGraphOptions, GraphLayout } from "../../compiler/graph/compile.ts";
+import { compileGraph, GRAPH_LAYOUTS } from "../../compiler/graph/compile.ts";
 import type { ArtifactManifest, TensorSpec } from "../../runtime/artifact.ts";
 import { writeArtifact } from "../../runtime/artifact.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
@@ -27,7 +27,14 @@ export interface CompileCommandOptions {
   readonly plugin?: readonly string[];
   /** A tuning log (lathe tune): each task's best measured config replaces its default schedule. */
   readonly tuningLog?: string;
+  /** Convolution layout (CompileGraphOptions.layout); tune with the same one. */
+  readonly layout?: string;
 }
+
+/** `--layout`, shared by compile and tune (a tuning log's task keys depend on the layout). */
+export const layoutOption = (): Option =>
+  new Option("--layout <layout>", "convolutions' activation layout: nchwc (blocked, direct convolutions), nchw (im2col + GEMM), or auto (nchwc unless the model has grouped or depthwise convolutions)")
+    .choices([...GRAPH_LAYOUTS]).default("auto");
 
 export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
 
@@ -48,7 +55,7 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
     passes: printAfter ? { printAfter } : {},
   });
   const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
-  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), fuse: opts.fuse, target });
+  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), fuse: opts.fuse, target, layout: (opts.layout ?? "auto") as GraphLayout });
   return writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
 }
 
@@ -63,6 +70,7 @@ export function compileCommand(): Command {
     .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
     .option("--no-fuse", "one kernel per node (no operator fusion)")
     .option("--tuning-log <file>", "use each task's best config from this tuning log (written by lathe tune)")
+    .addOption(layoutOption())
     .option("--print-after <passes>", "print the graph after these graph passes (comma-separated, or all) to stderr")
     .action(async (model: string, opts: CompileCommandOptions) => {
       const m = await compileModel(model, opts);

@@ -9,7 +9,8 @@
 import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { LatheError } from "../../compiler/errors.ts";
-import { convToGemm } from "../../compiler/graph/passes/conv-to-gemm.ts";
+import { cpuGraphLowering, type GraphLayout } from "../../compiler/graph/compile.ts";
+import { layoutOption } from "./compile.ts";
 import { readLog } from "../../compiler/autotune/log.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
@@ -33,6 +34,7 @@ export interface TuneCommandOptions {
   readonly const: string[];
   readonly progress: boolean;
   readonly cacheFlush: boolean;
+  readonly layout: string;
 }
 
 export interface PlannedTask {
@@ -50,10 +52,10 @@ const intOption = (v: string, name: string, min: number): number => {
 };
 
 /** The model's tunable tasks with their trial budgets (tasks without a template are listed in `skipped`). */
-export async function planTuning(model: string, trials: number, opts: Pick<TuneCommandOptions, "dim" | "const"> = { dim: [], const: [] }): Promise<{ planned: PlannedTask[]; skipped: string[] }> {
+export async function planTuning(model: string, trials: number, opts: Pick<TuneCommandOptions, "dim" | "const"> & { layout?: GraphLayout } = { dim: [], const: [] }): Promise<{ planned: PlannedTask[]; skipped: string[] }> {
   const { graph } = await loadModel(model, { dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const") });
-  // The graph compileGraph lowers (conv2d → im2col + GEMM by default), so task keys match at compile time.
-  const tasks = extractTasks(convToGemm(graph), "cpu");
+  // The graph compileGraph lowers (with the same layout), so task keys match at compile time.
+  const tasks = extractTasks(cpuGraphLowering(graph, { layout: opts.layout ?? "auto" }), "cpu");
   const withTemplate = tasks.map((t) => ({ t, template: taskTemplate(taskSpec(t)) }));
   const tunable = withTemplate.filter((x): x is { t: typeof x.t; template: GroupTemplate } => x.template !== null);
   const budget = allocateTrials(trials, tunable.map((x) => ({ weight: x.template.flops * x.t.weight, cap: x.template.space.size })));
@@ -80,6 +82,7 @@ export function tuneCommand(): Command {
     .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
     .option("--no-progress", "no progress bar (one line per task instead)")
     .option("--no-cache-flush", "time kernels with warm caches (default: caches evicted before every timed run, as inside a whole network)")
+    .addOption(layoutOption())
     .action(async (model: string, opts: TuneCommandOptions) => {
       if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
       if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
@@ -88,13 +91,13 @@ export function tuneCommand(): Command {
       const batch = intOption(opts.batch, "batch", 1);
       const repeats = intOption(opts.repeats, "repeats", 1);
       const threads = intOption(opts.threads, "threads", 0);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind });
+      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind, layout: opts.layout as GraphLayout });
     });
 }
 
 export async function runTune(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number },
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
   const { planned, skipped } = await planTuning(model, o.trials, o);

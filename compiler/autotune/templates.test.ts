@@ -6,11 +6,13 @@ import { interpret } from "../graph/interpret.ts";
 import { cpuTarget } from "../targets/cpu/index.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "./task.ts";
 import { lowerTask, taskGraph, taskTemplate } from "./task-template.ts";
+import type { TemplateKind } from "./templates.ts";
+import { hostVectorBytes } from "../targets/cpu/host.ts";
 import type { Config } from "./log.ts";
 
 /** One-task graphs, one per template family; small shapes with uneven extents so tiles leave tails. */
-function cases(): { name: string; g: Graph; kind: "gemm" | "reduce" }[] {
-  const out: { name: string; g: Graph; kind: "gemm" | "reduce" }[] = [];
+function cases(): { name: string; g: Graph; kind: TemplateKind }[] {
+  const out: { name: string; g: Graph; kind: TemplateKind }[] = [];
   const conv = (groups: number, C: number, F: number, k: number, pads: number[], strides = [1, 1]) => {
     const b = new GraphBuilder();
     const x = b.input("x", [1, C, 9, 10]);
@@ -26,11 +28,22 @@ function cases(): { name: string; g: Graph; kind: "gemm" | "reduce" }[] {
     return b.build([y]);
   })(), kind: "reduce" });
   out.push({ name: "depthwise conv2d 3x3", g: conv(8, 8, 8, 3, [1, 1, 1, 1]), kind: "reduce" });
+  // Blocks that fill whole vectors take the register-tiled direct convolution template, others the reduce one.
+  const lanes = hostVectorBytes() / 4;
   out.push({ name: "conv2d_nchwc", g: (() => {
     const b = new GraphBuilder();
     const y = b.op1("conv2d_nchwc", [b.input("x", [1, 2, 7, 6, 4]), b.input("w", [3, 2, 3, 3, 4, 8])], { pads: [1, 1, 1, 1], block_in: 4, block_out: 8 });
     return b.build([y]);
-  })(), kind: "reduce" });
+  })(), kind: 8 % lanes === 0 ? "conv" : "reduce" });
+  out.push({ name: "conv2d_nchwc with vector blocks + bias + relu", g: (() => {
+    const b = new GraphBuilder();
+    const conv = b.op1("conv2d_nchwc", [b.input("x", [1, 2, 9, 10, 8]), b.input("w", [3, 2, 3, 3, 8, lanes])], { pads: [1, 1, 1, 1], block_in: 8, block_out: lanes });
+    return b.build([b.op1("relu", [b.op1("add", [conv, b.input("b", [1, 3, 1, 1, lanes])])])]);
+  })(), kind: "conv" });
+  out.push({ name: "conv2d_nchwc stride 2, two vectors per block, 1x1", g: (() => {
+    const b = new GraphBuilder();
+    return b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 3, 13, 14, 4]), b.input("w", [2, 3, 1, 1, 4, 2 * lanes])], { strides: [2, 2], block_in: 4, block_out: 2 * lanes })]);
+  })(), kind: "conv" });
   out.push({ name: "max_pool2d 3x3 stride 2 pad 1", g: (() => {
     const b = new GraphBuilder();
     return b.build([b.op1("max_pool2d", [b.input("x", [1, 6, 13, 12])], { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })]);

@@ -30,7 +30,7 @@ import { bestConfigs, readLog, type TuneRecord } from "./log.ts";
 /** Task key → the config to compile it with (what `tunedConfigs(log)` returns). */
 export type TunedConfigs = ReadonlyMap<string, Config>;
 
-export type TemplateKind = "gemm" | "reduce";
+export type TemplateKind = "gemm" | "conv" | "reduce";
 
 export interface GroupTemplate {
   readonly kind: TemplateKind;
@@ -106,6 +106,11 @@ export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut
     };
   }
 
+  if (anchorOp === "conv2d_nchwc" && D.length === 5 && R.length === 4) {
+    const conv = convNchwcTemplate(D, R, flops, anchor, out, outputs, vectorBytes);
+    if (conv) return conv;
+  }
+
   const r = D.length;
   // Tiles stay within a register file's worth of accumulators (th·tc ≤ 32 rows of tw lanes),
   // which also bounds the unrolled code g++ has to compile.
@@ -131,6 +136,81 @@ export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut
 }
 
 const MAX_UNROLL = 16;
+
+/** Vector accumulators a direct convolution's register tile may hold (of 32 AVX-512 registers). */
+const CONV_MAX_ACC = 28;
+
+/**
+ * The blocked direct convolution (conv2d_nchwc, output [N, K/bo, OH, OW, bo]), TVM's x86
+ * NCHWc recipe: a register tile of `ow` output columns × `kb` output-channel blocks × bo
+ * lanes accumulates over (input-channel block, kernel row, kernel column, input channel), so
+ * each step loads kb weight vectors and broadcasts ow input values for ow·kb FMAs. `ku`
+ * unrolls the innermost input-channel loop; `par` fuses the outer channel blocks with the
+ * output rows into the parallel loop. The inner block bo must fill a vector.
+ */
+function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: number, anchorT: Tensor, outT: Tensor, outputs: readonly Tensor[], vectorBytes: number): GroupTemplate | null {
+  const [, K, , OW, bo] = D as [number, number, number, number, number];
+  const lanes = vectorBytes / 4;
+  if (bo % lanes !== 0 || bo > 4 * lanes) return null;
+  const vecs = bo / lanes;
+  const tiles: string[] = [];
+  for (const kb of dividing([1, 2, 4], K)) {
+    for (const ow of dividing([1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 16, 28], OW)) if (ow * kb * vecs <= CONV_MAX_ACC) tiles.push(`${ow}x${kb}`);
+  }
+  const space = defineSpace({ knobs: { tile: tiles, ku: dividing([1, 2, 4, 8, 16], R[3]!), par: [1, 2] } });
+  // The default (what the measurements of ResNet-18's layers favoured): up to 8 columns × 2
+  // channel blocks.
+  const owDefault = Math.max(...dividing([1, 2, 3, 4, 5, 6, 7, 8], OW));
+  const kbDefault = K % 2 === 0 && owDefault * 2 * vecs <= CONV_MAX_ACC ? 2 : 1;
+  return {
+    kind: "conv", space, flops, defaultConfig: { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 1 },
+    apply(sched, config) {
+      space.positions(config);
+      inlineIntermediates(sched);
+      const done = new Set<Stage>();
+      tileConvNchwc(sched, anchorT, outT, config, done);
+      finishStages(sched, outputs, vectorBytes, done);
+    },
+  };
+}
+
+function tileConvNchwc(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {
+  let anchor = s.stage(anchorT);
+  let out = s.stage(outT);
+  if (out === anchor) {
+    anchor = s.stage(cacheWrite(s, anchorT, "local"));
+    out = s.stage(anchorT);
+  }
+  const [owb, kb] = (c["tile"] as string).split("x").map(Number) as [number, number];
+  const [n, ko, oh, ow, ki] = out.axis as readonly Axis[] as readonly [Axis, Axis, Axis, Axis, Axis];
+  const [koo, koi] = out.split(ko, { factor: kb });
+  const [owo, owi] = out.split(ow, { factor: owb });
+  out.reorder(n, koo, oh, owo, koi, owi, ki);
+  out.unroll(koi);
+  out.unroll(owi);
+  out.vectorize(ki);
+  anchor.computeAt(out, owo);
+  done.add(anchor).add(out);
+
+  const [rco, rr, rs, rci] = anchor.reduceAxis as readonly Axis[] as readonly [Axis, Axis, Axis, Axis];
+  const [an, ako, aoh, aow, aki] = anchor.axis as readonly Axis[] as readonly [Axis, Axis, Axis, Axis, Axis];
+  const ku = c["ku"] as number;
+  let inner: Axis[] = [rci];
+  let outerR: Axis[] = [rco, rr, rs];
+  if (ku > 1) {
+    const [rio, rii] = anchor.split(rci, { factor: ku });
+    outerR = [rco, rr, rs, rio];
+    inner = [rii];
+  }
+  anchor.reorder(...outerR, ...inner, an, ako, aoh, aow, aki);
+  if (ku > 1) anchor.unroll(inner[0]!);
+  anchor.unroll(ako);
+  anchor.unroll(aow);
+  anchor.vectorize(aki);
+
+  const par = c["par"] as number;
+  out.parallel(par >= 2 ? out.fuse(out.fuse(n, koo), oh) : out.fuse(n, koo));
+}
 
 /** The reduce template's loop nest (see the file comment); adds the stages it scheduled to `done`. */
 function tileReduction(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {

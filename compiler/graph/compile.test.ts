@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "./builder.ts";
-import { compileGraph, lowerGraph } from "./compile.ts";
+import { compileGraph, cpuGraphLowering, lowerGraph } from "./compile.ts";
+import { hostVectorBytes } from "../targets/cpu/host.ts";
 import { printFunc } from "../tir/print.ts";
 import { interpret } from "./interpret.ts";
 import { fusionGroups } from "./passes/fuse.ts";
@@ -36,8 +37,7 @@ function mlp() {
   return b.build([y]);
 }
 
-function resnetBlock() {
-  const C = 4, H = 6, W = 6;
+function resnetBlock(C = 4, H = 6, W = 6) {
   const b = new GraphBuilder();
   const x = b.input("x", ["n", C, H, W], "f32");
   const bn = (name: string, v: ReturnType<typeof b.input>) => b.op1("batch_norm", [v,
@@ -75,6 +75,38 @@ describe("whole-graph compilation (one native library per graph)", () => {
     const x = new Tensor(randArray(2 * 4 * 36), [2, 4, 6, 6], "f32");
     expectMatchesInterpreter(g, [x], c.run([x]));
   }, 120_000);
+
+  test("layout auto: a ResNet block whose channels fill vectors runs blocked (conv2d_nchwc, transforms only at its edges) and equals the interpreter", async () => {
+    const C = 2 * (hostVectorBytes() / 4);
+    const g = resnetBlock(C, 9, 7);
+    const ops = cpuGraphLowering(g).nodes.map((n) => n.op);
+    expect(ops.filter((o) => o === "conv2d_nchwc")).toHaveLength(2);
+    expect(ops.filter((o) => o === "layout_transform")).toHaveLength(2); // x in, y out
+    expect(ops).not.toContain("im2col");
+    const c = await compileGraph(g);
+    expect(c.graph.nodes.some((n) => n.op === "conv2d_nchwc")).toBe(true);
+    for (const n of [1, 2]) {
+      const x = new Tensor(randArray(n * C * 63), [n, C, 9, 7], "f32");
+      expectMatchesInterpreter(g, [x], c.run([x]));
+    }
+    // "nchw" keeps im2col + GEMM; the same numbers.
+    const plain = await compileGraph(g, { layout: "nchw" });
+    expect(plain.graph.nodes.some((n) => n.op === "conv2d_nchwc")).toBe(false);
+    const x = new Tensor(randArray(C * 63), [1, C, 9, 7], "f32");
+    expectMatchesInterpreter(g, [x], plain.run([x]));
+  }, 120_000);
+
+  test("layout auto keeps NCHW for a graph with a depthwise convolution (its transforms would cost more than blocking saves)", () => {
+    const C = 2 * (hostVectorBytes() / 4);
+    const b = new GraphBuilder();
+    const x = b.input("x", [1, C, 8, 8]);
+    const dw = b.op1("conv2d", [x, b.constant("dw", randArray(C * 9), [C, 1, 3, 3])], { pads: [1, 1, 1, 1], groups: C });
+    const y = b.op1("conv2d", [dw, b.constant("pw", randArray(C * C), [C, C, 1, 1])], {});
+    const ops = cpuGraphLowering(b.build([y])).nodes.map((n) => n.op);
+    expect(ops).not.toContain("conv2d_nchwc");
+    expect(ops).toContain("im2col");
+    expect(cpuGraphLowering(b.build([y]), { layout: "nchwc" }).nodes.map((n) => n.op)).toContain("conv2d_nchwc");
+  });
 
   test("memory planning reuses blocks once their readers have run", async () => {
     const b = new GraphBuilder();

@@ -25,12 +25,18 @@ import { fusionGroups, singletonGroups } from "./passes/fuse.ts";
 import type { LoweredGroup } from "./lower-group.ts";
 import { lowerGroup, type TunedConfigs } from "./lower-group.ts";
 import { convToGemm } from "./passes/conv-to-gemm.ts";
+import { alterLayout, blockedLayoutPays } from "./passes/layout.ts";
+
 import { makeExecPlan } from "./exec-plan.ts";
 import type { ExecPlan } from "./exec-plan.ts";
 import { SizeVars } from "./te-bridge.ts";
 import { printFunc } from "../tir/print.ts";
 import type { TargetPlugin } from "../targets/plugin.ts";
 import { externalKernel, lowerGroupFor, partitionExternal, type GraphKernel } from "../targets/byoc.ts";
+
+/** How compileGraph lays out convolutions' activations (CompileGraphOptions.layout). */
+export const GRAPH_LAYOUTS = ["auto", "nchw", "nchwc"] as const;
+export type GraphLayout = (typeof GRAPH_LAYOUTS)[number];
 
 /** Options for compileGraph(s). New optional fields are welcome; every one must have a default. */
 export interface CompileGraphOptions {
@@ -40,6 +46,13 @@ export interface CompileGraphOptions {
   readonly fuse?: boolean;
   /** Lower static-shape, non-depthwise conv2d to im2col + GEMM (passes/conv-to-gemm.ts). Default true. */
   readonly convToGemm?: boolean;
+  /**
+   * "nchwc": convolutions whose channels divide by the vector width run as direct convolutions
+   * in the blocked NCHW[x]c layout (passes/layout.ts; the conv template in
+   * autotune/templates.ts); conv-to-gemm takes the rest. "nchw": every convolution stays NCHW.
+   * "auto" (the default): nchwc when it pays (passes/layout.ts `blockedLayoutPays`).
+   */
+  readonly layout?: GraphLayout;
   /** Print each kernel's time to stderr on every run (default: LATHE_PROFILE=1). */
   readonly profile?: boolean;
   /** compileGraphs: at most this many graphs per shared library (default 64). */
@@ -94,8 +107,8 @@ export type CompileOutcome =
  * the entry symbol, so that several graphs can share a library.
  */
 export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix = "", suffix = ""): LoweredGraph {
-  // The cpu target's graph lowering; the returned graph (with its constants) is what the library runs.
-  const g = opts.convToGemm === false ? input : convToGemm(input);
+  // The returned graph (with its constants) is what the library runs.
+  const g = cpuGraphLowering(input, opts);
   const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
   const target = opts.target;
   // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
@@ -114,6 +127,17 @@ export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix 
   const show = (process.env.LATHE_SHOW_KERNELS ?? "").split(",").filter(Boolean);
   for (const k of kernels) if (show.includes(k.func.name)) process.stderr.write(`${printFunc(k.func)}\n`);
   return { graph: g, groups, kernels, plan, entry: GRAPH_ENTRY + suffix };
+}
+
+/**
+ * The cpu target's graph rewrites before fusion (see `layout` and `convToGemm`). `lathe tune`
+ * extracts its tasks from the same graph, so tuned task keys match what compileGraph builds.
+ */
+export function cpuGraphLowering(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm"> = {}): Graph {
+  const block = hostVectorBytes() / 4;
+  const layout = opts.layout ?? "auto";
+  const blocked = layout === "nchwc" || (layout === "auto" && blockedLayoutPays(g, block)) ? alterLayout(block).run(g) : g;
+  return opts.convToGemm === false ? blocked : convToGemm(blocked);
 }
 
 export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Promise<CompiledGraph> {
