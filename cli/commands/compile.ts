@@ -33,8 +33,8 @@ export interface CompileCommandOptions {
 
 /** `--layout`, shared by compile and tune (a tuning log's task keys depend on the layout). */
 export const layoutOption = (): Option =>
-  new Option("--layout <layout>", "convolutions' activation layout: nchwc (blocked, direct convolutions), nchw (im2col + GEMM), or auto (nchwc unless the model has grouped or depthwise convolutions)")
-    .choices([...GRAPH_LAYOUTS]).default("auto");
+  new Option("--layout <layout>", "convolutions' activation layout: nchwc (blocked, direct convolutions), nchw (im2col + GEMM), or auto (nchwc unless the model has grouped or depthwise convolutions; the default, except nchw for a target plugin with BYOC patterns)")
+    .choices([...GRAPH_LAYOUTS]);
 
 export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
 
@@ -55,7 +55,8 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
     passes: printAfter ? { printAfter } : {},
   });
   const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
-  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), fuse: opts.fuse, target, layout: (opts.layout ?? "auto") as GraphLayout });
+  const layout = opts.layout as GraphLayout | undefined;
+  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), ...(layout ? { layout } : {}), fuse: opts.fuse, target });
   return writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
 }
 

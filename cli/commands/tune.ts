@@ -34,7 +34,7 @@ export interface TuneCommandOptions {
   readonly const: string[];
   readonly progress: boolean;
   readonly cacheFlush: boolean;
-  readonly layout: string;
+  readonly layout?: string;
 }
 
 export interface PlannedTask {
@@ -91,7 +91,7 @@ export function tuneCommand(): Command {
       const batch = intOption(opts.batch, "batch", 1);
       const repeats = intOption(opts.repeats, "repeats", 1);
       const threads = intOption(opts.threads, "threads", 0);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind, layout: opts.layout as GraphLayout });
+      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout });
     });
 }
 

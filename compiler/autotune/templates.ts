@@ -18,6 +18,7 @@
  * (a GPU template's knobs would be threads per block and vthreads).
  */
 import type { Tensor } from "../te/tensor.ts";
+import { bytesOf } from "../te/dtype.ts";
 import type { Schedule, Stage } from "../schedule/schedule.ts";
 import type { Axis } from "../schedule/axis.ts";
 import { cacheWrite } from "../schedule/cache.ts";
@@ -150,7 +151,7 @@ const CONV_MAX_ACC = 28;
  */
 function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: number, anchorT: Tensor, outT: Tensor, outputs: readonly Tensor[], vectorBytes: number): GroupTemplate | null {
   const [, K, , OW, bo] = D as [number, number, number, number, number];
-  const lanes = vectorBytes / 4;
+  const lanes = vectorBytes / bytesOf(anchorT.dtype);
   if (bo % lanes !== 0 || bo > 4 * lanes) return null;
   const vecs = bo / lanes;
   const tiles: string[] = [];
@@ -159,11 +160,12 @@ function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: nu
   }
   const space = defineSpace({ knobs: { tile: tiles, ku: dividing([1, 2, 4, 8, 16], R[3]!), par: [1, 2] } });
   // The default (what the measurements of ResNet-18's layers favoured): up to 8 columns × 2
-  // channel blocks.
+  // channel blocks, parallel over channel blocks and rows (a network's first layers have only
+  // a few channel blocks to share between threads).
   const owDefault = Math.max(...dividing([1, 2, 3, 4, 5, 6, 7, 8], OW));
   const kbDefault = K % 2 === 0 && owDefault * 2 * vecs <= CONV_MAX_ACC ? 2 : 1;
   return {
-    kind: "conv", space, flops, defaultConfig: { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 1 },
+    kind: "conv", space, flops, defaultConfig: { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 2 },
     apply(sched, config) {
       space.positions(config);
       inlineIntermediates(sched);

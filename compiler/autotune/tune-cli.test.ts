@@ -1,6 +1,8 @@
 // `lathe tune` end to end, through main() in-process: tasks from a graph text file, trials split
 // across them, every measurement in the log, a second run resuming with nothing to do.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -52,6 +54,25 @@ describe("lathe tune", () => {
     const a = loadModule(tunedDir).run([x])[0]!.toArray(), b = loadModule(plainDir).run([x])[0]!.toArray();
     a.forEach((v, k) => expect(v).toBeCloseTo(b[k]!, 4));
   }, 180_000);
+
+  test("--layout picks the graph tasks come from: blocked direct convolutions or im2col + GEMM", async () => {
+    const conv = path.join(tmp, "conv.lg");
+    writeFileSync(conv, `graph net(x: f32[1, 32, 8, 8], w: f32[32, 32, 3, 3]) {
+  y = conv2d(x, w, pads=[1, 1, 1, 1])
+  return y
+}
+`);
+    const ops = async (layout: "auto" | "nchw" | "nchwc") =>
+      (await planTuning(conv, 10, { dim: [], const: [], layout })).planned.map((p) => p.task.nodes.map((n) => n.op).join("+"));
+    expect(await ops("nchwc")).toContain("conv2d_nchwc");
+    expect(await ops("auto")).toEqual(await ops("nchwc"));
+    expect((await ops("nchw")).some((t) => t.includes("matmul"))).toBe(true);
+    // commander rejects an unknown layout (and exits, so as a user runs it: a child process)
+    const bin = fileURLToPath(new URL("../../bin/lathe.mjs", import.meta.url));
+    const bad = spawnSync(process.execPath, [bin, "compile", conv, "-o", path.join(tmp, "bad"), "--layout", "nhwc"], { encoding: "utf8", timeout: 60_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/'nhwc' is invalid.*auto, nchw, nchwc/);
+  }, 60_000);
 
   test("bad options are one-line errors", async () => {
     const r = await lathe("tune", model, "--log", path.join(tmp, "x.jsonl"), "--model", "genetic");

@@ -108,6 +108,17 @@ describe("whole-graph compilation (one native library per graph)", () => {
     expect(cpuGraphLowering(b.build([y]), { layout: "nchwc" }).nodes.map((n) => n.op)).toContain("conv2d_nchwc");
   });
 
+  test("layout auto keeps NCHW for a training graph (the convolution gradients read the activations in NCHW)", () => {
+    const C = 2 * (hostVectorBytes() / 4);
+    const b = new GraphBuilder();
+    const x = b.input("x", [1, C, 6, 6]), w = b.input("w", [C, C, 3, 3]);
+    const y = b.op1("conv2d", [x, w], { pads: [1, 1, 1, 1] });
+    const loss = b.op1("sum", [b.op1("mul", [y, y])]);
+    const { graph } = autodiff(b.build([loss]), loss, [w]);
+    expect(graph.nodes.some((n) => n.op === "conv2d_grad_weight")).toBe(true);
+    expect(cpuGraphLowering(graph).nodes.map((n) => n.op)).not.toContain("conv2d_nchwc");
+  });
+
   test("memory planning reuses blocks once their readers have run", async () => {
     const b = new GraphBuilder();
     let v = b.input("x", [8, 16], "f32");

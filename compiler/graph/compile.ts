@@ -50,7 +50,8 @@ export interface CompileGraphOptions {
    * "nchwc": convolutions whose channels divide by the vector width run as direct convolutions
    * in the blocked NCHW[x]c layout (passes/layout.ts; the conv template in
    * autotune/templates.ts); conv-to-gemm takes the rest. "nchw": every convolution stays NCHW.
-   * "auto" (the default): nchwc when it pays (passes/layout.ts `blockedLayoutPays`).
+   * "auto" (the default): nchwc when it pays (passes/layout.ts `blockedLayoutPays`); the
+   * default is "nchw" for a target plugin with BYOC patterns.
    */
   readonly layout?: GraphLayout;
   /** Print each kernel's time to stderr on every run (default: LATHE_PROFILE=1). */
@@ -108,7 +109,9 @@ export type CompileOutcome =
  */
 export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix = "", suffix = ""): LoweredGraph {
   // The returned graph (with its constants) is what the library runs.
-  const g = cpuGraphLowering(input, opts);
+  // A target plugin's BYOC patterns were written against what conv-to-gemm makes (an
+  // OpenBLAS plugin offloads the GEMMs): with patterns, the default layout stays NCHW.
+  const g = cpuGraphLowering(input, { ...opts, layout: opts.layout ?? (opts.target?.patterns?.length ? "nchw" : "auto") });
   const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
   const target = opts.target;
   // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
