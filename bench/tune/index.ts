@@ -1,7 +1,10 @@
 /**
  * Auto-tuning search quality: best-so-far GFLOP/s against trials for XGBoost-guided search
  * (xgb), simulated annealing on measurements without a model (sa) and random search, on a
- * GEMM and a ResNet-18 3×3 conv layer (the conv template, not im2col), several seeds each.
+ * GEMM and a ResNet-18 3×3 conv layer, several seeds each. The conv layer is tuned as NCHW
+ * conv2d with the reduce template (tiles, reduction split, unrolling, vectorizing: 3,600
+ * configs), where search quality shows; the blocked direct convolution compileGraph builds
+ * for ResNet has a far smaller space (about a hundred configs, a few batches of any search).
  * Every trial is a real measurement in the tuner's child process (1 kernel thread, to keep
  * the shared machine's noise down); the three searches alternate seed by seed.
  *
@@ -18,12 +21,15 @@
  * row counts trials to 95% of its own final best, against random search's trials to that
  * same target; the source task's trials are not counted (they are an earlier log).
  *
- * LATHE_TUNE_TRIALS sets the trials per search and seed (default 96); LATHE_TUNE_CASES
- * (comma-separated name parts, e.g. "conv") runs only the matching cases.
+ * LATHE_TUNE_TRIALS sets the trials per search and seed (default 96), LATHE_TUNE_BATCH the
+ * batch (default 16: the model is refit after each), LATHE_TUNE_SEEDS the number of seeds
+ * (default 3); LATHE_TUNE_CASES (comma-separated name parts, e.g. "conv") runs only the
+ * matching cases.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LatheError } from "../../compiler/errors.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
@@ -40,7 +46,14 @@ import { typedArrayFor } from "../../compiler/te/dtype.ts";
 const SEARCHES: readonly SearchKind[] = ["xgb", "sa", "random"];
 /** A search of this benchmark: the tuner's kinds, and XGBoost seeded by a transfer model. */
 type Search = SearchKind | "xgb+transfer";
-const SEEDS = [1, 2, 3];
+/** A positive integer from the environment, or `dflt` when unset. */
+function envCount(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new LatheError(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
 
 function gemmGraph(n: number): Graph {
   const b = new GraphBuilder();
@@ -83,15 +96,17 @@ interface Curves { case: string; search: Search; seed: number; bestSoFar: number
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("tune");
-  const trials = Number(process.env.LATHE_TUNE_TRIALS ?? (opts.quick ? 12 : 96));
-  const batch = opts.quick ? 4 : 16;
+  const trials = envCount("LATHE_TUNE_TRIALS", opts.quick ? 12 : 96);
+  const batch = envCount("LATHE_TUNE_BATCH", opts.quick ? 4 : 16);
+  // LATHE_TUNE_SEEDS = n runs seeds 1 … n.
+  const seeds = Array.from({ length: envCount("LATHE_TUNE_SEEDS", 3) }, (_, i) => i + 1);
   const repeats = opts.quick ? 2 : 3;
   // `source`: the task whose log seeds the xgb+transfer search.
   const cases: { name: string; g: Graph; source?: { name: string; g: Graph } }[] = opts.quick
     ? [{ name: "gemm-256", g: gemmGraph(256) }, { name: "resnet18-conv3x3-c64-14", g: convGraph(64, 14), source: { name: "conv3x3-c32-28", g: convGraph(32, 28) } }]
     : [{ name: "gemm-1024", g: gemmGraph(1024) }, { name: "resnet18-conv3x3-c128-28", g: convGraph(128, 28), source: { name: "resnet18-conv3x3-c64-56", g: convGraph(64, 56) } }];
   const only = process.env.LATHE_TUNE_CASES?.split(",");
-  report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${SEEDS.join(", ")}`);
+  report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${seeds.join(", ")}`);
   const curves: Curves[] = [];
   const measurer = new Measurer({ repeats, threads: 1 });
   try {
@@ -107,7 +122,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const bySearch = new Map<Search, Curves[]>();
       // Seeds outside, searches inside: the searches alternate, so a change in the shared
       // machine's load over the run does not favour whichever search ran first.
-      for (const seed of SEEDS) {
+      for (const seed of seeds) {
         for (const search of searches) {
           const kind: SearchKind = search === "xgb+transfer" ? "xgb" : search;
           const r = await tuneTask(task, { trials, batch, measurer, model: kind, seed, space: tpl.space, flops: tpl.flops, ...(search === "xgb+transfer" ? { transfer: transfer! } : {}) });

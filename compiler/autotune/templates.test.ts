@@ -8,11 +8,16 @@ import { extractTasks, taskSpec, type TaskSpec } from "./task.ts";
 import { lowerTask, taskGraph, taskTemplate } from "./task-template.ts";
 import type { TemplateKind } from "./templates.ts";
 import { hostVectorBytes } from "../targets/cpu/host.ts";
+import { printCppModule } from "../codegen/cpp/print.ts";
+import { hasAsan, runUnderAsan } from "../../test/cpu/asan-harness.ts";
 import type { Config } from "./log.ts";
 
 /** One-task graphs, one per template family; small shapes with uneven extents so tiles leave tails. */
-function cases(): { name: string; g: Graph; kind: TemplateKind }[] {
-  const out: { name: string; g: Graph; kind: TemplateKind }[] = [];
+/** `every`: also try each value of this knob (the others at their first value). */
+interface Case { name: string; g: Graph; kind: TemplateKind; every?: string }
+
+function cases(): Case[] {
+  const out: Case[] = [];
   const conv = (groups: number, C: number, F: number, k: number, pads: number[], strides = [1, 1]) => {
     const b = new GraphBuilder();
     const x = b.input("x", [1, C, 9, 10]);
@@ -40,6 +45,10 @@ function cases(): { name: string; g: Graph; kind: TemplateKind }[] {
     const conv = b.op1("conv2d_nchwc", [b.input("x", [1, 2, 9, 10, 8]), b.input("w", [3, 2, 3, 3, 8, lanes])], { pads: [1, 1, 1, 1], block_in: 8, block_out: lanes });
     return b.build([b.op1("relu", [b.op1("add", [conv, b.input("b", [1, 3, 1, 1, lanes])])])]);
   })(), kind: "conv" });
+  out.push({ name: "conv2d_nchwc with a width no tile of 4 to 8 divides (tiles with tails)", g: (() => {
+    const b = new GraphBuilder();
+    return b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 1, 5, 13, 4]), b.input("w", [2, 1, 3, 3, 4, lanes])], { pads: [1, 1, 1, 1], block_in: 4, block_out: lanes })]);
+  })(), kind: "conv", every: "tile" });
   out.push({ name: "conv2d_nchwc stride 2, two vectors per block, 1x1", g: (() => {
     const b = new GraphBuilder();
     return b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 3, 13, 14, 4]), b.input("w", [2, 3, 1, 1, 4, 2 * lanes])], { strides: [2, 2], block_in: 4, block_out: 2 * lanes })]);
@@ -89,6 +98,10 @@ describe("group templates: every config computes what the interpreter computes",
       const idx = new Set([0, tpl!.space.size - 1]);
       while (idx.size < Math.min(4, tpl!.space.size)) idx.add(rng.int(0, tpl!.space.size));
       const configs: Config[] = [...idx].map((i) => tpl!.space.get(i));
+      if (c.every) {
+        const k = tpl!.space.names.indexOf(c.every);
+        for (const v of tpl!.space.values[k]!) configs.push({ ...tpl!.space.get(0), [c.every]: v });
+      }
       const funcs = configs.map((cfg, k) => lowerTask(task, cfg, `cand${k}`));
       const mod = await cpuTarget.build(funcs);
       const data = task.inputs.map((t) => {
@@ -110,6 +123,24 @@ describe("group templates: every config computes what the interpreter computes",
       });
     }, 60_000);
   }
+
+  test.skipIf(!hasAsan)("the conv template's tiles with tails stay inside every buffer (AddressSanitizer)", async () => {
+    const lanes = hostVectorBytes() / 4;
+    const b = new GraphBuilder();
+    const g = b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 1, 5, 13, 4]), b.input("w", [2, 1, 3, 3, 4, lanes])], { pads: [1, 1, 1, 1], block_in: 4, block_out: lanes })]);
+    const task = taskSpec(extractTasks(g)[0]!);
+    const tpl = taskTemplate(task)!;
+    expect(tpl.kind).toBe("conv");
+    // OW = 13: only 1 divides it among the tiles; 4 … 8 leave tails.
+    const tiles = tpl.space.values[tpl.space.names.indexOf("tile")]!.filter((t) => String(t).endsWith("x1"));
+    expect(tiles).toEqual(["1x1", "4x1", "5x1", "6x1", "7x1", "8x1"]);
+    for (const [k, t] of tiles.entries()) {
+      const f = lowerTask(task, { ...tpl.space.get(0), tile: t }, `tile${k}`);
+      const r = await runUnderAsan(printCppModule([f]), f);
+      expect(r.report, `tile ${t}`).toBe("");
+      expect(r.ok).toBe(true);
+    }
+  }, 120_000);
 
   test("groups without a template: elementwise only, and softmax (two reductions)", () => {
     const b = new GraphBuilder();

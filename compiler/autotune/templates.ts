@@ -154,15 +154,20 @@ function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: nu
   const lanes = vectorBytes / bytesOf(anchorT.dtype);
   if (bo % lanes !== 0 || bo > 4 * lanes) return null;
   const vecs = bo / lanes;
+  // Column tiles divide the width; a width with no divisor from 4 to 8 (13, 17, 35 …) also
+  // gets tiles of 4 to 8 with a tail (loop partitioning gives the tail its own copy).
+  const owTiles = dividing([1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 16, 28], OW);
+  if (!owTiles.some((t) => t >= 4 && t <= 8)) owTiles.push(...[4, 5, 6, 7, 8].filter((t) => t < OW));
+  owTiles.sort((a, b) => a - b);
   const tiles: string[] = [];
   for (const kb of dividing([1, 2, 4], K)) {
-    for (const ow of dividing([1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 16, 28], OW)) if (ow * kb * vecs <= CONV_MAX_ACC) tiles.push(`${ow}x${kb}`);
+    for (const ow of owTiles) if (ow * kb * vecs <= CONV_MAX_ACC) tiles.push(`${ow}x${kb}`);
   }
   const space = defineSpace({ knobs: { tile: tiles, ku: dividing([1, 2, 4, 8, 16], R[3]!), par: [1, 2] } });
   // The default (what the measurements of ResNet-18's layers favoured): up to 8 columns × 2
   // channel blocks, parallel over channel blocks and rows (a network's first layers have only
   // a few channel blocks to share between threads).
-  const owDefault = Math.max(...dividing([1, 2, 3, 4, 5, 6, 7, 8], OW));
+  const owDefault = Math.max(...owTiles.filter((t) => t <= 8));
   const kbDefault = K % 2 === 0 && owDefault * 2 * vecs <= CONV_MAX_ACC ? 2 : 1;
   return {
     kind: "conv", space, flops, defaultConfig: { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 2 },

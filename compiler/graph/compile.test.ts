@@ -108,6 +108,21 @@ describe("whole-graph compilation (one native library per graph)", () => {
     expect(cpuGraphLowering(b.build([y]), { layout: "nchwc" }).nodes.map((n) => n.op)).toContain("conv2d_nchwc");
   });
 
+  test("layout auto keeps NCHW when blocked regions are short (a concatenation after every pair of convolutions)", () => {
+    const C = 2 * (hostVectorBytes() / 4);
+    const b = new GraphBuilder();
+    let v = b.input("x", [1, C, 6, 6]);
+    for (let m = 0; m < 3; m++) {
+      const conv = (name: string) => b.op1("conv2d", [v, b.constant(`${name}${m}`, randArray(C * C * 9 / 2, 0.1), [C / 2, C, 3, 3])], { pads: [1, 1, 1, 1] });
+      v = b.op1("concat", [conv("a"), conv("b")], { axis: 1 });
+    }
+    const g = b.build([v]);
+    expect(cpuGraphLowering(g).nodes.map((n) => n.op)).not.toContain("conv2d_nchwc");
+    const forced = cpuGraphLowering(g, { layout: "nchwc" }).nodes.map((n) => n.op);
+    expect(forced.filter((o) => o === "conv2d_nchwc")).toHaveLength(6);
+    expect(forced.filter((o) => o === "layout_transform").length).toBeGreaterThan(6);
+  });
+
   test("layout auto keeps NCHW for a training graph (the convolution gradients read the activations in NCHW)", () => {
     const C = 2 * (hostVectorBytes() / 4);
     const b = new GraphBuilder();

@@ -137,10 +137,10 @@ export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix 
  * extracts its tasks from the same graph, so tuned task keys match what compileGraph builds.
  */
 export function cpuGraphLowering(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm"> = {}): Graph {
-  const block = hostVectorBytes() / 4;
   const layout = opts.layout ?? "auto";
-  const blocked = layout === "nchwc" || (layout === "auto" && blockedLayoutPays(g, block)) ? alterLayout(block).run(g) : g;
-  return opts.convToGemm === false ? blocked : convToGemm(blocked);
+  const blocked = layout === "nchw" ? g : alterLayout(hostVectorBytes() / 4).run(g);
+  const chosen = layout === "auto" && !blockedLayoutPays(g, blocked) ? g : blocked;
+  return opts.convToGemm === false ? chosen : convToGemm(chosen);
 }
 
 export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Promise<CompiledGraph> {

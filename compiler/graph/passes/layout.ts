@@ -202,17 +202,22 @@ function rewriteLayouts(g: Graph, block: number): Graph {
 }
 
 /**
- * Whether the blocked layout pays for `g` (compileGraph's layout "auto"): some convolution
- * would be blocked, none is grouped or depthwise, and no convolution gradient reads the
- * activations. Those ops stay NCHW, so the values around each would be transformed out of
- * and back into the blocked layout (MobileNet-v2 batch 1 measured 10.8 ms NCHW against
- * 12.3 ms blocked, where ResNet-18 gained: 29.1 → 26.2 ms).
+ * Whether the blocked layout pays (compileGraph's layout "auto"), given `g` and `blocked`,
+ * alter-layout's result for it: no convolution is grouped or depthwise, none has a gradient
+ * in the graph, and the blocked graph transforms few values at run time — at most two, or
+ * one per four blocked convolutions. Ops the pass does not block (depthwise convolutions,
+ * gradients, concatenations, pooling) read NCHW, so each region between them pays a
+ * transform out and back in: MobileNet-v2 batch 1 measured 10.8 ms NCHW against 12.3 ms
+ * blocked, where ResNet-18 (two transforms, nineteen blocked convolutions) gained, 29.1 →
+ * 26.2 ms.
  */
-export function blockedLayoutPays(g: Graph, block: number): boolean {
-  const divisible = (v: Value) => v.type.shape.length === 4 && typeof v.type.shape[1] === "number" && v.type.shape[1] % block === 0;
+export function blockedLayoutPays(g: Graph, blocked: Graph): boolean {
   const convs = g.nodes.filter((n) => n.op === "conv2d");
   if (convs.some((n) => n.attrs["groups"] !== 1) || g.nodes.some((n) => CONV_GRADIENTS.has(n.op))) return false;
-  return convs.some((n) => divisible(n.inputs[0]!) && n.outputs.length === 1 && divisible(n.outputs[0]!));
+  const blockedConvs = blocked.nodes.filter((n) => n.op === "conv2d_nchwc").length;
+  const constants = new Set(blocked.constants.map((c) => c.value));
+  const transforms = blocked.nodes.filter((n) => n.op === "layout_transform" && !constants.has(n.inputs[0]!)).length;
+  return blockedConvs > 0 && transforms <= Math.max(2, blockedConvs / 4);
 }
 
 /** Ops of a convolution's backward pass (training graphs), which read NCHW activations. */

@@ -8,6 +8,7 @@ import { lowerIntDiv } from "../../tir/passes/lower-int-div.ts";
 import { simplifyPass } from "../../tir/passes/simplify.ts";
 import { unroll } from "../../tir/passes/unroll.ts";
 import { vectorizePass } from "../../tir/passes/vectorize.ts";
+import { deadLocalStores } from "../../tir/passes/dead-local-stores.ts";
 import { hostVectorBytes } from "./host.ts";
 import type { Stmt } from "../../tir/stmt.ts";
 import { visitStmt } from "../../tir/stmt.ts";
@@ -35,8 +36,9 @@ const checkSupported: Pass = {
 export const cpuTarget: Target = {
   name: "cpu",
   // Partitioned again after vectorizing: a chunk that a border test kept scalar is cut at
-  // the test, so all but its border elements run without the select.
-  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, simplifyPass, vectorizePass(hostVectorBytes()), loopPartition, unroll, simplifyPass, lowerIntDiv],
+  // the test, so all but its border elements run without the select. Dead local stores go
+  // once partitioning and unrolling have made a tail tile's accumulators constant-indexed.
+  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, simplifyPass, vectorizePass(hostVectorBytes()), loopPartition, unroll, simplifyPass, deadLocalStores, lowerIntDiv],
   async build(funcs, opts = {}) {
     const source = printCppModule(funcs);
     const compiled = await compileShared(source, opts.extraFlags ?? []);
