@@ -59,6 +59,16 @@ describe("ConfigSpace", () => {
     expect([...defineSpace({ knobs: { x: [7] } }).knobFeatures({ x: 7 })]).toEqual([0]);
   });
 
+  test("knob defaults complete configs written before the knob existed", () => {
+    const sp = defineSpace({ knobs: { mr: [2, 4], pack: [1, 0] }, defaults: { pack: 1 } });
+    expect(sp.complete({ mr: 4 })).toEqual({ mr: 4, pack: 1 });
+    expect(sp.complete({ mr: 4, pack: 0 })).toEqual({ mr: 4, pack: 0 });
+    expect(sp.contains({ mr: 4 })).toBe(false); // only completed configs are in the space
+    expect(sp.indexOf(sp.complete({ mr: 4 }))).toBe(sp.indexOf({ mr: 4, pack: 1 }));
+    expect(() => defineSpace({ knobs: { pack: [1, 0] }, defaults: { pack: 2 } })).toThrow(/default pack = 2/);
+    expect(() => defineSpace({ knobs: { pack: [1, 0] }, defaults: { other: 1 } })).toThrow(/default other/);
+  });
+
   test("rejects bad specs", () => {
     expect(() => defineSpace({ knobs: {} })).toThrow();
     expect(() => defineSpace({ knobs: { x: [] } })).toThrow(/no values/);

@@ -27,6 +27,11 @@ export type { Config, ConfigValue };
 export interface SpaceSpec {
   /** Knob name → its values, in order (at least one each; no duplicates). */
   readonly knobs: Readonly<Record<string, readonly ConfigValue[]>>;
+  /**
+   * Knobs added after tuning logs were written: the value a config without the knob means
+   * (what the template did before the knob existed), so old records stay in the space.
+   */
+  readonly defaults?: Readonly<Record<string, ConfigValue>>;
 }
 
 export class ConfigSpace {
@@ -37,6 +42,7 @@ export class ConfigSpace {
   /** Number of configs. */
   readonly size: number;
   readonly #radix: number[];
+  readonly #defaults: Readonly<Record<string, ConfigValue>>;
 
   constructor(spec: SpaceSpec) {
     const names = Object.keys(spec.knobs);
@@ -47,6 +53,11 @@ export class ConfigSpace {
       if (new Set(vs).size !== vs.length) throw new LatheError(`defineSpace: knob ${n} has duplicate values`);
       return [...vs] as readonly ConfigValue[];
     });
+    for (const [k, v] of Object.entries(spec.defaults ?? {})) {
+      const i = names.indexOf(k);
+      if (i < 0 || !values[i]!.includes(v)) throw new LatheError(`defineSpace: the default ${k} = ${String(v)} is not one of that knob's values`);
+    }
+    this.#defaults = { ...spec.defaults };
     this.names = names;
     this.values = values;
     // radix[i] = product of the sizes of knobs after i
@@ -70,6 +81,12 @@ export class ConfigSpace {
       c[n] = this.values[i]![Math.floor(index / this.#radix[i]!) % this.values[i]!.length]!;
     });
     return c;
+  }
+
+  /** `config` with the defaults of the knobs it lacks (a record written before those knobs existed). */
+  complete(config: Config): Config {
+    const missing = Object.keys(this.#defaults).filter((k) => !(k in config));
+    return missing.length === 0 ? config : { ...config, ...Object.fromEntries(missing.map((k) => [k, this.#defaults[k]!])) };
   }
 
   /** The positions of a config's values in each knob's list; throws for a config not in the space. */

@@ -73,7 +73,7 @@ function cases(): Case[] {
     const b = new GraphBuilder();
     const y = b.op1("add", [b.op1("matmul", [b.input("x", [13, 20]), b.input("w", [20, 40])]), b.input("b", [40])]);
     return b.build([y]);
-  })(), kind: "gemm" });
+  })(), kind: "gemm", every: "pack" });
   return out;
 }
 
@@ -141,6 +141,20 @@ describe("group templates: every config computes what the interpreter computes",
       expect(r.ok).toBe(true);
     }
   }, 120_000);
+
+  test.skipIf(!hasAsan)("a GEMM reading its column operand in place (pack 0) with a partial last panel stays inside B (AddressSanitizer)", async () => {
+    const lanes = hostVectorBytes() / 4;
+    const b = new GraphBuilder();
+    const g = b.build([b.op1("matmul", [b.input("a", [7, 24]), b.input("w", [24, 4 * lanes + 4])])]);
+    const task = taskSpec(extractTasks(g)[0]!);
+    const tpl = taskTemplate(task)!;
+    const def = tpl.defaultConfig!;
+    expect((4 * lanes + 4) % (def["nr"] as number)).not.toBe(0);
+    const f = lowerTask(task, { ...def, pack: 0 }, "inplace");
+    const r = await runUnderAsan(printCppModule([f]), f);
+    expect(r.report).toBe("");
+    expect(r.ok).toBe(true);
+  }, 60_000);
 
   test("groups without a template: elementwise only, and softmax (two reductions)", () => {
     const b = new GraphBuilder();

@@ -3,9 +3,13 @@
  * group's anchor, and `apply(s, config)` that schedules every stage of the group.
  *
  * - **gemm** (matmul / batch_matmul anchors, the default schedule's register tiling with
- *   knobs): `mr` rows × `nr` columns per register block, `ku`-fold unrolled reduction.
+ *   knobs): `mr` rows × `nr` columns per register block, `ku`-fold unrolled reduction,
+ *   `pack` (the column operand packed per panel, or read in place).
+ * - **conv** (conv2d_nchwc whose output block fills whole vectors): a register tile of output
+ *   columns × channel blocks (see convNchwcTemplate).
  * - **reduce** (every other anchor that is a reduction computed over its output's index
- *   space: conv2d in NCHW and NCHWc, depthwise conv2d, pooling, sum/mean/max/min over axes):
+ *   space: conv2d in NCHW and other NCHWc blocks, depthwise conv2d, pooling, sum/mean/max/min
+ *   over axes):
  *   the output is tiled over its three innermost data axes (`tw` innermost, `th`, `tc`), the
  *   anchor accumulates one tile in a local buffer computed inside the tile loop, the first
  *   reduce axis is split by `rs` (its inner part moved innermost of the reduce loops), the
@@ -90,21 +94,19 @@ export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut
         mr: withDefault(dividing([1, 2, 3, 4, 6, 8, 12, 16], D.at(-2)!), def.mr),
         nr: withDefault(dividing([4, 8, 16, 32, 64, 128], D.at(-1)!), def.nr),
         ku: dividing([1, 2, 4, 8, 16], R[0]!),
+        // 1: pack the column operand per panel; 0: read it in place (a few rows reuse each
+        // panel, as in a convolution's im2col GEMM with 64 output channels).
+        pack: [1, 0],
       },
+      defaults: { pack: 1 }, // logs from before the knob: the panel was always packed
     });
-    return {
-      kind: "gemm", space, flops, defaultConfig: { mr: def.mr, nr: def.nr, ku: def.ku },
-      apply(sched, config) {
-        space.positions(config); // rejects configs outside the space
-        inlineIntermediates(sched);
-        const done = new Set<Stage>();
-        if (!gemmLike(sched, anchor, out, vectorBytes, { mr: config["mr"] as number, nr: config["nr"] as number, ku: config["ku"] as number })) {
-          throw new Error(`gemm template: the anchor ${anchor.name} no longer fits`); // gemmLikeApplies said it does
-        }
-        markScheduled(sched, done);
-        finishStages(sched, outputs, vectorBytes, done);
-      },
-    };
+    return nestTemplate("gemm", space, flops, outputs, vectorBytes, (sched, config, done) => {
+      const tiles = { mr: config["mr"] as number, nr: config["nr"] as number, ku: config["ku"] as number, pack: config["pack"] === 1 };
+      if (!gemmLike(sched, anchor, out, vectorBytes, tiles)) {
+        throw new Error(`gemm template: the anchor ${anchor.name} no longer fits`); // gemmLikeApplies said it does
+      }
+      markScheduled(sched, done);
+    }, { mr: def.mr, nr: def.nr, ku: def.ku, pack: 1 });
   }
 
   if (anchorOp === "conv2d_nchwc" && D.length === 5 && R.length === 4) {
@@ -123,17 +125,33 @@ export function groupTemplate(s: Schedule, outputs: readonly Tensor[], anchorOut
   knobs["ru"] = [0, 1];
   knobs["vec"] = [0, 1];
   knobs["par"] = [0, 1, 2].filter((p) => p <= r);
-  const space = defineSpace({ knobs });
+  return nestTemplate("reduce", defineSpace({ knobs }), flops, outputs, vectorBytes, (sched, config, done) => tileReduction(sched, anchor, out, config, done));
+}
+
+/**
+ * A template whose `nest` schedules the anchor's loop nest (adding the stages it scheduled to
+ * `done`): every cpu schedule's first step before it, the default schedule of the rest after.
+ */
+function nestTemplate(
+  kind: TemplateKind, space: ConfigSpace, flops: number, outputs: readonly Tensor[], vectorBytes: number,
+  nest: (s: Schedule, config: Config, done: Set<Stage>) => void, defaultConfig?: Config,
+): GroupTemplate {
   return {
-    kind: "reduce", space, flops,
+    kind, space, flops, ...(defaultConfig ? { defaultConfig } : {}),
     apply(sched, config) {
-      space.positions(config);
+      space.positions(config); // rejects configs outside the space
       inlineIntermediates(sched);
       const done = new Set<Stage>();
-      tileReduction(sched, anchor, out, config, done);
+      nest(sched, config, done);
       finishStages(sched, outputs, vectorBytes, done);
     },
   };
+}
+
+/** The anchor's accumulating stage and the stage storing the output: a local copy of the anchor when it is the output itself. */
+function accumulatorAndOutput(s: Schedule, anchorT: Tensor, outT: Tensor): [Stage, Stage] {
+  if (anchorT !== outT) return [s.stage(anchorT), s.stage(outT)];
+  return [s.stage(cacheWrite(s, anchorT, "local")), s.stage(anchorT)];
 }
 
 const MAX_UNROLL = 16;
@@ -169,25 +187,12 @@ function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: nu
   // a few channel blocks to share between threads).
   const owDefault = Math.max(...owTiles.filter((t) => t <= 8));
   const kbDefault = K % 2 === 0 && owDefault * 2 * vecs <= CONV_MAX_ACC ? 2 : 1;
-  return {
-    kind: "conv", space, flops, defaultConfig: { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 2 },
-    apply(sched, config) {
-      space.positions(config);
-      inlineIntermediates(sched);
-      const done = new Set<Stage>();
-      tileConvNchwc(sched, anchorT, outT, config, done);
-      finishStages(sched, outputs, vectorBytes, done);
-    },
-  };
+  return nestTemplate("conv", space, flops, outputs, vectorBytes, (sched, config, done) => tileConvNchwc(sched, anchorT, outT, config, done),
+    { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 2 });
 }
 
 function tileConvNchwc(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {
-  let anchor = s.stage(anchorT);
-  let out = s.stage(outT);
-  if (out === anchor) {
-    anchor = s.stage(cacheWrite(s, anchorT, "local"));
-    out = s.stage(anchorT);
-  }
+  const [anchor, out] = accumulatorAndOutput(s, anchorT, outT);
   const [owb, kb] = (c["tile"] as string).split("x").map(Number) as [number, number];
   const [n, ko, oh, ow, ki] = out.axis as readonly Axis[] as readonly [Axis, Axis, Axis, Axis, Axis];
   const [koo, koi] = out.split(ko, { factor: kb });
@@ -221,12 +226,7 @@ function tileConvNchwc(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, do
 
 /** The reduce template's loop nest (see the file comment); adds the stages it scheduled to `done`. */
 function tileReduction(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {
-  let anchor = s.stage(anchorT);
-  let out = s.stage(outT);
-  if (out === anchor) {
-    anchor = s.stage(cacheWrite(s, anchorT, "local"));
-    out = s.stage(anchorT);
-  }
+  const [anchor, out] = accumulatorAndOutput(s, anchorT, outT);
   const r = out.axis.length;
   const factors = new Map<number, number>([[r - 1, c["tw"] as number]]);
   if (r >= 2) factors.set(r - 2, c["th"] as number);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ import { configKey, readLog, type Config } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
 import { allocateTrials, tuneTask } from "./tuner.ts";
 import { syntheticMeasurer } from "./testing.ts";
+import { loadTunedConfigs } from "./templates.ts";
+import { lowerGraph } from "../graph/compile.ts";
 
 const FIXTURE = fileURLToPath(new URL("./tune-child.fixture.ts", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -101,5 +103,22 @@ describe("tuneTask: the default schedule is a candidate", () => {
     expect(resumed.measuredNow).toBe(1);
     expect(configKey(readLog(log).at(-1)!.config)).toBe(configKey(def));
     expect((await tuneTask(mm, { trials: 4, measurer: syntheticMeasurer(), log })).measuredNow).toBe(0);
+  });
+
+  test("records written before a knob existed resume as its default and still compile", async () => {
+    const g = new GraphBuilder();
+    const graph = g.build([g.op1("matmul", [g.input("a", [8, 16]), g.input("w", [16, 32])])]);
+    const mm = taskSpec(extractTasks(graph)[0]!);
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-oldknob-")), "tune.jsonl");
+    await tuneTask(mm, { trials: 3, measurer: syntheticMeasurer(), batch: 3, model: "random", seed: 5, log });
+    // Rewrite the log as an older Lathe wrote it: gemm configs without `pack`.
+    const old = readLog(log).map((r) => ({ ...r, config: Object.fromEntries(Object.entries(r.config).filter(([k]) => k !== "pack")) }));
+    writeFileSync(log, old.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    expect(readLog(log).every((r) => !("pack" in r.config))).toBe(true);
+    // They count toward the trials (as pack = 1), so nothing is measured again…
+    expect((await tuneTask(mm, { trials: 3, measurer: syntheticMeasurer(), batch: 3, model: "random", seed: 5, log })).measuredNow).toBe(0);
+    // …and compileGraph applies the best of them.
+    const kernels = lowerGraph(graph, { tuned: loadTunedConfigs(log) }).kernels;
+    expect(kernels.some((k) => k.tuned)).toBe(true);
   });
 });

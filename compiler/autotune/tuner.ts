@@ -92,7 +92,8 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   const seed = opts.seed ?? 0;
   const earlier = opts.log ? readLog(opts.log, { onWarning: opts.onWarning }).filter((r) => r.task === spec.key) : [];
   let withSpec = earlier.some((r) => r.spec !== undefined);
-  const initial: Measured[] = earlier.filter((r) => space.contains(r.config)).map((r) => ({ config: r.config, score: recordGflops(r, flops) }));
+  // Records from before a knob existed mean its default value.
+  const initial: Measured[] = earlier.map((r) => ({ config: space.complete(r.config), score: recordGflops(r, flops) })).filter((m) => space.contains(m.config));
   const trials = Math.min(opts.trials, space.size);
   let best = initial.reduce<number | null>((b, m) => (Number.isFinite(m.score) && (b === null || m.score > b) ? m.score : b), null);
   let done = new Set(initial.map((m) => space.key(m.config))).size;

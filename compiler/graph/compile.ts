@@ -26,7 +26,6 @@ import type { LoweredGroup } from "./lower-group.ts";
 import { lowerGroup, type TunedConfigs } from "./lower-group.ts";
 import { convToGemm } from "./passes/conv-to-gemm.ts";
 import { alterLayout, blockedLayoutPays } from "./passes/layout.ts";
-
 import { makeExecPlan } from "./exec-plan.ts";
 import type { ExecPlan } from "./exec-plan.ts";
 import { SizeVars } from "./te-bridge.ts";

@@ -114,6 +114,8 @@ export interface GemmTiling {
   readonly nr: number;
   /** Unroll factor of the reduction (1: not split). */
   readonly ku: number;
+  /** Pack the operand read along the column axis per column panel (default true). */
+  readonly pack?: boolean;
 }
 
 /**
@@ -184,7 +186,7 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
   visitExpr(body, (e) => {
     if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => usesVar(ix, (v) => v === column))) packed.add(e.tensor);
   });
-  for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
+  if (t.pack !== false) for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
   // Threads split the column panels, or, when there are too few panels to share evenly (a
   // narrow output: ResNet's 7×7 layers have one), the row blocks inside each panel, after
   // the panel is packed.

@@ -67,10 +67,11 @@ export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, ve
   const { inputs, outputs, anchor } = groupTensors(group, sizes);
   const s = createSchedule(outputs);
   let applied = false;
-  const config = tuned && tuned.size > 0 ? tuned.get(groupTaskKey(group, "cpu")) : undefined;
-  if (config !== undefined) {
+  const logged = tuned && tuned.size > 0 ? tuned.get(groupTaskKey(group, "cpu")) : undefined;
+  if (logged !== undefined) {
     const template = groupTemplate(s, outputs, anchor, group.anchor?.op ?? null, vectorBytes);
-    if (template && template.space.contains(config)) {
+    const config = template?.space.complete(logged);
+    if (template && config && template.space.contains(config)) {
       template.apply(s, config);
       applied = true;
     }
