@@ -95,7 +95,6 @@ function layerGraph(l: Layer, w: Float32Array, b: number) {
   return { g: gb.build([y]), blocked: true };
 }
 
-
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("conv2d");
   const dnnl = await vendorShim(report, "oneDNN", new URL("./onednn.cc", import.meta.url), ONEDNN_FLAGS);
