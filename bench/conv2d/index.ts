@@ -22,6 +22,7 @@
  * The bar (issue 5): tuned Lathe ≥ 0.8× oneDNN on the median layer.
  */
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import { envCount } from "../lib/env.ts";
 import { compileGraph, cpuGraphLowering, lowerGraph } from "../../compiler/graph/compile.ts";
 import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
@@ -100,7 +101,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const dnnl = await vendorShim(report, "oneDNN", new URL("./onednn.cc", import.meta.url), ONEDNN_FLAGS);
   const layers = opts.quick ? RESNET18_CONVS.filter((l) => QUICK.includes(l.name)) : RESNET18_CONVS;
   const repeats = opts.quick ? 4 : 10;
-  const trials = Number(process.env.LATHE_BENCH_TRIALS ?? (opts.quick ? 4 : 12));
+  const trials = envCount("LATHE_BENCH_TRIALS", opts.quick ? 4 : 12);
   const log = tuningLogPath("conv2d");
   report.note(`start: ${loadText()} (2-core machine shared with other work; figures are medians)`);
   report.note(`ResNet-18 (torchvision) distinct conv layers, batch 1, f32, no bias; "name k×k/stride in→out @input size"; 1 thread`);

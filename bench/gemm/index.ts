@@ -17,6 +17,7 @@
  * machine's load does not favour one side; a side's figure is the median of its samples.
  */
 import { existsSync } from "node:fs";
+import { envCount } from "../lib/env.ts";
 import { build } from "../../compiler/build.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { compileGraph, lowerGraph } from "../../compiler/graph/compile.ts";
@@ -70,7 +71,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const dnnl = await vendorShim(report, "oneDNN", new URL("./onednn.cc", import.meta.url), ONEDNN_FLAGS);
   const shapes = opts.quick ? SHAPES_QUICK : SHAPES_FULL;
   const repeats = opts.quick ? 4 : 10;
-  const trials = Number(process.env.LATHE_BENCH_TRIALS ?? (opts.quick ? 4 : 16));
+  const trials = envCount("LATHE_BENCH_TRIALS", opts.quick ? 4 : 16);
   const log = tuningLogPath("gemm");
   report.note(`start: ${loadText()} (2-core machine shared with other work; figures are medians)`);
   report.note(`tuned rows: gemm template with the best of ${trials} trials per shape (XGBoost search, seed 1, 1 kernel thread), tuning log ${log} (re-runs resume from it); the 2-thread rows reuse the 1-thread config`);

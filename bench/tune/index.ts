@@ -29,7 +29,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LatheError } from "../../compiler/errors.ts";
+import { envCount } from "../lib/env.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
@@ -46,14 +46,6 @@ import { typedArrayFor } from "../../compiler/te/dtype.ts";
 const SEARCHES: readonly SearchKind[] = ["xgb", "sa", "random"];
 /** A search of this benchmark: the tuner's kinds, and XGBoost seeded by a transfer model. */
 type Search = SearchKind | "xgb+transfer";
-/** A positive integer from the environment, or `dflt` when unset. */
-function envCount(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new LatheError(`${name} must be a positive integer, got "${v}"`);
-  return n;
-}
 
 function gemmGraph(n: number): Graph {
   const b = new GraphBuilder();
