@@ -22,6 +22,10 @@
  * The bar (issue 5): tuned Lathe ≥ 0.8× oneDNN on the median layer.
  */
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
+import type { Graph } from "../../compiler/graph/graph.ts";
+import { interpret } from "../../compiler/graph/interpret.ts";
+import { foldConstants } from "../../compiler/graph/passes/fold-constants.ts";
+import { blockedDataLayout, blockedWeightLayout } from "../../compiler/ops/nn/layout.ts";
 import { envCount } from "../lib/env.ts";
 import { compileGraph, cpuGraphLowering, lowerGraph } from "../../compiler/graph/compile.ts";
 import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
@@ -63,37 +67,24 @@ export function convGraph(l: Layer, w: Float32Array) {
   return b.build([y]);
 }
 
-/** x [C, H, W] (batch 1) → [C/b, H, W, b]; with `back`, the inverse. */
-export function blockChannels(x: Float32Array, c: number, hw: number, b: number, back = false): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let ch = 0; ch < c; ch++) {
-    for (let p = 0; p < hw; p++) {
-      const plain = ch * hw + p, blocked = (Math.floor(ch / b) * hw + p) * b + (ch % b);
-      if (back) out[plain] = x[blocked]!;
-      else out[blocked] = x[plain]!;
-    }
-  }
-  return out;
+/** `data` of `shape` from layout `src` to `dst` (the reference interpreter's layout_transform). */
+export function transformData(data: Float32Array, shape: readonly number[], src: string, dst: string): Float32Array {
+  const gb = new GraphBuilder();
+  const g = gb.build([gb.op1("layout_transform", [gb.input("v", [...shape])], { src, dst })]);
+  return Float32Array.from(interpret(g, [{ data, shape: [...shape] }]).outputs[0]!.data);
 }
 
-/** w [O, C, k, k] → [O/b, C/b, k, k, b (input), b (output)] (conv2d_nchwc's OIHW{b}i{b}o). */
-export function blockWeight(w: Float32Array, o: number, c: number, k: number, b: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let oc = 0; oc < o; oc++) for (let ic = 0; ic < c; ic++) for (let r = 0; r < k * k; r++) {
-    const blocked = (((Math.floor(oc / b) * (c / b) + Math.floor(ic / b)) * k * k + r) * b + (ic % b)) * b + (oc % b);
-    out[blocked] = w[(oc * c + ic) * k * k + r]!;
-  }
-  return out;
-}
-
-/** The layer as a network runs it: conv2d_nchwc on blocked activations when the channels divide by `b`. */
-function layerGraph(l: Layer, w: Float32Array, b: number) {
+/**
+ * The layer as a network runs it: conv2d_nchwc on activations already blocked, when the
+ * channels divide by `b` (the weight blocked at compile time, as the layout pass folds it).
+ */
+export function layerGraph(l: Layer, w: Float32Array, b: number): { g: Graph; blocked: boolean } {
   if (l.c % b !== 0 || l.o % b !== 0) return { g: cpuGraphLowering(convGraph(l, w)), blocked: false };
   const gb = new GraphBuilder();
   const x = gb.input("x", [1, l.c / b, l.hw, l.hw, b]);
-  const wb = gb.constant("w", blockWeight(w, l.o, l.c, l.k, b), [l.o / b, l.c / b, l.k, l.k, b, b]);
+  const wb = gb.op1("layout_transform", [gb.constant("w", w, [l.o, l.c, l.k, l.k])], { src: "OIHW", dst: blockedWeightLayout(b, b) });
   const y = gb.op1("conv2d_nchwc", [x, wb], { strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad], block_in: b, block_out: b });
-  return { g: gb.build([y]), blocked: true };
+  return { g: foldConstants(gb.build([y]), { maxElements: Infinity }), blocked: true };
 }
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
@@ -131,7 +122,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     for (const m of [tuned, plain, im2col]) m.setNumThreads(1);
     const xData = fill(l.c * l.hw * l.hw, 7919);
     const xPlain = [Tensor.fromArray(xData, [1, l.c, l.hw, l.hw])];
-    const x = blocked ? [Tensor.fromArray(blockChannels(xData, l.c, l.hw * l.hw, b), [1, l.c / b, l.hw, l.hw, b])] : xPlain;
+    const x = blocked ? [Tensor.fromArray(transformData(xData, [1, l.c, l.hw, l.hw], "NCHW", blockedDataLayout(b)), [1, l.c / b, l.hw, l.hw, b])] : xPlain;
     const outShape = blocked ? [1, l.o / b, oh, oh, b] : [1, l.o, oh, oh];
     const yT = [Tensor.fromArray(new Float32Array(l.o * oh * oh), outShape)];
     const yP = [Tensor.fromArray(new Float32Array(l.o * oh * oh), outShape)];
@@ -153,7 +144,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       tuned.runInto(x, yT);
       im2col.runInto(xPlain, yI);
       const outs: [string, Float32Array][] = [
-        ["tuned", blocked ? blockChannels(yT[0]!.data as Float32Array, l.o, oh * oh, b, true) : (yT[0]!.data as Float32Array)],
+        ["tuned", blocked ? transformData(yT[0]!.data as Float32Array, outShape, blockedDataLayout(b), "NCHW") : (yT[0]!.data as Float32Array)],
         ["im2col", yI[0]!.data as Float32Array],
       ];
       for (const [side, got] of outs) {

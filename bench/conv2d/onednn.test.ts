@@ -5,8 +5,7 @@ import { describe, expect, test } from "vitest";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { BenchReport } from "../lib/report.ts";
 import { ONEDNN_FLAGS, vendorShim } from "../gemm/vendor.ts";
-import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { blockChannels, blockWeight, convGraph, outSize, RESNET18_CONVS } from "./index.ts";
+import { convGraph, layerGraph, outSize, RESNET18_CONVS, transformData } from "./index.ts";
 
 const haveDnnl = existsSync("/usr/include/dnnl.hpp") || existsSync("/usr/include/oneapi/dnnl/dnnl.hpp");
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -21,21 +20,19 @@ describe("ResNet-18 layer table", () => {
   });
 });
 
-describe("blocked layouts of the conv2d bench", () => {
-  test("conv2d_nchwc on blockChannels(x) and blockWeight(w), unblocked, is conv2d on x and w", () => {
+describe("the conv2d bench's blocked layers", () => {
+  test("layerGraph on the blocked input, transformed back, is conv2d on x and w", () => {
     const l = { name: "t", c: 8, o: 12, hw: 5, k: 3, stride: 1, pad: 1 }, b = 4, oh = outSize(l);
     const x = fill(l.c * l.hw * l.hw, 5), w = fill(l.o * l.c * 9, 6);
     const want = interpret(convGraph(l, w), [{ data: x, shape: [1, l.c, l.hw, l.hw] }]).outputs[0]!;
-    const gb = new GraphBuilder();
-    const y = gb.op1("conv2d_nchwc", [gb.input("x", [1, l.c / b, l.hw, l.hw, b]), gb.input("w", [l.o / b, l.c / b, 3, 3, b, b])], { pads: [1, 1, 1, 1], block_in: b, block_out: b });
-    const got = interpret(gb.build([y]), [
-      { data: blockChannels(x, l.c, l.hw * l.hw, b), shape: [1, l.c / b, l.hw, l.hw, b] },
-      { data: blockWeight(w, l.o, l.c, 3, b), shape: [l.o / b, l.c / b, 3, 3, b, b] },
-    ]).outputs[0]!;
-    const back = blockChannels(Float32Array.from(got.data), l.o, oh * oh, b, true);
+    const { g, blocked } = layerGraph(l, w, b);
+    expect(blocked).toBe(true);
+    expect(g.nodes.map((n) => n.op)).toEqual(["conv2d_nchwc"]); // the weight's transform folded into a constant
+    const xb = transformData(x, [1, l.c, l.hw, l.hw], "NCHW", "NCHW4c");
+    const got = interpret(g, [{ data: xb, shape: [1, l.c / b, l.hw, l.hw, b] }]).outputs[0]!;
+    const back = transformData(Float32Array.from(got.data), [1, l.o / b, oh, oh, b], "NCHW4c", "NCHW");
     for (let i = 0; i < back.length; i++) expect(Math.abs(back[i]! - want.data[i]!)).toBeLessThan(1e-5);
-    // and blockChannels(·, back) inverts blockChannels
-    expect(blockChannels(blockChannels(x, l.c, l.hw * l.hw, b), l.c, l.hw * l.hw, b, true)).toEqual(x);
+    expect(layerGraph({ ...l, c: 3 }, fill(l.o * 3 * 9, 6), b).blocked).toBe(false);
   });
 });
 
