@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { Rng } from "../../runtime/random.ts";
 import { configKey, type Config } from "./log.ts";
 import { defineSpace } from "./space.ts";
-import { Explorer, RandomModel, XGBModel, tune, type CostModel } from "./explore.ts";
+import { Explorer, NearestModel, RandomModel, XGBModel, tune, type CostModel } from "./explore.ts";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const D = ["x", "y", "z", "w", "v"];
@@ -56,6 +56,48 @@ describe("Explorer", () => {
     const ex2 = new Explorer(space, new OracleModel(), { rng: new Rng(4), steps: 20 });
     expect(ex2.nextBatch(new Set())).toHaveLength(64);
     expect(ex2.lastOrigins.filter((o) => o === "random")).toHaveLength(3);
+  });
+
+  test("an uninformed model gets a space-filling batch: each knob's values dealt out evenly", () => {
+    const model = new XGBModel(space, { seed: 3 });
+    expect(model.informed).toBe(false);
+    const ex = new Explorer(space, model, { batchSize: 64, rng: new Rng(3), steps: 10 });
+    const measured = new Set([configKey(space.get(0)), configKey(space.get(1))]);
+    const batch = ex.nextBatch(measured);
+    expect(batch).toHaveLength(64);
+    expect(new Set(batch.map(configKey)).size).toBe(64);
+    for (const c of batch) expect(measured.has(configKey(c))).toBe(false);
+    const spread = batch.filter((_, i) => ex.lastOrigins[i] === "spread");
+    expect(ex.lastOrigins.filter((o) => o === "random")).toHaveLength(3); // the ε share stays random
+    expect(spread).toHaveLength(61); // no collisions for this seed: a dropped pick would unbalance a knob
+    space.names.forEach((name, k) => {
+      const n = space.values[k]!.length;
+      for (const v of space.values[k]!) {
+        const count = spread.filter((c) => c[name] === v).length;
+        expect(count).toBeGreaterThanOrEqual(Math.floor(61 / n));
+        expect(count).toBeLessThanOrEqual(Math.ceil(61 / n));
+      }
+    });
+    // Uniform random picks of 61 configs leave some knob value with a count off by more
+    // than one (a check that the test above can fail).
+    const rng = new Rng(3);
+    const uniform = Array.from({ length: 61 }, () => space.random(rng));
+    const balanced = space.names.every((name, k) => space.values[k]!.every((v) => Math.abs(uniform.filter((c) => c[name] === v).length - 61 / space.values[k]!.length) < 1));
+    expect(balanced).toBe(false);
+    model.dispose();
+  });
+
+  test("a model counts as informed once fitted; then the annealing picks", async () => {
+    const xgb = new XGBModel(space, { seed: 1, rounds: 5 });
+    const sa = new NearestModel(space, new Rng(1));
+    expect([xgb.informed, sa.informed]).toEqual([false, false]);
+    const configs = range(20).map((i) => space.get(i * 97));
+    for (const m of [xgb, sa]) await m.fit(configs, configs.map(objective));
+    expect([xgb.informed, sa.informed]).toEqual([true, true]);
+    const ex = new Explorer(space, xgb, { batchSize: 16, rng: new Rng(1), steps: 10 });
+    ex.nextBatch(new Set(configs.map(configKey)));
+    expect(ex.lastOrigins.filter((o) => o === "model")).toHaveLength(15);
+    xgb.dispose();
   });
 
   test("a nearly exhausted space gives what is left, then nothing", () => {

@@ -13,6 +13,7 @@ describe("ConfigSpace", () => {
     for (let i = 0; i < space.size; i++) {
       const c = space.get(i);
       expect(space.indexOf(c)).toBe(i);
+      expect(space.indexAt(space.positions(c))).toBe(i);
       keys.add(configKey(c));
     }
     expect(keys.size).toBe(30);

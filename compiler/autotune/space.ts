@@ -104,7 +104,12 @@ export class ConfigSpace {
 
   /** The index of a config (inverse of get). */
   indexOf(config: Config): number {
-    return this.positions(config).reduce((acc, p, i) => acc + p * this.#radix[i]!, 0);
+    return this.indexAt(this.positions(config));
+  }
+
+  /** The index of the config at these positions in each knob's list (inverse of positions ∘ get). */
+  indexAt(positions: readonly number[]): number {
+    return positions.reduce((acc, p, i) => acc + p * this.#radix[i]!, 0);
   }
 
   /** Whether a config belongs to the space. */
