@@ -23,19 +23,18 @@
  *
  * LATHE_TUNE_TRIALS sets the trials per search and seed (default 96), LATHE_TUNE_BATCH the
  * batch (default 16: the model is refit after each), LATHE_TUNE_SEEDS the number of seeds
- * (default 5, 3 with --quick); LATHE_TUNE_CASES (comma-separated name parts, e.g. "conv") runs only the
+ * (default 10, 3 with --quick); LATHE_TUNE_CASES (comma-separated name parts, e.g. "conv") runs only the
  * matching cases.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { envCount } from "../lib/env.ts";
-import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import type { Graph } from "../../compiler/graph/graph.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
 import { lowerTask, taskTemplate } from "../../compiler/autotune/task-template.ts";
 import { tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
+import { SEARCHES, barMet, trialsPerSeed, tuneCases, type TuneCase } from "./cases.ts";
 import { median, readLog } from "../../compiler/autotune/log.ts";
 import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import type { BenchOptions } from "../lib/report.ts";
@@ -43,27 +42,8 @@ import { BenchReport, RESULTS_DIR } from "../lib/report.ts";
 import { cpuTarget } from "../../compiler/targets/cpu/index.ts";
 import { typedArrayFor } from "../../compiler/te/dtype.ts";
 
-const SEARCHES: readonly SearchKind[] = ["xgb", "sa", "random"];
 /** A search of this benchmark: the tuner's kinds, and XGBoost seeded by a transfer model. */
 type Search = SearchKind | "xgb+transfer";
-
-function gemmGraph(n: number): Graph {
-  const b = new GraphBuilder();
-  return b.build([b.op1("matmul", [b.input("A", [n, n]), b.input("B", [n, n])])]);
-}
-
-/** ResNet-18's 3×3 convolution (stride 1, pad 1) with bias and ReLU, as the network fuses it. */
-function convGraph(c: number, hw: number): Graph {
-  const b = new GraphBuilder();
-  const y = b.op1("conv2d", [b.input("x", [1, c, hw, hw]), b.input("w", [c, c, 3, 3])], { pads: [1, 1, 1, 1] });
-  return b.build([b.op1("relu", [b.op1("add", [y, b.input("b", [c, 1, 1])])])]);
-}
-
-/** The first trial (1-based) whose best-so-far reaches `target`, or trials + 1 when none does. */
-export function trialsToReach(curve: readonly number[], target: number): number {
-  const i = curve.findIndex((g) => g >= target);
-  return i < 0 ? curve.length + 1 : i + 1;
-}
 
 /** GFLOP/s of the default schedule, timed in this process (it is the trusted kernel: no crash to contain). */
 async function defaultGflops(task: TaskSpec, flops: number, repeats: number): Promise<number> {
@@ -91,20 +71,17 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const trials = envCount("LATHE_TUNE_TRIALS", opts.quick ? 12 : 96);
   const batch = envCount("LATHE_TUNE_BATCH", opts.quick ? 4 : 16);
   // LATHE_TUNE_SEEDS = n runs seeds 1 … n.
-  // Five seeds by default: with three, this machine's timing noise flipped verdicts between runs.
-  const seeds = Array.from({ length: envCount("LATHE_TUNE_SEEDS", opts.quick ? 3 : 5) }, (_, i) => i + 1);
+  // Ten seeds by default: about 1% of the conv space is within 5% of its best, so a few lucky
+  // random picks decide a five-seed median (bench tune-replay: a five-seed verdict says "met"
+  // about 70% of the time for a search that meets the bar over a hundred seeds).
+  const seeds = Array.from({ length: envCount("LATHE_TUNE_SEEDS", opts.quick ? 3 : 10) }, (_, i) => i + 1);
   const repeats = opts.quick ? 2 : 3;
-  // `source`: the task whose log seeds the xgb+transfer search.
-  const cases: { name: string; g: Graph; source?: { name: string; g: Graph } }[] = opts.quick
-    ? [{ name: "gemm-256", g: gemmGraph(256) }, { name: "resnet18-conv3x3-c64-14", g: convGraph(64, 14), source: { name: "conv3x3-c32-28", g: convGraph(32, 28) } }]
-    : [{ name: "gemm-1024", g: gemmGraph(1024) }, { name: "resnet18-conv3x3-c128-28", g: convGraph(128, 28), source: { name: "resnet18-conv3x3-c64-56", g: convGraph(64, 56) } }];
-  const only = process.env.LATHE_TUNE_CASES?.split(",");
+  const cases = tuneCases(opts.quick);
   report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${seeds.join(", ")}`);
   const curves: Curves[] = [];
   const measurer = new Measurer({ repeats, threads: 1 });
   try {
     for (const c of cases) {
-      if (only && !only.some((o) => c.name.includes(o))) continue;
       const task = taskSpec(extractTasks(c.g)[0]!);
       const tpl = taskTemplate(task)!;
       report.note(`${c.name}: ${tpl.kind} template, ${tpl.space.size} configs (${tpl.space.names.join(", ")})`);
@@ -128,9 +105,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         }
       }
       // Trials to 95% of the XGBoost run's final best, per seed, then the median over seeds.
-      const xgbFinal = new Map(bySearch.get("xgb")!.map((cv) => [cv.seed, cv.bestSoFar.at(-1) ?? 0]));
-      const toReach = (s: Search, finals = xgbFinal) => median(bySearch.get(s)!.map((cv) => trialsToReach(cv.bestSoFar, 0.95 * finals.get(cv.seed)!)));
-      const nXgb = toReach("xgb"), nRandom = toReach("random"), nSa = toReach("sa");
+      const curvesOf = (s: Search) => bySearch.get(s)!.map((cv) => cv.bestSoFar);
+      const per = (s: Search, target: Search = "xgb") => trialsPerSeed(curvesOf(s), curvesOf(target));
+      const nXgb = median(per("xgb")), nRandom = median(per("random")), nSa = median(per("sa"));
       for (const [search, n] of [["xgb", nXgb], ["sa", nSa]] as const) {
         report.row({ case: `${c.name} ${search}`, threads: 1, metric: "trials to 95% of xgb best", better: "lower", lathe: n, baseline: "random search", baselineValue: nRandom });
       }
@@ -139,14 +116,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         report.row({ case: `${c.name} ${search} best`, threads: 1, metric: "GFLOP/s", better: "higher", lathe: Number(median(finals).toPrecision(4)), baseline: "default schedule", baselineValue: Number(base.toPrecision(4)) });
       }
       transfer?.dispose();
-      const met = nXgb <= nRandom / 2;
+      const met = barMet(per("xgb"), per("random"));
       report.note(`${c.name}: bar "xgb reaches 95% of its final best in at most half the trials random search needs (median over seeds)": ${met ? "met" : "NOT met"} (xgb ${nXgb}, random ${nRandom}${nRandom > trials ? " = never within the budget" : ""})`);
       if (bySearch.has("xgb+transfer")) {
         // Its own final best is the target, for it and for random search.
-        const own = new Map(bySearch.get("xgb+transfer")!.map((cv) => [cv.seed, cv.bestSoFar.at(-1) ?? 0]));
-        const nT = toReach("xgb+transfer", own), nRandomT = toReach("random", own);
+        const nT = median(per("xgb+transfer", "xgb+transfer")), nRandomT = median(per("random", "xgb+transfer"));
         report.row({ case: `${c.name} xgb+transfer`, threads: 1, metric: "trials to 95% of own best", better: "lower", lathe: nT, baseline: "random search", baselineValue: nRandomT });
-        report.note(`${c.name}: the same bar for xgb+transfer: ${nT <= nRandomT / 2 ? "met" : "NOT met"} (xgb+transfer ${nT}, random ${nRandomT}${nRandomT > trials ? " = never within the budget" : ""})`);
+        report.note(`${c.name}: the same bar for xgb+transfer: ${barMet(per("xgb+transfer", "xgb+transfer"), per("random", "xgb+transfer")) ? "met" : "NOT met"} (xgb+transfer ${nT}, random ${nRandomT}${nRandomT > trials ? " = never within the budget" : ""})`);
       }
     }
   } finally {
@@ -160,7 +136,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 }
 
 /** A transfer model trained on `trials` XGBoost-guided measurements of another task (an earlier log). */
-async function sourceModel(source: { name: string; g: Graph }, trials: number, batch: number, measurer: Measurer): Promise<TransferModel | null> {
+async function sourceModel(source: NonNullable<TuneCase["source"]>, trials: number, batch: number, measurer: Measurer): Promise<TransferModel | null> {
   const dir = mkdtempSync(join(tmpdir(), "lathe-bench-tune-"));
   try {
     const log = join(dir, "source.jsonl");
