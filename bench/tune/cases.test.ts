@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { barMet, trialsPerSeed, trialsToReach, tuneCases } from "./cases.ts";
+import { barMet, bestCurve, randomUntil, trialsPerSeed, trialsToReach, tuneCases } from "./cases.ts";
 
 describe("bench tune scoring", () => {
   test("trialsToReach: the first trial at or above the target, 1-based; trials + 1 when never", () => {
@@ -20,6 +20,30 @@ describe("bench tune scoring", () => {
     expect(barMet([10, 20, 30], [40, 60, 97])).toBe(true); // 20 ≤ 30
     expect(barMet([10, 30, 35], [40, 60, 97])).toBe(true); // 30 ≤ 30
     expect(barMet([10, 31, 35], [40, 60, 97])).toBe(false);
+  });
+
+  test("bestCurve: best so far, failures as 0", () => {
+    expect(bestCurve([{ score: 2 }, { score: -Infinity }, { score: 5 }, { score: 3 }])).toEqual([2, 2, 5, 5]);
+  });
+
+  test("randomUntil runs on a budget at a time until the target or the cap", async () => {
+    // A resumable search whose n-th trial scores scores[n - 1]; runs records each requested length.
+    const scores = Array.from({ length: 40 }, (_, i) => (i === 22 ? 9 : 1));
+    const runs: number[] = [];
+    const run = async (n: number) => { runs.push(n); return scores.slice(0, n).map((score) => ({ score })); };
+    expect(await randomUntil(run, 10, 40, 5)).toHaveLength(30); // reached at trial 23: stops after the third budget
+    expect(runs).toEqual([10, 20, 30]);
+    runs.length = 0;
+    const never = await randomUntil(run, 10, 35, 10);
+    expect(runs).toEqual([10, 20, 30, 35]); // the cap cuts the last step
+    expect(trialsToReach(never, 10)).toBe(36); // cap + 1: not within the cap
+    runs.length = 0;
+    await randomUntil(run, 10, 40, 1); // reached in the budget: nothing more
+    expect(runs).toEqual([10]);
+    runs.length = 0;
+    const short = await randomUntil(async (n) => { runs.push(n); return scores.slice(0, Math.min(n, 15)).map((score) => ({ score })); }, 10, 40, 10);
+    expect(short).toHaveLength(15); // a 15-config space ran out: no more steps
+    expect(runs).toEqual([10, 20]);
   });
 
   test("LATHE_TUNE_CASES filters the cases by name part", () => {

@@ -43,6 +43,34 @@ export function trialsToReach(curve: readonly number[], target: number): number 
   return i < 0 ? curve.length + 1 : i + 1;
 }
 
+/** Best-so-far of a search's scores (failures count as 0). */
+export function bestCurve(history: readonly { readonly score: number }[]): number[] {
+  let best = 0;
+  return history.map((h) => (best = Math.max(best, Number.isFinite(h.score) ? h.score : 0)));
+}
+
+/**
+ * How many times the trial budget random search may run to reach a seed's target: the bar
+ * asks for the trials random search *needs*, and "not within the budget" only bounds that
+ * from below (recorded as budget + 1, it made "half of random's trials" a stricter bar).
+ */
+export const RANDOM_CAP = 4;
+
+/**
+ * Random search's best-so-far curve, continued past `trials` (a budget more each step, up to
+ * `cap` trials) until its best reaches `target`. `run(n)` tunes to n trials on one tuning log,
+ * resuming it, so each step measures only new configs — still uniformly random ones.
+ */
+export async function randomUntil(run: (n: number) => Promise<readonly { readonly score: number }[]>, trials: number, cap: number, target: number): Promise<number[]> {
+  let n = trials;
+  let curve = bestCurve(await run(n));
+  while ((curve.at(-1) ?? 0) < target && n < cap && curve.length === n) {
+    n = Math.min(cap, n + trials);
+    curve = bestCurve(await run(n));
+  }
+  return curve;
+}
+
 /** Best-so-far curves of one search, one per seed (seeds in the same order for every search). */
 export type SeedCurves = readonly (readonly number[])[];
 

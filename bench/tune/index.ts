@@ -10,7 +10,10 @@
  *
  * Rows: per case and search, the median over seeds of the trials needed to reach 95% of the
  * XGBoost search's final best (fewer is better; random search is the baseline), and each
- * search's best GFLOP/s against the default schedule's. Curves go to
+ * search's best GFLOP/s against the default schedule's. Random search runs last in each seed
+ * and goes on past the trial budget (up to RANDOM_CAP times it) until it reaches that seed's
+ * targets: the bar asks for the trials it needs, of which "not within the budget" would only
+ * be a lower bound. Curves go to
  * bench/results/tune-curves.json and bench/results/tune.svg.
  * The bar (issue 5): XGBoost reaches 95% of its final best in at most half the trials random
  * search needs (median over seeds).
@@ -34,7 +37,7 @@ import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
 import { lowerTask, taskTemplate } from "../../compiler/autotune/task-template.ts";
 import { tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
-import { SEARCHES, barMet, trialsPerSeed, tuneCases, type TuneCase } from "./cases.ts";
+import { RANDOM_CAP, barMet, bestCurve, randomUntil, trialsPerSeed, tuneCases, type TuneCase } from "./cases.ts";
 import { median, readLog } from "../../compiler/autotune/log.ts";
 import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import type { BenchOptions } from "../lib/report.ts";
@@ -64,19 +67,22 @@ async function defaultGflops(task: TaskSpec, flops: number, repeats: number): Pr
   return flops / median(times) / 1e9;
 }
 
-interface Curves { case: string; search: Search; seed: number; bestSoFar: number[] }
+/** `bestSoFar` over the trial budget; random search's `extended` goes on until the seed's targets (RANDOM_CAP). */
+interface Curves { case: string; search: Search; seed: number; bestSoFar: number[]; extended?: number[] }
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("tune");
   const trials = envCount("LATHE_TUNE_TRIALS", opts.quick ? 12 : 96);
   const batch = envCount("LATHE_TUNE_BATCH", opts.quick ? 4 : 16);
   // LATHE_TUNE_SEEDS = n runs seeds 1 … n.
-  // Ten seeds by default: about 1% of the conv space is within 5% of its best, so a few lucky
-  // random picks decide a five-seed median (bench tune-replay: a five-seed verdict says "met"
-  // about 70% of the time for a search that meets the bar over a hundred seeds).
+  // Ten seeds by default: 7 of the conv space's 3,600 configs are within 5% of its best and
+  // 27 within 10%, so a few lucky random picks decide a five-seed median (replayed, a
+  // five-seed verdict said "met" about 70% of the time for a search that met the bar over a
+  // hundred seeds, before random search ran on past the budget).
   const seeds = Array.from({ length: envCount("LATHE_TUNE_SEEDS", opts.quick ? 3 : 10) }, (_, i) => i + 1);
   const repeats = opts.quick ? 2 : 3;
   const cases = tuneCases(opts.quick);
+  const beyond = (n: number): string => (n > RANDOM_CAP * trials ? ` = not within ${RANDOM_CAP * trials} trials` : n > trials ? ` (past the budget of ${trials}: random search ran on to reach it)` : "");
   report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${seeds.join(", ")}`);
   const curves: Curves[] = [];
   const measurer = new Measurer({ repeats, threads: 1 });
@@ -88,24 +94,37 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const base = await defaultGflops(task, tpl.flops, repeats);
       const transfer = c.source ? await sourceModel(c.source, trials, batch, measurer) : null;
       if (c.source) report.note(`${c.name}: xgb+transfer seeded by a transfer model on ${trials} xgb trials of ${c.source.name}${transfer ? "" : " (too few distinct measurements: not run)"}`);
-      const searches: Search[] = transfer ? [...SEARCHES, "xgb+transfer"] : [...SEARCHES];
+      // Random search last in each seed: it runs on until it reaches that seed's targets.
+      const searches: Search[] = ["xgb", "sa", ...(transfer ? ["xgb+transfer" as const] : []), "random"];
       const bySearch = new Map<Search, Curves[]>();
+      const scratch = mkdtempSync(join(tmpdir(), "lathe-bench-tune-"));
       // Seeds outside, searches inside: the searches alternate, so a change in the shared
       // machine's load over the run does not favour whichever search ran first.
-      for (const seed of seeds) {
-        for (const search of searches) {
-          const kind: SearchKind = search === "xgb+transfer" ? "xgb" : search;
-          const r = await tuneTask(task, { trials, batch, measurer, model: kind, seed, space: tpl.space, flops: tpl.flops, ...(search === "xgb+transfer" ? { transfer: transfer! } : {}) });
-          let best = 0;
-          const bestSoFar = r.history.map((h) => (best = Math.max(best, Number.isFinite(h.score) ? h.score : 0)));
-          const cv = { case: c.name, search, seed, bestSoFar };
-          curves.push(cv);
-          bySearch.set(search, [...(bySearch.get(search) ?? []), cv]);
-          process.stderr.write(`${c.name} ${search} seed ${seed}: best ${best.toFixed(2)} GFLOP/s\n`);
+      try {
+        for (const seed of seeds) {
+          for (const search of searches) {
+            const kind: SearchKind = search === "xgb+transfer" ? "xgb" : search;
+            const tuneTo = async (n: number, log?: string) =>
+              (await tuneTask(task, { trials: n, batch, measurer, model: kind, seed, space: tpl.space, flops: tpl.flops, ...(log ? { log } : {}), ...(search === "xgb+transfer" ? { transfer: transfer! } : {}) })).history;
+            let extended: number[] | undefined;
+            if (search === "random") {
+              // The targets random search is measured against: 95% of this seed's xgb and xgb+transfer finals.
+              const target = 0.95 * Math.max(...searches.filter((s) => s === "xgb" || s === "xgb+transfer").map((s) => bySearch.get(s)!.at(-1)!.bestSoFar.at(-1) ?? 0));
+              const log = join(scratch, `random-${c.name}-${seed}.jsonl`);
+              extended = await randomUntil((n) => tuneTo(n, log), trials, RANDOM_CAP * trials, target);
+            }
+            const bestSoFar = extended ? extended.slice(0, trials) : bestCurve(await tuneTo(trials));
+            const cv: Curves = { case: c.name, search, seed, bestSoFar, ...(extended ? { extended } : {}) };
+            curves.push(cv);
+            bySearch.set(search, [...(bySearch.get(search) ?? []), cv]);
+            process.stderr.write(`${c.name} ${search} seed ${seed}: best ${(bestSoFar.at(-1) ?? 0).toFixed(2)} GFLOP/s${extended && extended.length > trials ? ` (${extended.length} trials to reach the others' 95%: ${(extended.at(-1) ?? 0).toFixed(2)})` : ""}\n`);
+          }
         }
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
       }
       // Trials to 95% of the XGBoost run's final best, per seed, then the median over seeds.
-      const curvesOf = (s: Search) => bySearch.get(s)!.map((cv) => cv.bestSoFar);
+      const curvesOf = (s: Search) => bySearch.get(s)!.map((cv) => cv.extended ?? cv.bestSoFar);
       const per = (s: Search, target: Search = "xgb") => trialsPerSeed(curvesOf(s), curvesOf(target));
       const nXgb = median(per("xgb")), nRandom = median(per("random")), nSa = median(per("sa"));
       for (const [search, n] of [["xgb", nXgb], ["sa", nSa]] as const) {
@@ -117,12 +136,12 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       }
       transfer?.dispose();
       const met = barMet(per("xgb"), per("random"));
-      report.note(`${c.name}: bar "xgb reaches 95% of its final best in at most half the trials random search needs (median over seeds)": ${met ? "met" : "NOT met"} (xgb ${nXgb}, random ${nRandom}${nRandom > trials ? " = never within the budget" : ""})`);
+      report.note(`${c.name}: bar "xgb reaches 95% of its final best in at most half the trials random search needs (median over seeds)": ${met ? "met" : "NOT met"} (xgb ${nXgb}, random ${nRandom}${beyond(nRandom)})`);
       if (bySearch.has("xgb+transfer")) {
         // Its own final best is the target, for it and for random search.
         const nT = median(per("xgb+transfer", "xgb+transfer")), nRandomT = median(per("random", "xgb+transfer"));
         report.row({ case: `${c.name} xgb+transfer`, threads: 1, metric: "trials to 95% of own best", better: "lower", lathe: nT, baseline: "random search", baselineValue: nRandomT });
-        report.note(`${c.name}: the same bar for xgb+transfer: ${barMet(per("xgb+transfer", "xgb+transfer"), per("random", "xgb+transfer")) ? "met" : "NOT met"} (xgb+transfer ${nT}, random ${nRandomT}${nRandomT > trials ? " = never within the budget" : ""})`);
+        report.note(`${c.name}: the same bar for xgb+transfer: ${barMet(per("xgb+transfer", "xgb+transfer"), per("random", "xgb+transfer")) ? "met" : "NOT met"} (xgb+transfer ${nT}, random ${nRandomT}${beyond(nRandomT)})`);
       }
     }
   } finally {
