@@ -1,7 +1,7 @@
 /**
  * Search quality without the timing noise of live runs: every config of bench/tune's two
  * spaces is measured once into a table, then the searches are replayed against it, many
- * seeds in a few minutes where bench/tune needs half an hour for five.
+ * seeds in a minute where a live bench/tune run needs most of an hour for ten.
  *
  * The table is a tuning log (`tune-table-<case>.jsonl` under LATHE_BENCH_TUNING_DIR, else
  * $TMPDIR/lathe-bench-tuning): random search over the whole space, 3 timed runs per config,
@@ -123,9 +123,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       for (const search of SEARCHES) { // random last: it runs on until it reaches xgb's 95% (as in bench/tune)
         const mine: number[][] = [];
         for (let seed = 1; seed <= nSeeds; seed++) {
-          const measurer = new TableMeasurer(table, noise, seed * 7919);
+          const replayer = new TableMeasurer(table, noise, seed * 7919);
           const tuneTo = async (n: number, log?: string) =>
-            (await tuneTask(task, { trials: n, batch, measurer, model: search, seed, space: tpl.space, flops: tpl.flops, ...(log ? { log } : {}) })).history;
+            (await tuneTask(task, { trials: n, batch, measurer: replayer, model: search, seed, space: tpl.space, flops: tpl.flops, ...(log ? { log } : {}) })).history;
           if (search !== "random") mine.push(bestCurve(await tuneTo(trials)));
           else {
             const target = 0.95 * (curves.get("xgb")![seed - 1]!.at(-1) ?? 0);
