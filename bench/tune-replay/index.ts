@@ -6,7 +6,8 @@
  * The table is a tuning log (`tune-table-<case>.jsonl` under LATHE_BENCH_TUNING_DIR, else
  * $TMPDIR/lathe-bench-tuning): random search over the whole space, 3 timed runs per config,
  * 1 kernel thread. The first run measures it (about 20 minutes for the conv case's 3,600
- * configs, 7 for GEMM's 420); a killed run resumes, later runs reuse it. The best 2% of
+ * configs, 7 for GEMM's 420; --quick's smaller cases also take about 20 minutes the first
+ * time, g++ being most of each measurement); a killed run resumes, later runs reuse it. The best 2% of
  * configs are then measured twice more and a config's cost is the median of its records:
  * a table's top values are the luckiest of thousands of noisy measurements, and a replay
  * that kept them would credit a search that dwells near the top with that luck every
