@@ -96,12 +96,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       // Random search over the whole space (resumes a partial table).
       await tuneTask(task, { trials: tpl.space.size, measurer, log, model: "random", seed: 0, batch: 64, space: tpl.space, flops: tpl.flops });
       // The top 2%, to three records each (resumes too: counts what the log holds).
-      const once = tableOf(records(), key);
-      const top = [...once].filter(([, c]) => c !== null).sort((a, b) => a[1]! - b[1]!).slice(0, Math.ceil(0.02 * tpl.space.size));
+      const recs = records();
+      const top = [...tableOf(recs, key)].filter(([, c]) => c !== null).sort((a, b) => a[1]! - b[1]!).slice(0, Math.ceil(0.02 * tpl.space.size));
       const count = new Map<string, { config: Config; n: number }>();
-      for (const r of records()) {
-        const c = count.get(key(r.config)) ?? { config: tpl.space.complete(r.config), n: 0 };
-        count.set(key(r.config), { config: c.config, n: c.n + 1 });
+      for (const r of recs) {
+        const seen = count.get(key(r.config));
+        if (seen) seen.n++;
+        else count.set(key(r.config), { config: tpl.space.complete(r.config), n: 1 });
       }
       for (const [k] of top) {
         const { config, n: had } = count.get(k)!;

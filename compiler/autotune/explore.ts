@@ -9,7 +9,7 @@
  * measured so far, repeat until `trials` configs are measured or the space is exhausted.
  */
 import { LatheError } from "../errors.ts";
-import { Rng } from "../../runtime/random.ts";
+import { Rng, permutation } from "../../runtime/random.ts";
 import { Booster, DMatrix, type BoosterParams } from "./xgboost.ts";
 import { configKey, type Config } from "./log.ts";
 import type { ConfigSpace } from "./space.ts";
@@ -288,19 +288,11 @@ export class Explorer {
    */
   #spread(k: number, isFree: (i: number) => boolean): number[] {
     const space = this.space;
-    const rng = this.#rng;
-    const shuffle = (xs: number[]): number[] => {
-      for (let i = xs.length - 1; i > 0; i--) {
-        const j = rng.int(0, i + 1);
-        [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-      }
-      return xs;
-    };
     const columns = space.values.map((vs) => {
       const col: number[] = [];
-      while (col.length < k) col.push(...shuffle(vs.map((_, p) => p)));
+      while (col.length < k) col.push(...permutation(vs.length, this.#rng));
       // The last round may be cut short: shuffle again so which values it drops is random too.
-      return shuffle(col.slice(0, k));
+      return permutation(k, this.#rng).map((i) => col[i]!);
     });
     const out: number[] = [];
     const seen = new Set<number>();

@@ -1,18 +1,10 @@
 /** Seeded shuffling and mini-batching. */
 import { LatheError } from "../../compiler/errors.ts";
-import type { Rng } from "../../runtime/random.ts";
+import { permutation, type Rng } from "../../runtime/random.ts";
 import type { Dataset } from "./dataset.ts";
 import { checkDataset, sizeOf, subset } from "./dataset.ts";
 
-/** A permutation of 0..n-1 (Fisher–Yates driven by `rng`). */
-export function permutation(n: number, rng: Rng): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(0, i + 1);
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}
+export { permutation };
 
 export const shuffle = (d: Dataset, rng: Rng): Dataset => subset(d, permutation(sizeOf(d), rng));
 
