@@ -12,11 +12,11 @@ export { registerTarget, getTarget, listTargets, loadPlugin } from "./compiler/t
 export { externalFunction } from "./compiler/targets/external-c.ts";
 export { cpuPlugin } from "./compiler/targets/cpu/plugin.ts";
 export { defineSpace, ConfigSpace, type Config } from "./compiler/autotune/space.ts";
-export { LatheError, BuildError } from "./compiler/errors.ts";
+export { LatheError, BuildError } from "./core/errors.ts";
 export type { BuiltModule, BuildOptions } from "./compiler/targets/target.ts";
 export type { Pass } from "./compiler/tir/pass.ts";
 export type { PrimFunc } from "./compiler/tir/stmt.ts";
 export type { Graph, Node, Value } from "./compiler/graph/graph.ts";
-export type { DType } from "./compiler/te/dtype.ts";
-export { compileGraph, type CompiledGraph } from "./compiler/graph/compile.ts";
+export type { DType } from "./core/dtype.ts";
+export { compileGraph, type CompiledGraph } from "./compiler/targets/cpu/graph.ts";
 export { interpret } from "./compiler/graph/interpret.ts";

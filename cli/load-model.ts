@@ -5,12 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { LatheError } from "../compiler/errors.ts";
+import { LatheError } from "../core/errors.ts";
 import type { Graph } from "../compiler/graph/graph.ts";
 import { runGraphPasses, standardGraphPasses } from "../compiler/graph/passes/index.ts";
 import type { GraphPassOptions } from "../compiler/graph/passes/pass.ts";
 import { parseGraph } from "../compiler/graph/text/parse.ts";
-import type { TypedArray } from "../compiler/te/dtype.ts";
+import type { TypedArray } from "../core/dtype.ts";
 import { readNpy } from "../runtime/npy.ts";
 
 export interface LoadModelOptions {

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { LatheError } from "../compiler/errors.ts";
+import { LatheError } from "../core/errors.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { compileCommand } from "./commands/compile.ts";
 import { doctorCommand } from "./commands/doctor.ts";

@@ -8,16 +8,16 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importOnnx, readTensorFile } from "../compiler/frontend/onnx/index.ts";
-import { mismatch } from "../compiler/frontend/onnx/conformance.ts";
-import { compileGraph } from "../compiler/graph/compile.ts";
-import { writeArtifact } from "../runtime/artifact.ts";
+import { mismatch } from "../compiler/driver/onnx-conformance.ts";
+import { writeArtifact } from "../compiler/targets/cpu/artifact.ts";
 import { loadModule } from "../runtime/module.ts";
 import { parseTE } from "../compiler/te/parse.ts";
 import { createSchedule } from "../compiler/schedule/schedule.ts";
 import { cacheRead, cacheWrite } from "../compiler/schedule/cache.ts";
-import { build, lower } from "../compiler/build.ts";
+import { build, lower } from "../compiler/driver/kernel.ts";
 import { evaluate } from "../compiler/te/evaluate.ts";
 import { printFunc } from "../compiler/tir/print.ts";
+import { compile } from "../compiler/driver/compile.ts";
 
 const M = 256, N = 256, K = 256;
 const { inputs, outputs } = parseTE(`
@@ -77,7 +77,7 @@ if (!existsSync(CASE)) {
 const model = importOnnx(`${CASE}/model.onnx`);
 console.log(`\nONNX model: opset ${model.opset}, ${model.graph.nodes.length} graph nodes, inputs ${model.inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape.join(", ")}]`).join(", ")}`);
 const dir = join(mkdtempSync(join(tmpdir(), "lathe-demo-")), "artifact");
-const manifest = await writeArtifact(await compileGraph(model.graph), dir);
+const manifest = await writeArtifact(await compile(model.graph, "cpu"), dir);
 console.log(`artifact in ${dir}: ${manifest.library.file} (sha256 ${manifest.library.sha256.slice(0, 12)}…), ${manifest.params.file}, manifest.json`);
 const mod = loadModule(dir);
 const [y] = mod.run([readTensorFile(`${CASE}/test_data_set_0/input_0.pb`)]);

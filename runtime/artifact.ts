@@ -1,6 +1,7 @@
 /**
  * Ahead-of-time artifacts: a compiled graph as a self-contained directory that
- * loadModule (module.ts) runs without the compiler.
+ * loadModule (module.ts) runs without the compiler. This file defines the format and
+ * reads it; the cpu target writes it (compiler/targets/cpu/artifact.ts).
  *
  *   manifest.json      what the library is and how to call it (ArtifactManifest); written last
  *   model-<sha8>.so    the shared library (the name changes with the content, because
@@ -17,15 +18,12 @@
  * files (and of itself), so an interrupted or tampered artifact never loads.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { LatheError } from "../compiler/errors.ts";
-import type { CompiledGraph } from "../compiler/graph/compile.ts";
-import type { Dim } from "../compiler/graph/types.ts";
-import type { DType, TypedArray } from "../compiler/te/dtype.ts";
-import { bytesOf, isDType, typedArrayFor } from "../compiler/te/dtype.ts";
-import { hostCpu, toolchainIdentity } from "../compiler/targets/cpu/toolchain.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { LatheError } from "../core/errors.ts";
+import type { Dim } from "../core/tensor-type.ts";
+import type { DType, TypedArray } from "../core/dtype.ts";
+import { bytesOf, isDType, typedArrayFor } from "../core/dtype.ts";
 import { shapeSize } from "./shape.ts";
 
 export const ARTIFACT_FORMAT = "lathe-artifact";
@@ -79,19 +77,9 @@ export interface ArtifactManifest {
   readonly manifestSha256: string;
 }
 
-/** x86 extensions that matter for -march=native code; another host must have them all. */
-const ISA_FLAGS = new Set([
-  "sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe",
-  "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512ifma", "avx512vbmi", "avx512_vbmi2",
-  "avx512_vnni", "avx512_bitalg", "avx512_vpopcntdq", "avx512_bf16", "avx512_fp16", "avx_vnni",
-  "amx_tile", "amx_bf16", "amx_int8",
-]);
-
-export const hostIsa = (): string[] => (hostCpu().split("|")[1] ?? "").split(/\s+/).filter((f) => ISA_FLAGS.has(f)).sort();
-
 export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
-const specOf = (v: { name: string; type: { dtype: DType; shape: readonly Dim[] } }): TensorSpec =>
+export const specOf = (v: { name: string; type: { dtype: DType; shape: readonly Dim[] } }): TensorSpec =>
   ({ name: v.name, dtype: v.type.dtype, shape: [...v.type.shape] });
 
 // ---- params.bin -------------------------------------------------------------------------
@@ -150,56 +138,8 @@ export function decodeParams(bytes: Uint8Array, file: string): Param[] {
   });
 }
 
-// ---- writing ----------------------------------------------------------------------------
-
-export interface ArtifactMeta {
-  /** Free-form provenance recorded in the manifest (e.g. { model: "mlp.onnx", modelSha256: "…" }). */
-  readonly meta?: Readonly<Record<string, string | number>>;
-  /** Names to publish for the inputs/outputs instead of the graph's value names (e.g. the ONNX model's). */
-  readonly names?: { readonly inputs?: readonly string[]; readonly outputs?: readonly string[] };
-}
-
-function renamed(specs: TensorSpec[], names: readonly string[] | undefined, what: string): TensorSpec[] {
-  if (names === undefined) return specs;
-  if (names.length !== specs.length) throw new LatheError(`${names.length} ${what} names given for ${specs.length} ${what}s`);
-  return specs.map((s, i) => ({ ...s, name: names[i]! }));
-}
-
 /** Canonical manifest text; the checksum covers everything but itself. */
-const manifestText = (m: Omit<ArtifactManifest, "manifestSha256">): string => JSON.stringify(m, null, 2);
-
-export async function writeArtifact(compiled: CompiledGraph, dir: string, opts: ArtifactMeta = {}): Promise<ArtifactManifest> {
-  const g = compiled.graph;
-  for (const c of g.constants) {
-    if (c.value.type.shape.some((d) => typeof d !== "number")) throw new LatheError(`constant ${c.value.name} has a symbolic shape; artifacts need constant shapes`);
-  }
-  const lib = readFileSync(compiled.library);
-  const params = encodeParams(g.constants.map((c) => ({ name: c.value.name, dtype: c.value.type.dtype, shape: c.value.type.shape as number[], data: c.data })));
-  const libSha = sha256(lib);
-  const libFile = `model-${libSha.slice(0, 8)}.so`;
-  const compiler = (await toolchainIdentity()).split("\n")[0] ?? "";
-  const body: Omit<ArtifactManifest, "manifestSha256"> = {
-    format: ARTIFACT_FORMAT, formatVersion: ARTIFACT_VERSION, lathe: LATHE_VERSION, target: compiled.target ?? "cpu",
-    entry: compiled.entry,
-    library: { file: libFile, sha256: libSha, bytes: lib.length },
-    params: { file: PARAMS_FILE, sha256: sha256(params), bytes: params.length },
-    inputs: renamed(g.inputs.map(specOf), opts.names?.inputs, "input"),
-    outputs: renamed(g.outputs.map(specOf), opts.names?.outputs, "output"),
-    constants: g.constants.map((c) => specOf(c.value)),
-    compile: { flags: [...compiled.flags], compiler, cpu: hostCpu().split("|")[0] ?? "", isa: hostIsa() },
-    meta: { ...(opts.meta ?? {}) },
-  };
-  const manifest: ArtifactManifest = { ...body, manifestSha256: sha256(new TextEncoder().encode(manifestText(body))) };
-
-  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw new LatheError(`cannot create ${dir}: ${(e as Error).message}`); }
-  // From here until the new manifest lands, the directory holds no valid artifact.
-  rmSync(path.join(dir, MANIFEST_FILE), { force: true });
-  writeFileAtomic(path.join(dir, libFile), lib);
-  writeFileAtomic(path.join(dir, PARAMS_FILE), params);
-  writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const f of readdirSync(dir)) if (/^model-[0-9a-f]{8}\.so$/.test(f) && f !== libFile) rmSync(path.join(dir, f), { force: true });
-  return manifest;
-}
+export const manifestText = (m: Omit<ArtifactManifest, "manifestSha256">): string => JSON.stringify(m, null, 2);
 
 // ---- reading ----------------------------------------------------------------------------
 
@@ -221,7 +161,7 @@ export function readManifest(dir: string): ArtifactManifest {
     fail(`artifact format version ${String(m.formatVersion)} is newer than this Lathe (${LATHE_VERSION}) reads (${ARTIFACT_VERSION}); recompile it`);
   }
   const { manifestSha256, ...body } = m;
-  if (manifestSha256 !== sha256(new TextEncoder().encode(JSON.stringify(body, null, 2)))) fail("checksum mismatch: the manifest was modified or is corrupt");
+  if (manifestSha256 !== sha256(new TextEncoder().encode(manifestText(body as Omit<ArtifactManifest, "manifestSha256">)))) fail("checksum mismatch: the manifest was modified or is corrupt");
   // The checksum vouches for the content; these checks catch a manifest written by hand or by a bug.
   const isRef = (r: unknown) => { const x = r as FileRef; return typeof x === "object" && x !== null && typeof x.file === "string" && !x.file.includes("/") && typeof x.sha256 === "string" && Number.isSafeInteger(x.bytes); };
   const isSpecs = (a: unknown) => Array.isArray(a) && a.every((s: TensorSpec) => typeof s?.name === "string" && typeof s.dtype === "string" && isDType(s.dtype) &&

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { LatheError } from "../compiler/errors.ts";
+import { LatheError } from "../core/errors.ts";
 
 /** A fresh temporary path beside `file` (same filesystem, so rename is atomic). */
 export const tempPathFor = (file: string): string =>

@@ -1,5 +1,5 @@
 /** DLPack-style dtype descriptors, as LatheDType in native/include/lathe_rt.h. */
-import { bytesOf, type DType } from "../compiler/te/dtype.ts";
+import { bytesOf, type DType } from "../core/dtype.ts";
 
 export const LATHE_INT = 0;
 export const LATHE_UINT = 1;

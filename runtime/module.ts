@@ -5,10 +5,11 @@
  * list, and that this CPU has the instruction sets the library was compiled for.
  */
 import path from "node:path";
-import { LatheError } from "../compiler/errors.ts";
-import type { Value } from "../compiler/graph/graph.ts";
+import { LatheError } from "../core/errors.ts";
+import type { ValueSpec } from "../core/tensor-type.ts";
 import type { ArtifactManifest, TensorSpec } from "./artifact.ts";
-import { PARAMS_FILE, decodeParams, hostIsa, readManifest, readVerified } from "./artifact.ts";
+import { PARAMS_FILE, decodeParams, readManifest, readVerified } from "./artifact.ts";
+import { hostIsa } from "./host.ts";
 import { NativeLibrary } from "./native.ts";
 import { checkInputs, checkOutputs, concreteShapes } from "./signature.ts";
 import { Tensor } from "./tensor.ts";
@@ -29,8 +30,8 @@ export interface LoadedModule {
 }
 
 /** Values carrying a spec, so the signature checks shared with compiled graphs apply. */
-const asValues = (specs: readonly TensorSpec[]): Value[] =>
-  specs.map((s, id) => ({ id, name: s.name, type: { dtype: s.dtype, shape: [...s.shape] } }));
+const asValues = (specs: readonly TensorSpec[]): ValueSpec[] =>
+  specs.map((s) => ({ name: s.name, type: { dtype: s.dtype, shape: [...s.shape] } }));
 
 export function loadModule(dir: string): LoadedModule {
   const m = readManifest(dir);

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { RuntimeError, ShapeError } from "../compiler/errors.ts";
+import { RuntimeError, ShapeError } from "../core/errors.ts";
 import { buildTestKernels, type TestKernelLibs } from "./fixtures/build-test-kernels.ts";
 import { LATHE_BOOL, LATHE_FLOAT, LATHE_INT, LATHE_UINT } from "./dlpack.ts";
 import { NativeLibrary } from "./native.ts";

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { LatheError } from "../compiler/errors.ts";
-import { DTYPES } from "../compiler/te/dtype.ts";
+import { LatheError } from "../core/errors.ts";
+import { DTYPES } from "../core/dtype.ts";
 import { decodeNpy, encodeNpy, readNpy, writeNpy } from "./npy.ts";
 import { Tensor } from "./tensor.ts";
 

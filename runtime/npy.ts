@@ -5,9 +5,9 @@
  * Spec: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
 import { readFileSync } from "node:fs";
-import { LatheError } from "../compiler/errors.ts";
-import type { DType } from "../compiler/te/dtype.ts";
-import { bytesOf, typedArrayFor } from "../compiler/te/dtype.ts";
+import { LatheError } from "../core/errors.ts";
+import type { DType } from "../core/dtype.ts";
+import { bytesOf, typedArrayFor } from "../core/dtype.ts";
 import { shapeSize } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { writeFileAtomic } from "./atomic-file.ts";

@@ -1,5 +1,5 @@
 /** Shape checks and arithmetic shared by runtime tensors and kernel calls. */
-import { ShapeError } from "../compiler/errors.ts";
+import { ShapeError } from "../core/errors.ts";
 
 /** Throws a ShapeError unless every entry is a non-negative safe integer. */
 export function checkShape(shape: readonly number[], what = "shape"): void {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ShapeError } from "../compiler/errors.ts";
+import { ShapeError } from "../core/errors.ts";
 import { Tensor } from "./tensor.ts";
 
 describe("Tensor", () => {

@@ -1,7 +1,7 @@
 /** Host tensors: a dtype, a shape and a typed array holding the elements row-major. */
-import { ShapeError } from "../compiler/errors.ts";
-import { isDType, typedArrayFor, wrapTo, type DType, type TypedArray } from "../compiler/te/dtype.ts";
-import { f16FromBits, f16ToBits } from "./f16.ts";
+import { ShapeError } from "../core/errors.ts";
+import { isDType, typedArrayFor, wrapTo, type DType, type TypedArray } from "../core/dtype.ts";
+import { f16FromBits, f16ToBits } from "../core/f16.ts";
 import { Rng } from "./random.ts";
 import { checkShape, compactStrides, shapeSize } from "./shape.ts";
 import { checkArrayFor } from "./typed-array.ts";

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import {
   FOLDERS, TESTDATA_ROOT, countByFolder, listCases, renderReport, runConformance, unsupportedOpRanking,
-} from "../compiler/frontend/onnx/conformance.ts";
+} from "../compiler/driver/onnx-conformance.ts";
 
 const REPORT = new URL("../docs/onnx-conformance.md", import.meta.url);
 

@@ -27,14 +27,16 @@ import { interpret } from "../../compiler/graph/interpret.ts";
 import { foldConstants } from "../../compiler/graph/passes/fold-constants.ts";
 import { blockedDataLayout, blockedWeightLayout } from "../../compiler/ops/nn/layout.ts";
 import { envCount } from "../lib/env.ts";
-import { compileGraph, cpuGraphLowering, lowerGraph } from "../../compiler/graph/compile.ts";
+import { cpuGraphLowering, lowerGraph } from "../../compiler/targets/cpu/graph.ts";
 import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, timeSides } from "../lib/report.ts";
-import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../gemm/vendor.ts";
-import { tuneGraph, tuningLogPath } from "../gemm/tuned.ts";
+import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../lib/vendor.ts";
+import { tuneGraph, tuningLogPath } from "../lib/tuned.ts";
+import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 interface Layer { readonly name: string; readonly c: number; readonly o: number; readonly hw: number; readonly k: number; readonly stride: number; readonly pad: number }
 
@@ -99,7 +101,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   report.note(`Lathe: compileGraph, weight constant; layers whose channels divide by ${hostVectorBytes() / 4}: conv2d_nchwc timed on blocked activations (as between two layers of a network), else NCHW pad + im2col + matmul; each layer's task tuned with ${trials} trials (XGBoost search, seed 1, 1 kernel thread; log ${log}, re-runs resume from it); "im2col default" rows: the NCHW im2col + GEMM lowering, default schedule, NCHW input to NCHW output`);
   report.note("oneDNN: convolution_forward, algorithm convolution_direct, forward_inference, layouts format_tag::any (its blocked choice, named per layer below); input and weights reordered once; only the primitive's execution timed");
 
-  const measurer = new Measurer({ repeats: 3, threads: 1 });
+  const measurer = new Measurer({ target: cpuTuning, repeats: 3, threads: 1 });
   const b = hostVectorBytes() / 4;
   const graphs = layers.map((l) => {
     const w = fill(l.o * l.c * l.k * l.k, 104729);
@@ -118,7 +120,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const oh = outSize(l);
     const t = tunedBy.get(l)!;
     const nchw = convGraph(l, w);
-    const [tuned, plain, im2col] = [await compileGraph(g, { tuned: t.tuned }), await compileGraph(g), await compileGraph(nchw, { layout: "nchw" })];
+    const [tuned, plain, im2col] = [await compile(g, "cpu", { tuned: t.tuned }), await compile(g, "cpu"), await compile(nchw, "cpu", { layout: "nchw" })];
     for (const m of [tuned, plain, im2col]) m.setNumThreads(1);
     const xData = fill(l.c * l.hw * l.hw, 7919);
     const xPlain = [Tensor.fromArray(xData, [1, l.c, l.hw, l.hw])];

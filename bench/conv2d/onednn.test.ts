@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { BenchReport } from "../lib/report.ts";
-import { ONEDNN_FLAGS, vendorShim } from "../gemm/vendor.ts";
+import { ONEDNN_FLAGS, vendorShim } from "../lib/vendor.ts";
 import { convGraph, layerGraph, outSize, RESNET18_CONVS, transformData } from "./index.ts";
 
 const haveDnnl = existsSync("/usr/include/dnnl.hpp") || existsSync("/usr/include/oneapi/dnnl/dnnl.hpp");

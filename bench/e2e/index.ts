@@ -11,7 +11,7 @@
  * intraOpNumThreads and one inter-op thread; PyTorch torch.set_num_threads.
  *
  * Tuned rows: when a tuning log for a model and batch exists (bench tuning folder, see
- * bench/gemm/tuned.ts: `e2e-<model>-b<batch>.jsonl`, written by
+ * bench/lib/tuned.ts: `e2e-<model>-b<batch>.jsonl`, written by
  * `lathe tune <model>.onnx --dim batch=<b> --log …`), the model is also compiled with it.
  */
 import { spawnSync } from "node:child_process";
@@ -22,10 +22,10 @@ import * as ort from "onnxruntime-node";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, timeSides } from "../lib/report.ts";
 import { existsSync } from "node:fs";
-import { loadTunedConfigs } from "../../compiler/autotune/templates.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { agreement, compileTorchModel, PYTHON, torchUnavailable } from "../../models/onnx/torch-models.ts";
-import { tuningLogPath } from "../gemm/tuned.ts";
+import { tuningLogPath } from "../lib/tuned.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 const SCRIPT = fileURLToPath(new URL("./torch_infer.py", import.meta.url));
 
@@ -53,7 +53,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const variants = [{ label: "", compiled: plain }];
       const log = tuningLogPath(`e2e-${name}-b${batch}`);
       if (existsSync(log)) {
-        variants.push({ label: " tuned", compiled: await compileGraph(graph, { tuned: loadTunedConfigs(log) }) });
+        variants.push({ label: " tuned", compiled: await compile(graph, "cpu", { tuned: loadTunedConfigs(log) }) });
         report.note(`${name} batch ${batch} tuned: compiled with the tuning log ${log}`);
       }
       const x = exported.input;

@@ -4,13 +4,13 @@
  * ratio is unfused / fused (> 1: fusion is faster).
  */
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
 import type { Graph, Value } from "../../compiler/graph/graph.ts";
 import { autodiff } from "../../compiler/graph/passes/autodiff.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, median } from "../lib/report.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 const rng = new Rng(5);
 const rand = (n: number, s: number) => Float32Array.from({ length: n }, () => rng.uniform(-s, s));
@@ -53,8 +53,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   cases[0]!.inputs = [new Tensor(rand(cases[0]!.g.inputs[0]!.type.shape.reduce((a: number, d) => a * (d as number), 1), 1), cases[0]!.g.inputs[0]!.type.shape as number[], "f32")];
   cases[1]!.inputs = cases[1]!.g.inputs.map((v) => new Tensor(rand(v.type.shape.reduce((a: number, d) => a * (d as number), 1), 0.1), v.type.shape as number[], "f32"));
   for (const c of cases) {
-    const fused = await compileGraph(c.g);
-    const unfused = await compileGraph(c.g, { fuse: false });
+    const fused = await compile(c.g, "cpu");
+    const unfused = await compile(c.g, "cpu", { fuse: false });
     for (const threads of [1, 2]) {
       fused.setNumThreads(threads);
       unfused.setNumThreads(threads);

@@ -1,9 +1,9 @@
 /**
  * f32 GEMM C[M,N] = A[M,K]·B[K,N]: Lathe against OpenBLAS and oneDNN, at 1 and 2 threads.
  *
- * Lathe runs two ways: the hand-written schedule (compiler/schedule/templates/gemm.ts, the
+ * Lathe runs two ways: the hand-written schedule (compiler/targets/cpu/schedules/gemm.ts, the
  * rows whose case is the bare shape, as before) and the gemm template with the configs of a
- * short tuning run of each shape (compileGraph({ tuned }) on a one-matmul graph; rows
+ * short tuning run of each shape (compile({ tuned }, "cpu") on a one-matmul graph; rows
  * "<shape> tuned"). Tuning measures 1 kernel thread; the 2-thread rows use the same config.
  * The tuning log is kept (see tuned.ts) and later runs resume from it.
  *
@@ -18,17 +18,19 @@
  */
 import { existsSync } from "node:fs";
 import { envCount } from "../lib/env.ts";
-import { build } from "../../compiler/build.ts";
+import { build } from "../../compiler/driver/kernel.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph, lowerGraph } from "../../compiler/graph/compile.ts";
+import { lowerGraph } from "../../compiler/targets/cpu/graph.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { NativeLibrary } from "../../runtime/native.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, timeSides } from "../lib/report.ts";
-import { gemmSchedule } from "../../compiler/schedule/templates/gemm.ts";
-import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "./vendor.ts";
-import { tuneGraph, tuningLogPath } from "./tuned.ts";
+import { gemmSchedule } from "../../compiler/targets/cpu/schedules/gemm.ts";
+import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../lib/vendor.ts";
+import { tuneGraph, tuningLogPath } from "../lib/tuned.ts";
+import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 type Shape = readonly [M: number, N: number, K: number];
 
@@ -78,7 +80,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   for (const o of ODD_SHAPES) if (shapes.includes(o.shape)) report.note(`${caseName(o.shape)}: ${o.from}`);
 
   // Tune every shape first (a child process builds and times the candidates).
-  const measurer = new Measurer({ repeats: 3, threads: 1 });
+  const measurer = new Measurer({ target: cpuTuning, repeats: 3, threads: 1 });
   const tunedBy = new Map<Shape, Awaited<ReturnType<typeof tuneGraph>>>();
   try {
     for (const shape of shapes) tunedBy.set(shape, await tuneGraph(matmulGraph(shape), { trials, measurer, log, label: caseName(shape) }));
@@ -93,7 +95,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const kernel = await build(s, args, { name: "gemm" });
     const g = matmulGraph(shape);
     const t = tunedBy.get(shape)!;
-    const tunedGraph = await compileGraph(g, { tuned: t.tuned });
+    const tunedGraph = await compile(g, "cpu", { tuned: t.tuned });
     const a = Float32Array.from({ length: M * K }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
     const b = Float32Array.from({ length: K * N }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
     const outs = [0, 1, 2, 3].map(() => new Float32Array(M * N));

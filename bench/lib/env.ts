@@ -1,5 +1,5 @@
 /** Benchmark settings read from the environment. */
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 
 /** A positive integer from environment variable `name`, or `dflt` when it is unset; anything else is an error naming it. */
 export function envCount(name: string, dflt: number): number {

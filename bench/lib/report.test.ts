@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { cxxVersion } from "./host.ts";
 import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, type HostInfo } from "./report.ts";
 

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { hostInfo, type HostInfo } from "./host.ts";
 
 export { hostInfo, type HostInfo } from "./host.ts";

@@ -14,17 +14,17 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
-import type { Layer } from "../../runtime/train/nn/index.ts";
-import { crossEntropy } from "../../runtime/train/losses.ts";
-import { Adam } from "../../runtime/train/optim/index.ts";
-import { compileStep } from "../../runtime/train/step.ts";
+import type { Layer } from "../../train/nn/index.ts";
+import { crossEntropy } from "../../train/losses.ts";
+import { Adam } from "../../train/optim/index.ts";
+import { compileStep } from "../../train/step.ts";
 import { lenet } from "../../models/zoo/lenet.ts";
 import { mlp } from "../../models/zoo/mlp.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, median } from "../lib/report.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./torch_train.py", import.meta.url));
@@ -47,7 +47,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const steps = opts.quick ? 5 : 20, repeats = opts.quick ? 3 : 7;
   // Any compiled graph's setNumThreads sets the main thread's OpenMP count (see above).
   const b = new GraphBuilder();
-  const threadHandle = await compileGraph(b.build([b.op1("neg", [b.input("t", [1])])]));
+  const threadHandle = await compile(b.build([b.op1("neg", [b.input("t", [1])])]), "cpu");
   const rng = new Rng(0);
   const x = Tensor.random([BATCH, 28, 28], "f32", 1, { low: 0, high: 1 });
   const y = Tensor.fromArray(Array.from({ length: BATCH }, () => Math.floor(rng.uniform(0, 10))), [BATCH], "i32");

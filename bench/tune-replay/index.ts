@@ -28,17 +28,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { envCount } from "../lib/env.ts";
 import { BenchReport, type BenchOptions } from "../lib/report.ts";
-import { tuningLogPath } from "../gemm/tuned.ts";
-import { RANDOM_CAP, SEARCHES, barMet, bestCurve, randomUntil, trialsPerSeed, trialsToReach, tuneCases } from "../tune/cases.ts";
+import { tuningLogPath } from "../lib/tuned.ts";
+import { RANDOM_CAP, SEARCHES, barMet, bestCurve, randomUntil, trialsPerSeed, trialsToReach, tuneCases } from "../lib/tune-cases.ts";
 import { Measurer, type MeasureFn, type MeasureResult } from "../../compiler/autotune/measure.ts";
 import { appendRecord, configKey, makeRecord, median, readLog, recordCost, type Config, type TuneRecord } from "../../compiler/autotune/log.ts";
 import { extractTasks, taskSpec } from "../../compiler/autotune/task.ts";
-import { taskTemplate } from "../../compiler/autotune/task-template.ts";
+import { taskTemplate } from "../../compiler/targets/cpu/task-template.ts";
 import { tuneTask } from "../../compiler/autotune/tuner.ts";
 import { Rng } from "../../runtime/random.ts";
+import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
 
 /** Replays measurements from a table: seconds per run by config key (null: it failed). */
 export class TableMeasurer implements MeasureFn {
+  readonly target = cpuTuning;
   readonly #rng: Rng;
   constructor(private readonly table: ReadonlyMap<string, number | null>, private readonly noise: number, seed: number) {
     this.#rng = new Rng(seed);
@@ -91,7 +93,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const log = tuningLogPath(`tune-table-${c.name}`);
     const key = (cfg: Config) => configKey(tpl.space.complete(cfg));
     const records = () => readLog(log).filter((r) => r.task === task.key);
-    const measurer = new Measurer({ repeats: 3, threads: 1 });
+    const measurer = new Measurer({ target: cpuTuning, repeats: 3, threads: 1 });
     try {
       // Random search over the whole space (resumes a partial table).
       await tuneTask(task, { trials: tpl.space.size, measurer, log, model: "random", seed: 0, batch: 64, space: tpl.space, flops: tpl.flops });

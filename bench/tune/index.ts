@@ -35,15 +35,16 @@ import { join } from "node:path";
 import { envCount } from "../lib/env.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
-import { lowerTask, taskTemplate } from "../../compiler/autotune/task-template.ts";
+import { lowerTask, taskTemplate } from "../../compiler/targets/cpu/task-template.ts";
 import { tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
-import { RANDOM_CAP, barMet, bestCurve, randomUntil, trialsPerSeed, tuneCases, type TuneCase } from "./cases.ts";
+import { RANDOM_CAP, barMet, bestCurve, randomUntil, trialsPerSeed, tuneCases, type TuneCase } from "../lib/tune-cases.ts";
 import { median, readLog } from "../../compiler/autotune/log.ts";
 import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, RESULTS_DIR } from "../lib/report.ts";
 import { cpuTarget } from "../../compiler/targets/cpu/index.ts";
-import { typedArrayFor } from "../../compiler/te/dtype.ts";
+import { typedArrayFor } from "../../core/dtype.ts";
+import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
 
 /** A search of this benchmark: the tuner's kinds, and XGBoost seeded by a transfer model. */
 type Search = SearchKind | "xgb+transfer";
@@ -85,7 +86,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const beyond = (n: number): string => (n > RANDOM_CAP * trials ? ` = not within ${RANDOM_CAP * trials} trials` : n > trials ? ` (past the budget of ${trials}: random search ran on to reach it)` : "");
   report.note(`${trials} trials per search and seed, batches of ${batch}, ${repeats} timed runs per trial (median), 1 kernel thread; seeds ${seeds.join(", ")}`);
   const curves: Curves[] = [];
-  const measurer = new Measurer({ repeats, threads: 1 });
+  const measurer = new Measurer({ target: cpuTuning, repeats, threads: 1 });
   try {
     for (const c of cases) {
       const task = taskSpec(extractTasks(c.g)[0]!);
@@ -162,7 +163,7 @@ async function sourceModel(source: NonNullable<TuneCase["source"]>, trials: numb
     const task = taskSpec(extractTasks(source.g)[0]!);
     const r = await tuneTask(task, { trials, batch, measurer, model: "xgb", seed: 0, log });
     process.stderr.write(`${source.name} (transfer source): best ${r.best?.gflops.toFixed(2) ?? "-"} GFLOP/s\n`);
-    return await TransferModel.train(readLog(log), { seed: 0 });
+    return await TransferModel.train(readLog(log), { target: cpuTuning, seed: 0 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@
  */
 import os from "node:os";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraphs } from "../../compiler/graph/compile.ts";
+import { compileGraphs } from "../../compiler/targets/cpu/graph.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";

@@ -9,12 +9,11 @@
 import { availableParallelism } from "node:os";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
-import { compileGraphWebGpu } from "../../compiler/targets/webgpu/graph.ts";
 import { gpuDevice } from "../../compiler/targets/webgpu/device.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, hostInfo, timeIt } from "../lib/report.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 interface Case { readonly name: string; readonly graph: Graph; readonly inputs: readonly Tensor[]; readonly flops: number }
 
@@ -45,8 +44,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const repeats = opts.quick || emulated ? 3 : 7;
   const threads = availableParallelism();
   for (const c of cases) {
-    const gpu = await compileGraphWebGpu(c.graph);
-    const cpu = await compileGraph(c.graph);
+    const gpu = await compile(c.graph, "webgpu");
+    const cpu = await compile(c.graph, "cpu");
     cpu.setNumThreads(threads);
     const shapes = c.inputs.map((t) => t.shape);
     const ins = c.inputs.map((t, i) => device.upload(t.dtype, t.data, `input ${i}`));

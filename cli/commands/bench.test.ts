@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { listBenches } from "../../bench/lib/discover.ts";
 import { runBench } from "./bench.ts";
 

@@ -1,7 +1,7 @@
 /** `lathe bench <name>`: runs bench/<name>/index.ts, prints its table, writes its JSON. */
 import { Command } from "commander";
 import { pathToFileURL } from "node:url";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { benchEntry, BENCH_ROOT } from "../../bench/lib/discover.ts";
 import { BenchReport, RESULTS_DIR, type BenchOptions } from "../../bench/lib/report.ts";
 

@@ -4,14 +4,15 @@
  * directory (runtime/artifact.ts) that `lathe run` and loadModule execute.
  */
 import { Command, Option } from "commander";
-import { LatheError } from "../../compiler/errors.ts";
-import type { CompileGraphOptions, GraphLayout } from "../../compiler/graph/compile.ts";
-import { compileGraph, GRAPH_LAYOUTS } from "../../compiler/graph/compile.ts";
+import { LatheError } from "../../core/errors.ts";
+import type { CompileGraphOptions, GraphLayout } from "../../compiler/targets/cpu/graph.ts";
+import { GRAPH_LAYOUTS } from "../../compiler/targets/cpu/graph.ts";
 import type { ArtifactManifest, TensorSpec } from "../../runtime/artifact.ts";
-import { writeArtifact } from "../../runtime/artifact.ts";
+import { writeArtifact } from "../../compiler/targets/cpu/artifact.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
 import { getTarget, listTargets, loadPlugin } from "../../compiler/targets/registry.ts";
-import { loadTunedConfigs } from "../../compiler/autotune/templates.ts";
+import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
+import { compile, isNativeModule } from "../../compiler/driver/compile.ts";
 
 /** Built-in targets `lathe compile` writes artifacts for; --plugin packages add more. */
 export const TARGETS = ["cpu"] as const;
@@ -56,7 +57,8 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
   });
   const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
   const layout = opts.layout as GraphLayout | undefined;
-  const compiled = await compileGraph(graph, { ...extra, ...(tuned ? { tuned } : {}), ...(layout ? { layout } : {}), fuse: opts.fuse, target });
+  const compiled = await compile(graph, target, { ...extra, ...(tuned ? { tuned } : {}), ...(layout ? { layout } : {}), fuse: opts.fuse });
+  if (!isNativeModule(compiled)) throw new LatheError(`target "${opts.target}" has no artifact format yet: it compiled the graph but cannot write it to ${opts.output}`);
   return writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
 }
 

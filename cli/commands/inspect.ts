@@ -5,8 +5,8 @@
  */
 import { Command } from "commander";
 import { printCppKernel } from "../../compiler/codegen/cpp/print.ts";
-import { LatheError } from "../../compiler/errors.ts";
-import { lowerGraph } from "../../compiler/graph/compile.ts";
+import { LatheError } from "../../core/errors.ts";
+import { lowerGraph } from "../../compiler/targets/cpu/graph.ts";
 import type { Value } from "../../compiler/graph/graph.ts";
 import { printGraph } from "../../compiler/graph/text/print.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";

@@ -4,7 +4,7 @@
  * outputs as .npy files or prints a summary of each.
  */
 import { Command } from "commander";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { loadModule } from "../../runtime/module.ts";
 import { readNpy, writeNpy } from "../../runtime/npy.ts";
 import type { Tensor } from "../../runtime/tensor.ts";

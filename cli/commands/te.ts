@@ -5,9 +5,9 @@
  */
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { build, lower } from "../../compiler/build.ts";
+import { build, lower } from "../../compiler/driver/kernel.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { evaluate } from "../../compiler/te/evaluate.ts";
 import { parseTE } from "../../compiler/te/parse.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";

@@ -8,17 +8,18 @@
  */
 import { Command } from "commander";
 import cliProgress from "cli-progress";
-import { LatheError } from "../../compiler/errors.ts";
-import { cpuGraphLowering, type GraphLayout } from "../../compiler/graph/compile.ts";
+import { LatheError } from "../../core/errors.ts";
+import { cpuGraphLowering, type GraphLayout } from "../../compiler/targets/cpu/graph.ts";
 import { layoutOption } from "./compile.ts";
 import { readLog } from "../../compiler/autotune/log.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
-import { taskTemplate } from "../../compiler/autotune/task-template.ts";
-import type { GroupTemplate } from "../../compiler/autotune/templates.ts";
+import { taskTemplate } from "../../compiler/targets/cpu/task-template.ts";
+import type { GroupTemplate } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import { allocateTrials, SEARCH_KINDS, tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
+import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
 
 export interface TuneCommandOptions {
   readonly target: string;
@@ -105,10 +106,10 @@ export async function runTune(
   let transfer: TransferModel | undefined;
   const earlier = o.transfer.flatMap((f) => readLog(f, { onWarning: warn }));
   if (earlier.length > 0) {
-    transfer = (await TransferModel.train(earlier, { seed: o.seed })) ?? undefined;
+    transfer = (await TransferModel.train(earlier, { target: cpuTuning, seed: o.seed })) ?? undefined;
     console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
   }
-  const measurer = new Measurer({ repeats: o.repeats, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
+  const measurer = new Measurer({ target: cpuTuning, repeats: o.repeats, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
   const bars = o.progress && process.stderr.isTTY
     ? new cliProgress.MultiBar({ format: " {task} |{bar}| {value}/{total} trials | best {best} GFLOP/s | left ~{left}", hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;

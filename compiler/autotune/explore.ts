@@ -8,7 +8,7 @@
  * `tune` is the whole loop: propose a batch, measure it, refit the model on everything
  * measured so far, repeat until `trials` configs are measured or the space is exhausted.
  */
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { Rng, permutation } from "../../runtime/random.ts";
 import { Booster, DMatrix, type BoosterParams } from "./xgboost.ts";
 import { configKey, type Config } from "./log.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { gemmSchedule } from "../schedule/templates/gemm.ts";
-import type { GemmTiles } from "../schedule/templates/gemm.ts";
-import { lower } from "../build.ts";
+import { gemmSchedule } from "../targets/cpu/schedules/gemm.ts";
+import type { GemmTiles } from "../targets/cpu/schedules/gemm.ts";
+import { lower } from "../driver/kernel.ts";
 import { add } from "../te/expr.ts";
 import { compute, placeholder } from "../te/tensor.ts";
 import { createSchedule } from "../schedule/schedule.ts";

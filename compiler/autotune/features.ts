@@ -19,10 +19,11 @@
  */
 import type { Expr, Var } from "../te/expr.ts";
 import { add, constInt, freeVars, int, lanesOf, sub, substitute, usesVar, visitExpr } from "../te/expr.ts";
-import { bytesOf } from "../te/dtype.ts";
-import { constIntervalOf, simplify } from "../tir/arith/index.ts";
-import type { Buffer } from "../tir/buffer.ts";
-import type { ForKind, PrimFunc, Stmt } from "../tir/stmt.ts";
+import { bytesOf } from "../../core/dtype.ts";
+import { constIntervalOf, simplify } from "../arith/index.ts";
+import type { Buffer } from "../te/buffer.ts";
+import type { PrimFunc, Stmt } from "../tir/stmt.ts";
+import type { ForKind } from "../schedule/axis.ts";
 import { flatIndex } from "../tir/passes/flatten.ts";
 
 export const FOR_KINDS: readonly ForKind[] = ["serial", "parallel", "vectorized", "unrolled", "thread", "vthread"];

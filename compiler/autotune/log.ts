@@ -6,7 +6,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { basename } from "node:path";
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 
 export type ConfigValue = number | string;
 export type Config = Readonly<Record<string, ConfigValue>>;

@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GraphBuilder } from "../graph/builder.ts";
 import { extractTasks, taskSpec } from "./task.ts";
-import { taskTemplate } from "./task-template.ts";
+import { taskTemplate } from "../targets/cpu/task-template.ts";
 import { Measurer } from "./measure.ts";
 import { configKey, readLog, type Config } from "./log.ts";
 import { tuneTask } from "./tuner.ts";
+import { cpuTuning } from "../targets/cpu/task-template.ts";
 
 /** A small reduction task: sum over the last axis of a [4, 8, 16] tensor. */
 function sumTask() {
@@ -19,7 +20,7 @@ function sumTask() {
 const task = sumTask();
 const space = taskTemplate(task)!.space;
 const good: Config = space.get(0);
-const m = new Measurer({ repeats: 3 });
+const m = new Measurer({ target: cpuTuning, repeats: 3 });
 afterAll(() => m.close());
 
 describe("Measurer (child process)", () => {
@@ -32,7 +33,7 @@ describe("Measurer (child process)", () => {
   }, 60_000);
 
   test("with cache flushing: checked and timed the same way", async () => {
-    const mf = new Measurer({ repeats: 2, flushCache: true });
+    const mf = new Measurer({ target: cpuTuning, repeats: 2, flushCache: true });
     try {
       const r = await mf.measure(task, good);
       expect(r.error).toBeNull();
@@ -50,7 +51,7 @@ describe("Measurer (child process)", () => {
     ["wrong", /wrong answer: output 0: element 0/],
   ] as const)("fault %s is an error result; the next candidate runs (in a new child after a crash)", async (fault, pattern) => {
     let inject = true;
-    const mm = new Measurer({ repeats: 1, runTimeoutMs: 4000, fault: () => (inject ? fault : null) });
+    const mm = new Measurer({ target: cpuTuning, repeats: 1, runTimeoutMs: 4000, fault: () => (inject ? fault : null) });
     try {
       const r = await mm.measure(task, good);
       expect(r.costs).toBeNull();
@@ -77,6 +78,7 @@ describe("tuneTask with the real measurer", () => {
     const log = join(dir, "tune.jsonl");
     const faulty = new Set<string>();
     const measurer = new Measurer({
+      target: cpuTuning,
       repeats: 2, runTimeoutMs: 4000,
       fault: (c) => (faulty.size < 2 && !faulty.has(configKey(c)) ? (faulty.add(configKey(c)), faulty.size === 1 ? "segv" : "wrong") : null),
     });

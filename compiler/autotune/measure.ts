@@ -10,16 +10,19 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { LatheError } from "../errors.ts";
+import { pathToFileURL } from "node:url";
+import { LatheError } from "../../core/errors.ts";
 import type { Config } from "./log.ts";
 import type { TaskSpec } from "./task.ts";
+import type { TuningTarget } from "./tuning-target.ts";
 import { taskSpec } from "./task.ts";
 import type { Fault, MeasureRequest, WorkerMessage } from "./measure-protocol.ts";
 
 export type { Fault };
 
 export interface MeasureOptions {
+  /** The target whose kernels are measured: its child-process worker builds and times them. */
+  readonly target: TuningTarget;
   /** Untimed runs before timing, the first of which is checked (default 1; at least 1). */
   readonly warmup?: number;
   /** Timed runs; the log keeps each, the tuner scores their median (default 5). */
@@ -49,11 +52,12 @@ export interface MeasureResult {
 
 /** Something that measures configs of tasks (the Measurer, or a synthetic one in tests). */
 export interface MeasureFn {
+  /** The target it measures for; the tuner searches that target's templates. */
+  readonly target: TuningTarget;
   measure(task: TaskSpec, config: Config): Promise<MeasureResult>;
   close(): void;
 }
 
-const WORKER = fileURLToPath(new URL("./measure-worker.ts", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** Keep this much of the child's stderr for error messages. */
 const STDERR_TAIL = 2000;
@@ -80,7 +84,9 @@ export class Measurer implements MeasureFn {
   /** How many child processes were started (1 + restarts). */
   starts = 0;
 
-  constructor(opts: MeasureOptions = {}) {
+  readonly target: TuningTarget;
+  constructor(opts: MeasureOptions) {
+    this.target = opts.target;
     this.warmup = Math.max(1, opts.warmup ?? 1);
     this.repeats = opts.repeats ?? 5;
     this.buildTimeoutMs = opts.buildTimeoutMs ?? 180_000;
@@ -140,7 +146,7 @@ export class Measurer implements MeasureFn {
   #start(): Promise<void> {
     if (this.#child && this.#ready) return this.#ready;
     this.#stderr = "";
-    const child = fork(WORKER, [], { execArgv: ["--import", TSX], stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    const child = fork(this.target.measureWorker, [], { execArgv: ["--import", TSX], stdio: ["ignore", "ignore", "pipe", "ipc"] });
     this.#child = child;
     this.starts++;
     child.stderr!.on("data", (b: Buffer) => {

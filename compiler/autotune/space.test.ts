@@ -1,8 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { Rng } from "../../runtime/random.ts";
-import { lower } from "../build.ts";
+import { lower } from "../driver/kernel.ts";
 import { configKey } from "./log.ts";
-import { defineSpace, matmulSpace } from "./space.ts";
+import { defineSpace } from "./space.ts";
+import { matmulSpace } from "../targets/cpu/schedules/gemm.ts";
 
 const space = defineSpace({ knobs: { mr: [1, 2, 4, 6, 8], nr: [16, 32, 64], order: ["a", "b"] } });
 

@@ -15,11 +15,10 @@
  * (`order: ["ijk", "ikj"]`). The explorer and cost models only see knobs and indices, so they
  * need no change per target.
  */
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import type { Rng } from "../../runtime/random.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import type { Tensor } from "../te/tensor.ts";
-import { gemmSchedule } from "../schedule/templates/gemm.ts";
 import { configKey, type Config, type ConfigValue } from "./log.ts";
 
 export type { Config, ConfigValue };
@@ -188,32 +187,4 @@ export function defineSpace(spec: SpaceSpec): ConfigSpace {
 /** A space whose configs build a schedule (a schedule template). */
 export interface TemplateSpace extends ConfigSpace {
   apply(config: Config): { s: Schedule; args: Tensor[] };
-}
-
-/**
- * The knobs of the cpu GEMM template (compiler/schedule/templates/gemm.ts): mr rows × nr columns of C per
- * register block, ku-fold unrolling of the reduction. Values are restricted to the shape:
- * mr ≤ M, nr ≤ N (powers of two, vectorized), ku ≤ K; a dimension smaller than every
- * candidate keeps its own size as the only value.
- */
-export function matmulSpace(M: number, N: number, K: number): TemplateSpace {
-  for (const [n, v] of [["M", M], ["N", N], ["K", K]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new LatheError(`matmulSpace: ${n} must be a positive integer, got ${v}`);
-  }
-  const upTo = (cands: number[], limit: number): number[] => {
-    const vs = cands.filter((c) => c <= limit);
-    return vs.length > 0 ? vs : [limit];
-  };
-  const space = defineSpace({
-    knobs: {
-      mr: upTo([1, 2, 3, 4, 6, 8, 12, 16], M),
-      nr: upTo([4, 8, 16, 32, 64, 128], N),
-      ku: upTo([1, 2, 4, 8, 16], K),
-    },
-  }) as ConfigSpace & { apply?: TemplateSpace["apply"] };
-  space.apply = (config: Config) => {
-    space.positions(config); // rejects configs outside the space
-    return gemmSchedule(M, N, K, { mr: config["mr"] as number, nr: config["nr"] as number, ku: config["ku"] as number });
-  };
-  return space as TemplateSpace;
 }

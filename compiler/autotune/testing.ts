@@ -1,6 +1,8 @@
 /** A synthetic measurer for tuner tests: a known cost per config, no compiling. */
 import type { Config } from "./log.ts";
 import type { MeasureFn } from "./measure.ts";
+import type { TuningTarget } from "./tuning-target.ts";
+import { cpuTuning } from "../targets/cpu/task-template.ts";
 
 /** Seconds per run of a config: a smooth bowl over the knob values (known optimum). */
 export function syntheticCost(c: Config): number {
@@ -12,8 +14,10 @@ export function syntheticCost(c: Config): number {
   return s;
 }
 
-export function syntheticMeasurer(delayMs = 0): MeasureFn {
+/** Costs from syntheticCost; `target` gives the templates the tuner searches (default: the cpu target's). */
+export function syntheticMeasurer(delayMs = 0, target: TuningTarget = cpuTuning): MeasureFn {
   return {
+    target,
     async measure(_task, config) {
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       const c = syntheticCost(config);

@@ -3,8 +3,9 @@ import { Rng } from "../../runtime/random.ts";
 import { GraphBuilder } from "../graph/builder.ts";
 import { makeRecord, type Config, type TuneRecord } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
-import { taskTemplate } from "./task-template.ts";
+import { taskTemplate } from "../targets/cpu/task-template.ts";
 import { TransferModel } from "./transfer.ts";
+import { cpuTuning } from "../targets/cpu/task-template.ts";
 
 function dense(m: number, k: number, n: number, bias: boolean) {
   const b = new GraphBuilder();
@@ -38,7 +39,7 @@ describe("TransferModel (curve features)", () => {
       return k === 0 ? { ...r, spec: old } : r;
     });
     records.push(makeRecord(old.key, oldSpace.get(0), null, "crashed")); // failures are not training data
-    const tm = await TransferModel.train(records, { seed: 1, sample: 48 });
+    const tm = await TransferModel.train(records, { target: cpuTuning, seed: 1, sample: 48 });
     expect(tm).not.toBeNull();
     expect(tm!.records).toBe(60);
     const picks = tm!.pick(fresh, newSpace, 8, new Rng(5));
@@ -58,7 +59,7 @@ describe("TransferModel (curve features)", () => {
   test("no usable records (no spec, or one speed only) gives no model", async () => {
     const t = dense(16, 16, 16, false);
     const s = taskTemplate(t)!.space;
-    expect(await TransferModel.train([makeRecord(t.key, s.get(0), [1]), makeRecord(t.key, s.get(1), [2])])).toBeNull();
-    expect(await TransferModel.train([{ ...makeRecord(t.key, s.get(0), [1]), spec: t }])).toBeNull();
+    expect(await TransferModel.train([makeRecord(t.key, s.get(0), [1]), makeRecord(t.key, s.get(1), [2])], { target: cpuTuning })).toBeNull();
+    expect(await TransferModel.train([{ ...makeRecord(t.key, s.get(0), [1]), spec: t }], { target: cpuTuning })).toBeNull();
   });
 });

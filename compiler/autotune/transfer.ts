@@ -9,15 +9,17 @@
  *   tuneTask(task, { ..., transfer: tm });
  */
 import { Rng } from "../../runtime/random.ts";
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { curveFeatures, CURVE_LENGTH } from "./features.ts";
 import { configKey, recordCost, type Config, type TuneRecord } from "./log.ts";
 import type { ConfigSpace } from "./space.ts";
 import type { TaskSpec } from "./task.ts";
-import { lowerTask } from "./task-template.ts";
+import type { TuningTarget } from "./tuning-target.ts";
 import { Booster, DMatrix, type BoosterParams } from "./xgboost.ts";
 
 export interface TransferOptions {
+  /** The target whose kernels give the curve features (its tuning templates). */
+  readonly target: TuningTarget;
   readonly seed?: number;
   readonly rounds?: number;
   /** Candidates of the new task scored per pick (default 4 × the batch, at most the space). */
@@ -25,8 +27,8 @@ export interface TransferOptions {
 }
 
 /** Curve features of one config's kernel. */
-export function configCurve(task: TaskSpec, config: Config): Float32Array {
-  return curveFeatures(lowerTask(task, config, "candidate"));
+export function configCurve(target: TuningTarget, task: TaskSpec, config: Config): Float32Array {
+  return curveFeatures(target.lower(task, config, "candidate"));
 }
 
 /**
@@ -48,7 +50,7 @@ export class TransferModel {
   readonly tasks: number;
   readonly records: number;
 
-  private constructor(booster: Booster, tasks: number, records: number, sample: number | undefined) {
+  private constructor(private readonly target: TuningTarget, booster: Booster, tasks: number, records: number, sample: number | undefined) {
     this.#booster = booster;
     this.tasks = tasks;
     this.records = records;
@@ -61,7 +63,7 @@ export class TransferModel {
    * `rank:pairwise` query group per task), so fast and slow tasks weigh the same.
    * Returns null when the records hold fewer than two distinct speeds.
    */
-  static async train(records: readonly TuneRecord[], opts: TransferOptions = {}): Promise<TransferModel | null> {
+  static async train(records: readonly TuneRecord[], opts: TransferOptions): Promise<TransferModel | null> {
     const specs = new Map<string, TaskSpec>();
     for (const r of records) if (r.spec !== undefined && !specs.has(r.task)) specs.set(r.task, r.spec as TaskSpec);
     const rows: Float32Array[] = [], labels: number[] = [], groups: number[] = [];
@@ -73,7 +75,7 @@ export class TransferModel {
         if (cost === null || cost <= 0 || seen.has(configKey(r.config))) continue;
         seen.add(configKey(r.config));
         try {
-          mine.push({ f: configCurve(spec, r.config), speed: 1 / cost });
+          mine.push({ f: configCurve(opts.target, spec, r.config), speed: 1 / cost });
         } catch {
           // A config this build's template no longer accepts: skip it.
         }
@@ -96,7 +98,7 @@ export class TransferModel {
     } finally {
       d.dispose();
     }
-    return new TransferModel(booster, groups.length, rows.length, opts.sample);
+    return new TransferModel(opts.target, booster, groups.length, rows.length, opts.sample);
   }
 
   /**
@@ -106,7 +108,7 @@ export class TransferModel {
   predict(task: TaskSpec, configs: readonly Config[]): Float32Array {
     if (configs.length === 0) return new Float32Array(0);
     const X = new Float32Array(configs.length * CURVE_LENGTH);
-    centre(configs.map((c) => configCurve(task, c))).forEach((f, i) => X.set(f, i * CURVE_LENGTH));
+    centre(configs.map((c) => configCurve(this.target, task, c))).forEach((f, i) => X.set(f, i * CURVE_LENGTH));
     const d = DMatrix.fromArray(X, configs.length, CURVE_LENGTH);
     try {
       return this.#booster.predict(d);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { planTuning } from "../../cli/commands/tune.ts";
 import { readLog } from "./log.ts";
-import { loadTunedConfigs } from "./templates.ts";
+import { loadTunedConfigs } from "../targets/cpu/schedules/templates.ts";
 import { loadModule } from "../../runtime/module.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { lathe } from "../../test/helpers/cli.ts";

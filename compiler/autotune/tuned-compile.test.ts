@@ -1,13 +1,13 @@
 import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "../graph/builder.ts";
-import { compileGraph, lowerGraph } from "../graph/compile.ts";
+import { compileGraph, lowerGraph } from "../targets/cpu/graph.ts";
 import { interpret } from "../graph/interpret.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { makeRecord } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
-import { taskTemplate } from "./task-template.ts";
-import { tunedConfigs } from "./templates.ts";
+import { taskTemplate } from "../targets/cpu/task-template.ts";
+import { tunedConfigs } from "../targets/cpu/schedules/templates.ts";
 
 /** depthwise conv + relu, then max pool: two tunable groups (conv-to-gemm leaves depthwise alone). */
 function net() {

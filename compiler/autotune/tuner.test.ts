@@ -10,8 +10,8 @@ import { configKey, readLog, type Config } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
 import { allocateTrials, tuneTask } from "./tuner.ts";
 import { syntheticMeasurer } from "./testing.ts";
-import { loadTunedConfigs } from "./templates.ts";
-import { lowerGraph } from "../graph/compile.ts";
+import { loadTunedConfigs } from "../targets/cpu/schedules/templates.ts";
+import { lowerGraph } from "../targets/cpu/graph.ts";
 
 const FIXTURE = fileURLToPath(new URL("./tune-child.fixture.ts", import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
@@ -88,7 +88,7 @@ describe("tuneTask: the default schedule is a candidate", () => {
     const mm = taskSpec(extractTasks(g.build([g.op1("matmul", [g.input("a", [50, 64]), g.input("w", [64, 96])])]))[0]!);
     const seen: Record<string, unknown>[] = [];
     const inner = syntheticMeasurer();
-    const measurer = { measure: (t: Parameters<typeof inner.measure>[0], c: Parameters<typeof inner.measure>[1]) => { seen.push({ ...c }); return inner.measure(t, c); }, close: () => inner.close() };
+    const measurer = { target: inner.target, measure: (t: Parameters<typeof inner.measure>[0], c: Parameters<typeof inner.measure>[1]) => { seen.push({ ...c }); return inner.measure(t, c); }, close: () => inner.close() };
     await tuneTask(mm, { trials: 3, measurer, batch: 2, model: "random", seed: 3 });
     expect(seen[0]).toMatchObject({ mr: 6, ku: 1 });
     expect(50 % (seen[0]!["mr"] as number)).not.toBe(0);

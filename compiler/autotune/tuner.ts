@@ -6,13 +6,12 @@
  * again, and `trials` counts what the log already holds for the task.
  */
 import { Rng } from "../../runtime/random.ts";
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { NearestModel, RandomModel, XGBModel, tune, type CostModel, type Measured } from "./explore.ts";
 import { appendRecord, makeRecord, readLog, recordCost, type Config, type TuneRecord } from "./log.ts";
 import type { MeasureFn } from "./measure.ts";
 import type { ConfigSpace } from "./space.ts";
 import { taskSpec, type TaskSpec } from "./task.ts";
-import { taskTemplate } from "./task-template.ts";
 import type { TransferModel } from "./transfer.ts";
 
 export type SearchKind = "xgb" | "sa" | "random";
@@ -84,7 +83,7 @@ export function makeModel(kind: SearchKind, space: ConfigSpace, seed: number, nt
 
 export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<TuneTaskResult> {
   const spec = taskSpec(task);
-  const template = opts.space === undefined || opts.flops === undefined ? taskTemplate(spec) : null;
+  const template = opts.space === undefined || opts.flops === undefined ? opts.measurer.target.template(spec) : null;
   const space = opts.space ?? template?.space;
   const flops = opts.flops ?? template?.flops;
   if (space === undefined || flops === undefined) throw new LatheError(`task ${spec.key} has no schedule template to tune`);

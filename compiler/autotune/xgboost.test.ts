@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../errors.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Booster, DMatrix, XGBoostError, xgboostNative, xgboostOf, xgboostVersion, type BoosterParams, type XGBoostNative } from "./xgboost.ts";
 

@@ -14,7 +14,7 @@
  * Every failure is a LatheError; XGBoost's own failures are XGBoostError with its text.
  */
 import { extname, resolve } from "node:path";
-import { LatheError, ShapeError } from "../errors.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
 import { loadNative } from "../../runtime/native.ts";
 
 /** XGBoost or the binding refused a call; the message carries XGBoost's own text. */

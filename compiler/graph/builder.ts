@@ -1,12 +1,12 @@
 /** Builds graphs node by node, inferring types through the op registry as it goes. */
-import { LatheError } from "../errors.ts";
-import type { DType, TypedArray } from "../te/dtype.ts";
+import { LatheError } from "../../core/errors.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
 import { getOp, normalizeAttrs } from "../ops/registry.ts";
-import type { Attrs, Constant, Graph, Node, Value } from "./graph.ts";
+import type { Attrs, Constant, Graph, GraphEmitter, Node, Value } from "./graph.ts";
 import type { Dim, TensorType } from "./types.ts";
 import { staticSize } from "./types.ts";
 
-export class GraphBuilder {
+export class GraphBuilder implements GraphEmitter {
   private readonly inputs: Value[] = [];
   private readonly constants: Constant[] = [];
   private readonly nodes: Node[] = [];

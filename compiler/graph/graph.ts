@@ -2,8 +2,9 @@
  * The graph IR: values (typed edges) produced by nodes (an op applied to input values
  * with attributes), in topological order. Graphs are immutable; passes build new ones.
  */
-import type { TypedArray } from "../te/dtype.ts";
-import type { TensorType } from "./types.ts";
+import type { TypedArray } from "../../core/dtype.ts";
+import type { Dim, TensorType } from "./types.ts";
+import type { DType } from "../../core/dtype.ts";
 
 export type AttrValue = number | string | boolean | readonly number[] | readonly string[];
 export type Attrs = Readonly<Record<string, AttrValue>>;
@@ -39,4 +40,17 @@ export interface Graph {
   readonly constants: readonly Constant[];
   readonly nodes: readonly Node[];
   readonly outputs: readonly Value[];
+}
+
+/**
+ * What an op's gradient rule needs to append nodes. GraphBuilder implements it; ops see
+ * only this interface, since the builder infers types through the op registry (ops below
+ * the builder, not both ways).
+ */
+export interface GraphEmitter {
+  constant(name: string, data: TypedArray, shape: readonly Dim[], dtype?: DType): Value;
+  /** Applies an op; returns all its outputs. */
+  op(opName: string, inputs: readonly Value[], attrs?: Attrs, name?: string): Value[];
+  /** Applies a single-output op. */
+  op1(opName: string, inputs: readonly Value[], attrs?: Attrs, name?: string): Value;
 }

@@ -3,15 +3,16 @@
  * tensor-expression compute rule by the TE reference evaluator, so an op's meaning is
  * written exactly once. Slow and exact; the source of truth for graph tests.
  */
-import { LatheError, ShapeError } from "../errors.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
 import { evaluate } from "../te/evaluate.ts";
-import type { DType, TypedArray } from "../te/dtype.ts";
-import { wrapTo } from "../te/dtype.ts";
-import { f16FromBits } from "../../runtime/f16.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
+import { wrapTo } from "../../core/dtype.ts";
+import { f16FromBits } from "../../core/f16.ts";
 import { getOp } from "../ops/registry.ts";
 import type { Graph, Value } from "./graph.ts";
 import type { Dim } from "./types.ts";
 import { SizeVars, placeholderOf } from "./te-bridge.ts";
+import { bindDims } from "../../runtime/signature.ts";
 
 export interface InterpretResult {
   /** Every value's data (row-major, f64) and concrete shape. */
@@ -20,25 +21,6 @@ export interface InterpretResult {
   readonly outputs: { data: Float64Array; shape: number[] }[];
 }
 
-/** Binds symbolic dimensions from the inputs' concrete shapes; a conflict names the input and dimension. */
-export function bindDims(values: readonly Value[], shapes: readonly (readonly number[])[]): Map<string, number> {
-  const sizes = new Map<string, number>();
-  values.forEach((v, k) => {
-    const shape = shapes[k]!;
-    if (shape.length !== v.type.shape.length) {
-      throw new ShapeError(`input ${v.name}: expected ${v.type.shape.length} dimensions [${v.type.shape.join(", ")}], got [${shape.join(", ")}]`);
-    }
-    v.type.shape.forEach((d: Dim, i) => {
-      const n = shape[i]!;
-      if (typeof d === "number") {
-        if (d !== n) throw new ShapeError(`input ${v.name}: dimension ${i} must be ${d}, got ${n}`);
-      } else if (sizes.has(d) && sizes.get(d) !== n) {
-        throw new ShapeError(`input ${v.name}: dimension ${i} (${d}) is ${n}, but ${d} = ${sizes.get(d)} from an earlier input`);
-      } else sizes.set(d, n);
-    });
-  });
-  return sizes;
-}
 
 const concrete = (shape: readonly Dim[], sizes: ReadonlyMap<string, number>): number[] =>
   shape.map((d) => (typeof d === "number" ? d : sizes.get(d) ?? (() => { throw new LatheError(`symbolic dimension ${d} is not bound by any input`); })()));

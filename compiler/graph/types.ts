@@ -1,15 +1,7 @@
 /** Graph-level tensor types: a shape whose dimensions are numbers or symbolic names, and a dtype. */
-import type { DType } from "../te/dtype.ts";
+import type { Dim, TensorType } from "../../core/tensor-type.ts";
 
-/** A dimension: a known size, or a symbolic one ("batch") bound when the graph runs. */
-export type Dim = number | string;
-
-export interface TensorType {
-  readonly shape: readonly Dim[];
-  readonly dtype: DType;
-}
-
-export const tensorType = (shape: readonly Dim[], dtype: DType = "f32"): TensorType => ({ shape: [...shape], dtype });
+export type { Dim, TensorType } from "../../core/tensor-type.ts";
 
 export const showType = (t: TensorType): string => `${t.dtype}[${t.shape.join(", ")}]`;
 

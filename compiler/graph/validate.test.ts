@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import type { Graph, Node, Value } from "./graph.ts";
 import { parseGraph } from "./text/parse.ts";
 import { graphProblems, validate } from "./validate.ts";

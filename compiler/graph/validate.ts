@@ -4,7 +4,7 @@
  * names and ids are unique, recorded types equal what each op infers, and the outputs
  * exist. Run it between passes in tests (tinygrad's SPEC, TVM's well-formed check).
  */
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { ops, normalizeAttrs } from "../ops/registry.ts";
 import type { Graph, Node, Value } from "./graph.ts";
 import { sameType, showType, staticSize } from "./types.ts";

@@ -9,7 +9,7 @@ import type { Tensor as TeTensor } from "../te/tensor.ts";
 import type { Var } from "../te/expr.ts";
 import type { Attrs, AttrValue, Node, Value } from "../graph/graph.ts";
 import type { TensorType } from "../graph/types.ts";
-import type { GraphBuilder } from "../graph/builder.ts";
+import type { GraphEmitter } from "../graph/graph.ts";
 
 /** TVM's pattern kinds: injective chains fuse; reductions absorb injective inputs; outEWiseFusable ops absorb elementwise consumers; opaque never fuses. */
 export type FusionKind = "elemwise" | "broadcast" | "injective" | "reduce" | "outEWiseFusable" | "opaque";
@@ -33,7 +33,7 @@ export interface ComputeContext {
 export interface VjpContext {
   readonly node: Node;
   /** The builder the backward graph is being written into. */
-  readonly b: GraphBuilder;
+  readonly b: GraphEmitter;
 }
 
 export interface OpDef<A extends Attrs = Attrs> {

@@ -1,5 +1,5 @@
 /** The op registry: every op by name. Families live in ops/basic and ops/nn. */
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import type { Attrs, AttrValue } from "../graph/graph.ts";
 import type { OpDef } from "./op.ts";
 import { basicOps } from "./basic/index.ts";

@@ -1,7 +1,9 @@
 /** Schedule axes and the relations between them (how leaf loops map back to the compute's axes). */
 import type { Var } from "../te/expr.ts";
 import { variable } from "../te/expr.ts";
-import type { ForKind } from "../tir/stmt.ts";
+
+/** How a loop runs: the annotation a schedule puts on an axis, which lowering copies onto its `for`. */
+export type ForKind = "serial" | "parallel" | "vectorized" | "unrolled" | "thread" | "vthread";
 
 /**
  * An iteration axis of a stage. The compute's own axes (te IterVars) are axes too;

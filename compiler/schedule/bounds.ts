@@ -7,8 +7,8 @@
 import type { Expr, Var } from "../te/expr.ts";
 import { add, floordiv, floormod, int, mul, sub, substitute, visitExpr, constInt } from "../te/expr.ts";
 import type { Range, Tensor } from "../te/tensor.ts";
-import { ScheduleError } from "../errors.ts";
-import { constIntervalOf, intervalOf, simplify } from "../tir/arith/index.ts";
+import { ScheduleError } from "../../core/errors.ts";
+import { constIntervalOf, intervalOf, simplify } from "../arith/index.ts";
 import type { Axis } from "./axis.ts";
 import type { Schedule, Stage } from "./schedule.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ScheduleError } from "../errors.ts";
+import { ScheduleError } from "../../core/errors.ts";
 import { compute, placeholder, reduceAxis, sum } from "../te/tensor.ts";
 import { cacheWrite, rfactor } from "./cache.ts";
 import { createSchedule } from "./schedule.ts";

@@ -3,13 +3,11 @@
  * relations), annotations and where it is computed. The algorithm (compiler/te) is never
  * changed by loop primitives; cache_read/cache_write/rfactor add stages (compiler/schedule/cache.ts).
  */
-import type { Expr } from "../te/expr.ts";
 import { constInt, visitExpr } from "../te/expr.ts";
 import type { ComputeOp, IterVar, Tensor } from "../te/tensor.ts";
 import { postOrder } from "../te/tensor.ts";
-import { ScheduleError } from "../errors.ts";
-import type { Scope } from "../tir/buffer.ts";
-import type { ForKind } from "../tir/stmt.ts";
+import { ScheduleError } from "../../core/errors.ts";
+import type { Scope } from "../te/buffer.ts";
 import type { Annotation, Attach, Axis, Relation, TensorIntrin } from "./axis.ts";
 import { deriveAxis } from "./axis.ts";
 

@@ -8,17 +8,17 @@
  * the nodes after it become separate groups), and all groups are put back in an order
  * where each one's inputs are computed before it.
  */
-import { BuildError, LatheError } from "../errors.ts";
+import { BuildError, LatheError } from "../../core/errors.ts";
 import type { Graph, Node, Value } from "../graph/graph.ts";
 import type { FusionGroup } from "../graph/passes/fuse.ts";
-import { groupTensors, type LoweredGroup } from "../graph/lower-group.ts";
+import { groupTensors, type LoweredGroup } from "../lower/group.ts";
 import type { SizeVars } from "../graph/te-bridge.ts";
 import { getOp } from "../ops/registry.ts";
 import { createSchedule } from "../schedule/schedule.ts";
 import { lowerSchedule } from "../tir/lower.ts";
 import { runPasses } from "../tir/pass.ts";
 import { groupTaskKey } from "../autotune/task.ts";
-import type { TunedConfigs } from "../autotune/templates.ts";
+import type { TunedConfigs } from "./cpu/schedules/templates.ts";
 import type { ExternalPattern, PatternMatch, TargetPlugin } from "./plugin.ts";
 
 export interface ExternalMatch {

@@ -3,8 +3,8 @@
  * checks every Lathe kernel makes at entry (count, dtype, rank, constant dimensions), so
  * a pattern only writes the call it exists for.
  */
-import type { DType } from "../te/dtype.ts";
-import { bytesOf } from "../te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
+import { bytesOf } from "../../core/dtype.ts";
 import type { ExternalKernel } from "./plugin.ts";
 
 /** The type-code enumerator of lathe_rt.h for a dtype. */

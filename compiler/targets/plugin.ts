@@ -6,20 +6,21 @@
  * A plugin is a record of capabilities; only `name`, `description` and `passes` are
  * required, plus a way to run code: `codegen` + `build` (loop-IR kernels into a module,
  * and, when the printed code is C++ with Lathe's kernel ABI, whole graphs through
- * compiler/graph/compile.ts) or `graph` (a target with its own graph runner, e.g. vta).
+ * compiler/targets/cpu/graph.ts) or `graph` (a target with its own graph runner, e.g. vta).
  * Outside packages import this file through the repository's `plugin-api.ts`.
  */
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import type { Config, ConfigSpace } from "../autotune/space.ts";
 import type { Graph, Node, Value } from "../graph/graph.ts";
 import type { FusionGroup } from "../graph/passes/fuse.ts";
 import { getOp } from "../ops/registry.ts";
 import type { Schedule } from "../schedule/schedule.ts";
-import type { DType, TypedArray } from "../te/dtype.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Tensor } from "../te/tensor.ts";
 import type { Pass } from "../tir/pass.ts";
 import type { PrimFunc } from "../tir/stmt.ts";
 import type { BuildOptions, BuiltModule } from "./target.ts";
+import type { Tensor as RuntimeTensor } from "../../runtime/tensor.ts";
 
 /** What a fused group's schedule hook (and tuning hook) is given. */
 export interface GroupScheduleContext {
@@ -99,6 +100,13 @@ export interface TargetOptions {
   readonly [key: string]: unknown;
 }
 
+/** A whole graph compiled for a target: what the driver's compile() returns. */
+export interface GraphModule {
+  readonly graph: Graph;
+  /** Host tensors in (graph-input order), host tensors out (graph-output order). */
+  run(inputs: readonly RuntimeTensor[]): RuntimeTensor[] | Promise<RuntimeTensor[]>;
+}
+
 export interface TargetPlugin {
   /** Lower-case, e.g. "cpu", "openblas-cpu"; recorded in artifact manifests. */
   readonly name: string;
@@ -119,6 +127,12 @@ export interface TargetPlugin {
   readonly patterns?: readonly ExternalPattern[];
   /** Targets whose graphs do not go through compile.ts. */
   readonly graph?: GraphRunner;
+  /**
+   * Compiles a whole graph into a module (the driver's compile() calls it). Absent on the cpu
+   * target and plugins derived from it: their graphs go through the cpu graph compiler
+   * (targets/cpu/graph.ts) with the plugin's hooks.
+   */
+  readonly compileGraph?: (g: Graph, opts?: object) => Promise<GraphModule>;
 }
 
 /** Identity with checking: the way a plugin module declares its target. */
@@ -145,7 +159,7 @@ export function validateTarget(x: unknown, where: string): TargetPlugin {
     const pass = q as Record<string, unknown> | null;
     if (typeof pass !== "object" || pass === null || typeof pass.name !== "string" || !isFn(pass.run)) fail(`target ${name}: passes[${i}] is not a {name, run} pass`);
   });
-  for (const m of ["codegen", "build", "schedule", "tuning"] as const) {
+  for (const m of ["codegen", "build", "schedule", "tuning", "compileGraph"] as const) {
     if (p[m] !== undefined && !isFn(p[m])) fail(`target ${name}: member "${m}" must be a function`);
   }
   if (p.build === undefined && p.graph === undefined) fail(`target ${name} is missing member "build" (or "graph"): it has no way to run code`);

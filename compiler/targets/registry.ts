@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { LatheError } from "../errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { cpuPlugin } from "./cpu/plugin.ts";
 import { type TargetPlugin, validateTarget } from "./plugin.ts";
 import { vtaPlugin } from "./vta/plugin.ts";

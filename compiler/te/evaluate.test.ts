@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../errors.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
 import { EvalError, erf, evalExpr, evaluate } from "./evaluate.ts";
 import type * as E from "./expr.ts";
 import type { Expr } from "./expr.ts";
@@ -7,7 +7,7 @@ import {
   add, and, call, cast, div, float, floordiv, floormod, ge, int, lt, max, mul, select, sub, variable,
 } from "./expr.ts";
 import { compute, placeholder, prod, reduceAxis, rmax, rmin, sizeVar, sum } from "./tensor.ts";
-import { makeBuffer } from "../tir/buffer.ts";
+import { makeBuffer } from "./buffer.ts";
 
 /** Deterministic uniform numbers in [-1, 1). */
 function rng(seed: number): () => number {

@@ -17,9 +17,9 @@
  * Storage is always a Float64Array (holding values already rounded to the tensor's dtype),
  * which represents every dtype exactly except i64 beyond 2^53.
  */
-import { LatheError, ShapeError } from "../errors.ts";
-import type { DType } from "./dtype.ts";
-import { isFloat, wrapTo } from "./dtype.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
+import type { DType } from "../../core/dtype.ts";
+import { isFloat, wrapTo } from "../../core/dtype.ts";
 import type { Combiner, Expr, Intrinsic, Var } from "./expr.ts";
 import { INTRINSIC_ARITY, visitExpr } from "./expr.ts";
 import type { Tensor } from "./tensor.ts";

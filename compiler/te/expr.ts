@@ -6,10 +6,10 @@
  * Integer `floordiv`/`floormod` round toward −∞ (index arithmetic); `truncdiv`/`truncmod`
  * are C's operators and only appear after the loop-IR pass that proves them equivalent.
  */
-import type { DType } from "./dtype.ts";
-import { isFloat, promote } from "./dtype.ts";
+import type { DType } from "../../core/dtype.ts";
+import { isFloat, promote } from "../../core/dtype.ts";
 import type { Tensor, IterVar } from "./tensor.ts";
-import type { Buffer } from "../tir/buffer.ts";
+import type { Buffer } from "./buffer.ts";
 
 export type BinOp =
   | "add" | "sub" | "mul" | "div" | "floordiv" | "floormod" | "truncdiv" | "truncmod" | "min" | "max";

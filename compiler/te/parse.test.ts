@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { LatheError, ParseError } from "../errors.ts";
-import { wrapTo } from "./dtype.ts";
+import { LatheError, ParseError } from "../../core/errors.ts";
+import { wrapTo } from "../../core/dtype.ts";
 import { evaluate } from "./evaluate.ts";
 import type { Expr } from "./expr.ts";
 import * as E from "./expr.ts";

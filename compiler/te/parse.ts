@@ -8,9 +8,9 @@
  */
 import { readFileSync } from "node:fs";
 import * as ohm from "ohm-js";
-import { LatheError, ParseError } from "../errors.ts";
-import type { DType } from "./dtype.ts";
-import { isDType, isFloat, isInt, promote, wrapTo } from "./dtype.ts";
+import { LatheError, ParseError } from "../../core/errors.ts";
+import type { DType } from "../../core/dtype.ts";
+import { isDType, isFloat, isInt, promote, wrapTo } from "../../core/dtype.ts";
 import type { BinOp, Combiner, Expr, Intrinsic, Var } from "./expr.ts";
 import * as E from "./expr.ts";
 import { INTRINSIC_ARITY, INTRINSIC_DOMAIN, variable, visitExpr } from "./expr.ts";

@@ -7,9 +7,9 @@
  * alone), so a constant is printed bare only where that rule gives back its own dtype, and
  * as `cast<T>(literal)` (a literal of type T) elsewhere.
  */
-import { LatheError } from "../errors.ts";
-import type { DType } from "./dtype.ts";
-import { isFloat, wrapTo } from "./dtype.ts";
+import { LatheError } from "../../core/errors.ts";
+import type { DType } from "../../core/dtype.ts";
+import { isFloat, wrapTo } from "../../core/dtype.ts";
 import type { Expr, Var } from "./expr.ts";
 import { visitExpr } from "./expr.ts";
 import { freeSizeVars } from "./evaluate.ts";

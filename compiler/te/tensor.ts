@@ -2,11 +2,11 @@
  * Tensors and the operations that produce them: placeholders (inputs) and computes
  * (an expression per output element, possibly a reduction). No schedule lives here.
  */
-import { LatheError } from "../errors.ts";
-import type { DType } from "./dtype.ts";
+import { LatheError } from "../../core/errors.ts";
+import type { DType } from "../../core/dtype.ts";
 import type { Combiner, Expr, ExprLike, Var } from "./expr.ts";
 import { int, lift, variable, cast as castExpr, visitExpr } from "./expr.ts";
-import { isFloat } from "./dtype.ts";
+import { isFloat } from "../../core/dtype.ts";
 
 export interface Range { readonly min: Expr; readonly extent: Expr }
 export const range = (min: ExprLike, extent: ExprLike): Range => ({ min: lift(min), extent: lift(extent) });

@@ -9,14 +9,14 @@ import type { Expr, Var } from "../te/expr.ts";
 import { add, and, ge, int, lt, mapChildren, sub, substitute, usesVar, visitExpr, cast as castExpr, isConst } from "../te/expr.ts";
 import type { IterVar, Tensor } from "../te/tensor.ts";
 import { identityOf } from "../te/tensor.ts";
-import { ScheduleError } from "../errors.ts";
+import { ScheduleError } from "../../core/errors.ts";
 import type { Axis } from "../schedule/axis.ts";
 import type { Schedule, Stage } from "../schedule/schedule.ts";
 import type { Bounds } from "../schedule/bounds.ts";
 import { inferBounds } from "../schedule/bounds.ts";
-import { canProve, simplify } from "./arith/index.ts";
-import type { Buffer } from "./buffer.ts";
-import { makeBuffer } from "./buffer.ts";
+import { canProve, simplify } from "../arith/index.ts";
+import type { Buffer } from "../te/buffer.ts";
+import { makeBuffer } from "../te/buffer.ts";
 import type { PrimFunc, Stmt } from "./stmt.ts";
 import { seq } from "./stmt.ts";
 

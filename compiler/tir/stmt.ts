@@ -4,10 +4,10 @@
  */
 import type { Expr, Var } from "../te/expr.ts";
 import { mapList } from "../te/expr.ts";
-import type { Buffer } from "./buffer.ts";
+import type { Buffer } from "../te/buffer.ts";
+import type { ForKind } from "../schedule/axis.ts";
 
 /** How a loop runs. `thread` loops are bound to a GPU thread axis; `vthread` are virtual threads. */
-export type ForKind = "serial" | "parallel" | "vectorized" | "unrolled" | "thread" | "vthread";
 
 export type Stmt =
   | {

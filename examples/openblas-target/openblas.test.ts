@@ -2,7 +2,7 @@
 // cpu target's code, and the compiled graph equals Lathe's reference interpreter.
 import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { expectInterpreter, mlp } from "../../test/plugin/fixtures.ts";

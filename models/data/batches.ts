@@ -1,5 +1,5 @@
 /** Seeded shuffling and mini-batching. */
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { permutation, type Rng } from "../../runtime/random.ts";
 import type { Dataset } from "./dataset.ts";
 import { checkDataset, sizeOf, subset } from "./dataset.ts";

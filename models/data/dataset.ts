@@ -1,5 +1,5 @@
 /** A labelled data set: inputs `x` ([n, ...]) and labels `y` ([n], i32 class indices or f32 targets). */
-import { ShapeError } from "../../compiler/errors.ts";
+import { ShapeError } from "../../core/errors.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
 // A type alias, not an interface, so a Dataset is assignable to a step's Record<string, Tensor> batch.

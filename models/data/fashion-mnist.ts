@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Dataset } from "./dataset.ts";
 import { readIdx } from "./idx.ts";

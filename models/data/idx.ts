@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { LatheError } from "../../compiler/errors.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import { LatheError } from "../../core/errors.ts";
+import type { DType } from "../../core/dtype.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
 /** IDX type code → element byte size, the Lathe dtype holding it, and a big-endian reader. */

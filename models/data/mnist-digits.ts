@@ -6,7 +6,7 @@
  * set. Images: f32 [n, 28, 28]; labels: i32 [n].
  */
 import { createRequire } from "node:module";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { permutation } from "./batches.ts";

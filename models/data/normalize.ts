@@ -1,5 +1,5 @@
 /** Scaling inputs to [0, 1] f32. */
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
 /** u8 pixels (0–255) → f32 in [0, 1]. */

@@ -3,7 +3,7 @@
  * gives the same data on every machine. Labels are interleaved (example i has class
  * i mod k), so any prefix is balanced.
  */
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Dataset } from "./dataset.ts";

@@ -9,12 +9,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importOnnx } from "../../compiler/frontend/onnx/index.ts";
 import type { ImportedModel } from "../../compiler/frontend/onnx/index.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
-import type { CompiledGraph } from "../../compiler/graph/compile.ts";
+import type { CompiledGraph } from "../../compiler/targets/cpu/graph.ts";
 import type { Graph } from "../../compiler/graph/graph.ts";
 import { runGraphPasses, standardGraphPasses } from "../../compiler/graph/passes/index.ts";
 import { readNpy } from "../../runtime/npy.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
+import { compile } from "../../compiler/driver/compile.ts";
 
 export const PYTHON = "/usr/bin/python3";
 const EXPORT_SCRIPT = fileURLToPath(new URL("./export_torch.py", import.meta.url));
@@ -79,6 +79,6 @@ export async function compileTorchModel(name: string, dir: string, batch = 1): P
   const exported = exportTorchModel(name, dir, batch);
   const imported = importOnnx(exported.model, { dims: { batch } });
   const graph = runGraphPasses(imported.graph, standardGraphPasses);
-  const compiled = await compileGraph(graph);
+  const compiled = await compile(graph, "cpu");
   return { imported, graph, compiled, exported };
 }

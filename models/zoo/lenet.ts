@@ -4,8 +4,8 @@
  * linear hidden→classes; LeNet-5's sizes (6, 16, 120) by default.
  */
 import type { Rng } from "../../runtime/random.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import { Conv2d, Linear, Sequential } from "../../runtime/train/nn/index.ts";
+import type { Tracer } from "../../train/lt.ts";
+import { Conv2d, Linear, Sequential } from "../../train/nn/index.ts";
 
 export interface LeNetOptions {
   readonly rng?: Rng;

@@ -1,8 +1,8 @@
 /** Multilayer perceptron: flatten, then Linear → ReLU for each hidden width, then a Linear to the classes. */
 import type { Rng } from "../../runtime/random.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import type { Layer } from "../../runtime/train/nn/index.ts";
-import { Linear, Sequential } from "../../runtime/train/nn/index.ts";
+import type { Tracer } from "../../train/lt.ts";
+import type { Layer } from "../../train/nn/index.ts";
+import { Linear, Sequential } from "../../train/nn/index.ts";
 
 export interface MlpOptions {
   readonly rng?: Rng;

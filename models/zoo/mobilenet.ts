@@ -6,9 +6,9 @@
  * multiple of 8 as torchvision's _make_divisible. Input [batch, inChannels, H, W].
  */
 import type { Rng } from "../../runtime/random.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import type { Layer } from "../../runtime/train/nn/index.ts";
-import { BatchNorm, Conv2d, Dropout, Linear, Module, Sequential } from "../../runtime/train/nn/index.ts";
+import type { Tracer } from "../../train/lt.ts";
+import type { Layer } from "../../train/nn/index.ts";
+import { BatchNorm, Conv2d, Dropout, Linear, Module, Sequential } from "../../train/nn/index.ts";
 
 export interface MobileNetV2Options {
   /** Width multiplier (default 1). */

@@ -5,8 +5,8 @@
  * Convolutions carry no bias (BN follows each). Input [batch, inChannels, H, W].
  */
 import type { Rng } from "../../runtime/random.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import { BatchNorm, Conv2d, Linear, Module, Sequential } from "../../runtime/train/nn/index.ts";
+import type { Tracer } from "../../train/lt.ts";
+import { BatchNorm, Conv2d, Linear, Module, Sequential } from "../../train/nn/index.ts";
 
 export interface ResNetOptions {
   /** Width multiplier on every channel count (default 1). */

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
-import { lt } from "../../runtime/train/lt.ts";
-import type { Sequential } from "../../runtime/train/nn/index.ts";
-import { Linear } from "../../runtime/train/nn/index.ts";
-import { compileForward } from "../../runtime/train/step.ts";
+import { lt } from "../../train/lt.ts";
+import type { Sequential } from "../../train/nn/index.ts";
+import { Linear } from "../../train/nn/index.ts";
+import { compileForward } from "../../train/step.ts";
 import { lenet, makeDivisible, mlp, mobilenetV2, resnet18 } from "./index.ts";
 
 const randomImages = (n: number, seed: number) => Tensor.random([n, 28, 28], "f32", seed);

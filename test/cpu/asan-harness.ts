@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { bytesOf } from "../../compiler/te/dtype.ts";
+import { bytesOf } from "../../core/dtype.ts";
 import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { RUNTIME_INCLUDE } from "../../compiler/targets/cpu/toolchain.ts";
 

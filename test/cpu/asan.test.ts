@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { build, lower } from "../../compiler/build.ts";
+import { build, lower } from "../../compiler/driver/kernel.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
 import { add, int, max, mul, select, and, ge, lt, sub } from "../../compiler/te/expr.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
@@ -7,10 +7,10 @@ import { compute, placeholder, reduceAxis, rmax, sum } from "../../compiler/te/t
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
 import { rfactor } from "../../compiler/schedule/cache.ts";
-import { makeBuffer } from "../../compiler/tir/buffer.ts";
+import { makeBuffer } from "../../compiler/te/buffer.ts";
 import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { variable } from "../../compiler/te/expr.ts";
-import { gemmSchedule } from "../../compiler/schedule/templates/gemm.ts";
+import { gemmSchedule } from "../../compiler/targets/cpu/schedules/gemm.ts";
 import { hasAsan, runUnderAsan } from "./asan-harness.ts";
 
 

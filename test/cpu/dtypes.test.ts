@@ -1,11 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { build } from "../../compiler/build.ts";
+import { build } from "../../compiler/driver/kernel.ts";
 import { add, cast, gt, mul, select } from "../../compiler/te/expr.ts";
 import { evaluate } from "../../compiler/te/evaluate.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, sum } from "../../compiler/te/tensor.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
-import { f16FromBits, f16ToBits } from "../../runtime/f16.ts";
+import { f16FromBits, f16ToBits } from "../../core/f16.ts";
 import { Rng } from "../../runtime/random.ts";
 
 const rng = new Rng(7);

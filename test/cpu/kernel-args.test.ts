@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { build } from "../../compiler/build.ts";
-import { RuntimeError, ShapeError } from "../../compiler/errors.ts";
+import { build } from "../../compiler/driver/kernel.ts";
+import { RuntimeError, ShapeError } from "../../core/errors.ts";
 import { add } from "../../compiler/te/expr.ts";
 import { compute, placeholder, sizeVar } from "../../compiler/te/tensor.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";

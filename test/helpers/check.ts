@@ -4,10 +4,10 @@
  * the reference evaluator, printing the lowered loop IR when they differ.
  */
 import { expect } from "vitest";
-import { build, Kernel } from "../../compiler/build.ts";
+import { build, Kernel } from "../../compiler/driver/kernel.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
-import type { DType, TypedArray } from "../../compiler/te/dtype.ts";
-import { isFloat, typedArrayFor } from "../../compiler/te/dtype.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
+import { isFloat, typedArrayFor } from "../../core/dtype.ts";
 import { evalExpr, evaluate } from "../../compiler/te/evaluate.ts";
 import type { Var } from "../../compiler/te/expr.ts";
 import { freeVars } from "../../compiler/te/expr.ts";

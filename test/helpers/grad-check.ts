@@ -7,8 +7,8 @@ import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import type { Attrs, Value } from "../../compiler/graph/graph.ts";
 import { getOp } from "../../compiler/ops/registry.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
-import { isFloat } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
+import { isFloat } from "../../core/dtype.ts";
 import { Rng } from "../../runtime/random.ts";
 
 export interface GradInput {

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../../compiler/errors.ts";
+import { LatheError, ShapeError } from "../../core/errors.ts";
 import { OnnxError, StaticInputError, UnsupportedOpsError, importOnnx, readTensorFile } from "../../compiler/frontend/onnx/index.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
 const ModelProto = protobuf.parse(readFileSync(new URL("../../compiler/frontend/onnx/onnx.proto", import.meta.url), "utf8"), { keepCase: true })

@@ -1,7 +1,7 @@
 /**
  * ONNX backend-test conformance (issue 4): the whole of libonnx-testdata's node/,
  * pytorch-converted/, pytorch-operator/ and simple/ run through import → cpu compile → run
- * (compiler/frontend/onnx/conformance.ts, batched into shared libraries).
+ * (compiler/driver/onnx-conformance.ts, batched into shared libraries).
  *
  * The committed docs/onnx-conformance.md is part of the contract: this test fails when a
  * case's outcome differs from the report (a converter landed, or something regressed)
@@ -15,10 +15,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import protobuf from "protobufjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import type { CaseResult } from "../../compiler/frontend/onnx/conformance.ts";
+import type { CaseResult } from "../../compiler/driver/onnx-conformance.ts";
 import {
   FOLDERS, TESTDATA_ROOT, conciseReason, countByFolder, listCases, mismatch, parseReportOutcomes, passRate, renderReport, runConformance,
-} from "../../compiler/frontend/onnx/conformance.ts";
+} from "../../compiler/driver/onnx-conformance.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
 const REPORT = new URL("../../docs/onnx-conformance.md", import.meta.url);

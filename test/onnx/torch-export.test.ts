@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { importOnnx } from "../../compiler/frontend/onnx/index.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { agreement, exportTorchModel, torchUnavailable } from "../../models/onnx/torch-models.ts";

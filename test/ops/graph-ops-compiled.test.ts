@@ -7,11 +7,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 import type { Attrs, Value } from "../../compiler/graph/graph.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { ops } from "../../compiler/ops/registry.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 

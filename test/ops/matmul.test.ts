@@ -8,7 +8,7 @@ import { cacheRead, cacheWrite } from "../../compiler/schedule/cache.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
 import { cast, mul } from "../../compiler/te/expr.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, sizeVar, sum } from "../../compiler/te/tensor.ts";
 import { printFunc } from "../../compiler/tir/print.ts";

@@ -4,13 +4,13 @@
  * vectorized or run in parallel and computed at the final reduction or at root.
  */
 import { describe, expect, test } from "vitest";
-import { lower } from "../../compiler/build.ts";
+import { lower } from "../../compiler/driver/kernel.ts";
 import { printCppModule } from "../../compiler/codegen/cpp/print.ts";
 import { rfactor } from "../../compiler/schedule/cache.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
 import { cast, gt, sub } from "../../compiler/te/expr.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import { compute, placeholder, reduceAxis, rmax, rmin, sum } from "../../compiler/te/tensor.ts";
 import { checkKernel, cname, randomInputs } from "../helpers/check.ts";

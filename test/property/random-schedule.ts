@@ -26,7 +26,7 @@ import type { Axis } from "../../compiler/schedule/axis.ts";
 import type { Schedule, Stage } from "../../compiler/schedule/schedule.ts";
 import { createSchedule, readsTensor } from "../../compiler/schedule/schedule.ts";
 import { cacheRead, cacheWrite, rfactor } from "../../compiler/schedule/cache.ts";
-import { ScheduleError } from "../../compiler/errors.ts";
+import { ScheduleError } from "../../core/errors.ts";
 import type { Rng } from "../../runtime/random.ts";
 
 // ---- the computes ----

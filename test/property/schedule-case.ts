@@ -3,7 +3,7 @@
  * kernel's output on seeded random inputs, and its comparison with the reference
  * evaluator. Shared by schedule.property.test.ts and the fuzz-schedules.ts script.
  */
-import { build, lower } from "../../compiler/build.ts";
+import { build, lower } from "../../compiler/driver/kernel.ts";
 import { evaluate } from "../../compiler/te/evaluate.ts";
 import type { Tensor } from "../../compiler/te/tensor.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";

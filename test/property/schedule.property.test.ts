@@ -10,7 +10,7 @@
  * that hits an open bug is listed in KNOWN_FAILING and runs as `test.fails`.
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { ScheduleError } from "../../compiler/errors.ts";
+import { ScheduleError } from "../../core/errors.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";
 import type { Schedule } from "../../compiler/schedule/schedule.ts";
 import { cacheRead } from "../../compiler/schedule/cache.ts";

@@ -7,12 +7,12 @@ import { loadFashionMnist, missingFashionMnistFile } from "../../models/data/fas
 import { batches } from "../../models/data/batches.ts";
 import { Rng } from "../../runtime/random.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import { Linear, Sequential } from "../../runtime/train/nn/index.ts";
-import { crossEntropy } from "../../runtime/train/losses.ts";
-import { Adam } from "../../runtime/train/optim/index.ts";
-import { compileForward, compileStep } from "../../runtime/train/step.ts";
-import { accuracy } from "../../runtime/train/metrics.ts";
+import type { Tracer } from "../../train/lt.ts";
+import { Linear, Sequential } from "../../train/nn/index.ts";
+import { crossEntropy } from "../../train/losses.ts";
+import { Adam } from "../../train/optim/index.ts";
+import { compileForward, compileStep } from "../../train/step.ts";
+import { accuracy } from "../../train/metrics.ts";
 
 const missing = missingFashionMnistFile();
 

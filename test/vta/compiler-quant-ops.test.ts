@@ -7,9 +7,9 @@ import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import type { Attrs } from "../../compiler/graph/graph.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import { Rng } from "../../runtime/random.ts";
-import { LatheError } from "../../compiler/errors.ts";
+import { LatheError } from "../../core/errors.ts";
 
 interface Arr { data: ArrayLike<number>; shape: number[]; dtype: DType }
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

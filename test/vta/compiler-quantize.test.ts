@@ -8,7 +8,7 @@ import { interpret } from "../../compiler/graph/interpret.ts";
 import { calibrate, exponentFor, quantizeGraph } from "../../compiler/graph/passes/quantize.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
-import { compileGraph } from "../../compiler/graph/compile.ts";
+import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 
 describe("exponents", () => {
   test("smallest e with max|x| / 2^e ≤ 127", () => {

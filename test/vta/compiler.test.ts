@@ -6,7 +6,7 @@
  * fsim's cycle model. (compiler-hw.test.ts runs a layer on the generated hardware.)
  */
 import { describe, expect, test } from "vitest";
-import { ScheduleError } from "../../compiler/errors.ts";
+import { ScheduleError } from "../../core/errors.ts";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { Rng } from "../../runtime/random.ts";

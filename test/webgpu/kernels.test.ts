@@ -5,8 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { build, lower } from "../../compiler/build.ts";
-import { BuildError } from "../../compiler/errors.ts";
+import { build, lower } from "../../compiler/driver/kernel.ts";
+import { BuildError } from "../../core/errors.ts";
 import { mul } from "../../compiler/te/expr.ts";
 import { compute, placeholder, reduceAxis, sum } from "../../compiler/te/tensor.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";

@@ -9,7 +9,7 @@ import { describe, expect, test } from "vitest";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
 import type { Attrs, Value } from "../../compiler/graph/graph.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
-import type { DType } from "../../compiler/te/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import { compileGraphWebGpu } from "../../compiler/targets/webgpu/graph.ts";
 import { gpuDefaultSchedule } from "../../compiler/targets/webgpu/schedules.ts";
 import { createSchedule } from "../../compiler/schedule/schedule.ts";

@@ -7,12 +7,12 @@ import { blobs } from "../../models/data/synthetic.ts";
 import { subset } from "../../models/data/dataset.ts";
 import { Rng } from "../../runtime/random.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
-import { crossEntropy, mse } from "../../runtime/train/losses.ts";
-import type { Tracer } from "../../runtime/train/lt.ts";
-import { Linear, Sequential } from "../../runtime/train/nn/index.ts";
-import { Adam, SGD } from "../../runtime/train/optim/index.ts";
-import { compileStep } from "../../runtime/train/step.ts";
-import { compileStepWebGpu } from "../../compiler/targets/webgpu/train.ts";
+import { crossEntropy, mse } from "../../train/losses.ts";
+import type { Tracer } from "../../train/lt.ts";
+import { Linear, Sequential } from "../../train/nn/index.ts";
+import { Adam, SGD } from "../../train/optim/index.ts";
+import { compileStep } from "../../train/step.ts";
+import { compileStepWebGpu } from "../../train/step-webgpu.ts";
 
 const mlp = (seed: number) => {
   const rng = new Rng(seed);

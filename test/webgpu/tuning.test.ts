@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { RandomModel, tune } from "../../compiler/autotune/explore.ts";
-import { build } from "../../compiler/build.ts";
+import { build } from "../../compiler/driver/kernel.ts";
 import { gpuDevice } from "../../compiler/targets/webgpu/device.ts";
 import { webgpuTarget } from "../../compiler/targets/webgpu/index.ts";
 import { measureMatmulConfig, webgpuMatmulSpace } from "../../compiler/targets/webgpu/tuning.ts";

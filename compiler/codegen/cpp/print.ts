@@ -3,11 +3,11 @@
  * partitioned, vectorized and unrolled by loop-IR passes; vectors print as GCC vector
  * types, `parallel` as OpenMP.
  */
-import type { DType } from "../../te/dtype.ts";
-import { bytesOf } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { bytesOf } from "../../../core/dtype.ts";
 import type { Expr, Intrinsic, Var } from "../../te/expr.ts";
 import { lanesOf } from "../../te/expr.ts";
-import type { Buffer } from "../../tir/buffer.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { PrimFunc, Stmt } from "../../tir/stmt.ts";
 import { PRELUDE } from "./prelude.ts";
 

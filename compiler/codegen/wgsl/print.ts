@@ -6,11 +6,11 @@
  * kernel's size variables one uniform array after them; a loop bound to blockIdx/threadIdx
  * becomes the workgroup/invocation id (guarded when it covers only part of the launch).
  */
-import { BuildError } from "../../errors.ts";
-import type { DType } from "../../te/dtype.ts";
+import { BuildError } from "../../../core/errors.ts";
+import type { DType } from "../../../core/dtype.ts";
 import type { Expr, Intrinsic, Var } from "../../te/expr.ts";
 import { INTRINSIC_ARITY, constInt, lanesOf } from "../../te/expr.ts";
-import type { Buffer } from "../../tir/buffer.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { Launch } from "../../tir/passes/gpu-launch.ts";
 import { coversLaunch, launchOf, writtenParams } from "../../tir/passes/gpu-launch.ts";
 import type { PrimFunc, Stmt } from "../../tir/stmt.ts";

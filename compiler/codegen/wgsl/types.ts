@@ -4,8 +4,8 @@
  * storage, so those are widened to 32 bits in buffers (the runtime converts on upload
  * and readback; i64 values must fit in i32). f64 has no WGSL type at all.
  */
-import { BuildError } from "../../errors.ts";
-import type { DType } from "../../te/dtype.ts";
+import { BuildError } from "../../../core/errors.ts";
+import type { DType } from "../../../core/dtype.ts";
 
 export type WgslScalar = "f32" | "f16" | "i32" | "u32" | "bool";
 /** Element types of storage buffers. */

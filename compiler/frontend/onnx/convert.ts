@@ -6,7 +6,7 @@
  */
 import type { Attrs, Value } from "../../graph/graph.ts";
 import type { GraphBuilder } from "../../graph/builder.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { OnnxError } from "./errors.ts";
 

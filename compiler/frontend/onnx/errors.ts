@@ -1,5 +1,5 @@
 /** Errors of the ONNX frontend: every problem names the node, op, input or field it concerns. */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 
 export class OnnxError extends LatheError {
   override name = "OnnxError";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { interpret } from "../../graph/interpret.ts";
-import { compileGraph } from "../../graph/compile.ts";
-import { LatheError } from "../../errors.ts";
+import { compileGraph } from "../../targets/cpu/graph.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { importOnnx, OnnxError, StaticInputError, UnsupportedOpsError } from "./index.ts";
 import { decodeTensor, encodeTensor } from "./proto.ts";
 import { tensorFromProto } from "./tensor.ts";

@@ -7,7 +7,7 @@
  * op of a model is reported at once, with node names.
  */
 import { readFileSync } from "node:fs";
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 import type { Attrs, Graph, Node, Value } from "../../graph/graph.ts";
 import { interpret } from "../../graph/interpret.ts";
@@ -18,7 +18,7 @@ import { RANDOM_OPS } from "../../graph/passes/fold-constants.ts";
 import type { Dim } from "../../graph/types.ts";
 import { staticSize } from "../../graph/types.ts";
 import { validate } from "../../graph/validate.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
 import type { ConvertContext, OnnxAttr, ValueSequence } from "./convert.ts";
 import { converterFor, isSequence, UnsupportedVariant } from "./convert.ts";

@@ -1,7 +1,7 @@
 /** ONNX tensors (initializers, Constant values, test-data files) as Lathe tensors. */
 import { readFileSync } from "node:fs";
-import type { DType, TypedArray } from "../../te/dtype.ts";
-import { bytesOf, typedArrayFor } from "../../te/dtype.ts";
+import type { DType, TypedArray } from "../../../core/dtype.ts";
+import { bytesOf, typedArrayFor } from "../../../core/dtype.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { OnnxError, UnsupportedFeatureError } from "./errors.ts";
 import { decodeTensor } from "./proto.ts";

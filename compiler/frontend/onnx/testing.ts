@@ -3,7 +3,7 @@ import type { Tensor } from "../../../runtime/tensor.ts";
 import type { AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from "./proto.ts";
 import { encodeModel } from "./proto.ts";
 import { onnxTypeOf } from "./tensor.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 
 export type AttrInput = number | string | readonly number[] | Tensor | { floats: readonly number[] } | { float: number };
 

@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import { getOp } from "../../ops/registry.ts";
 import { Rng } from "../../../runtime/random.ts";
 import { checkGraphGrad } from "../../../test/helpers/graph-grad-check.ts";

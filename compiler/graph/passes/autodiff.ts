@@ -17,8 +17,8 @@
  *
  * The result's outputs are the original outputs followed by the gradients, in `wrt` order.
  */
-import { LatheError, ShapeError } from "../../errors.ts";
-import { isFloat } from "../../te/dtype.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
+import { isFloat } from "../../../core/dtype.ts";
 import { getOp } from "../../ops/registry.ts";
 import { GraphBuilder } from "../builder.ts";
 import type { Graph, Node, Value } from "../graph.ts";

@@ -1,7 +1,7 @@
 /** Constant data as numbers and back: f16 constants hold raw bits, i64 constants bigints. */
-import type { DType, TypedArray } from "../../te/dtype.ts";
-import { typedArrayFor, wrapTo } from "../../te/dtype.ts";
-import { f16FromBits, f16ToBits } from "../../../runtime/f16.ts";
+import type { DType, TypedArray } from "../../../core/dtype.ts";
+import { typedArrayFor, wrapTo } from "../../../core/dtype.ts";
+import { f16FromBits, f16ToBits } from "../../../core/f16.ts";
 
 /** The element values of typed-array data of `dtype`, as f64. */
 export function dataToNumbers(dtype: DType, data: TypedArray): Float64Array {

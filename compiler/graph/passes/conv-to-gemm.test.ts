@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { GraphBuilder } from "../builder.ts";
-import { compileGraph } from "../compile.ts";
+import { compileGraph } from "../../targets/cpu/graph.ts";
 import { interpret } from "../interpret.ts";
 import { validate } from "../validate.ts";
 import { convToGemm } from "./conv-to-gemm.ts";

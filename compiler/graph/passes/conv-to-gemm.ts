@@ -12,7 +12,6 @@
 import type { Graph, Node, Value } from "../graph.ts";
 import { Emitter } from "./emitter.ts";
 import { foldConstants } from "./fold-constants.ts";
-import type { GraphPass } from "./pass.ts";
 
 const staticDims = (v: Value): number[] | null =>
   v.type.shape.every((d) => typeof d === "number") ? (v.type.shape as number[]) : null;
@@ -68,4 +67,3 @@ export function convToGemm(g: Graph): Graph {
   return { inputs: g.inputs, constants: folded.constants.filter((c) => read.has(c.value)), nodes, outputs: g.outputs };
 }
 
-export const convToGemmPass: GraphPass = { name: "conv-to-gemm", run: convToGemm };

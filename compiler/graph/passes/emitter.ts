@@ -3,7 +3,7 @@
  * ids and names, and a new node may take over an original value (same type, same name)
  * so that readers of that value need no rewiring.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
 import { sameType, showType } from "../types.ts";

@@ -1,5 +1,5 @@
 /** infer-shapes: re-infers every node's output types through the op registry, in order, so a change to an input's type reaches every value. */
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import type { Graph, Node, Value } from "../graph.ts";
 import type { TensorType } from "../types.ts";

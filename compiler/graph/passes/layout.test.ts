@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { Rng } from "../../../runtime/random.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { GraphBuilder } from "../builder.ts";
-import { compileGraph } from "../compile.ts";
+import { compileGraph } from "../../targets/cpu/graph.ts";
 import type { Graph, Value } from "../graph.ts";
 import { interpret } from "../interpret.ts";
 import { diffGraphs } from "../text/diff.ts";

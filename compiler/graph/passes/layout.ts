@@ -15,12 +15,10 @@
  * adjacent transforms compose or cancel (`layout_transform(layout_transform(x, A→B), B→A)`
  * → x), also where the input graph already had them.
  */
-import { LatheError } from "../../errors.ts";
-import { getOp, normalizeAttrs } from "../../ops/registry.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { blockedDataLayout, blockedWeightLayout } from "../../ops/nn/layout.ts";
-import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
-import { sameType, showType, staticSize } from "../types.ts";
-import { numbersToData } from "./constant-data.ts";
+import type { Graph, Node, Value } from "../graph.ts";
+import { staticSize } from "../types.ts";
 import { Emitter } from "./emitter.ts";
 import { foldConstants } from "./fold-constants.ts";
 import type { GraphPass } from "./pass.ts";
@@ -75,7 +73,6 @@ export function cancelLayoutTransforms(g: Graph): Graph {
   return { ...out, nodes };
 }
 
-export const cancelLayoutTransformsPass: GraphPass = { name: "cancel-layout-transforms", run: cancelLayoutTransforms };
 
 // ---- the rewrite ----
 

@@ -4,7 +4,7 @@
  * each such pass to stderr in the text form (so a dump parses back), with "(unchanged)"
  * when a pass did nothing — the same variable and format as the loop-IR passes (tir/pass.ts).
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import type { Graph } from "../graph.ts";
 import { printGraph } from "../text/print.ts";
 import { graphProblems } from "../validate.ts";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import type { Graph, Value } from "../graph.ts";
 import { interpret } from "../interpret.ts";
 import { diffGraphs } from "../text/diff.ts";

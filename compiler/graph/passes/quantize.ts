@@ -17,11 +17,10 @@
  * int8 semantics of the result are exactly those of the quant ops' compute rules, so the
  * reference interpreter is the bit-exact reference for the accelerator.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { GraphBuilder } from "../builder.ts";
 import type { Graph, Node, Value } from "../graph.ts";
 import { interpret } from "../interpret.ts";
-import type { GraphPass } from "./pass.ts";
 import { INT8_MAX, MAX_SHIFT } from "../../ops/quant/common.ts";
 
 export interface CalibrationInput { readonly data: ArrayLike<number>; readonly shape: readonly number[] }
@@ -166,4 +165,3 @@ export function quantizeGraph(g: Graph, opts: QuantizeOptions): QuantizeResult {
   return { graph: b.build(g.outputs.map(floatValue)), exps };
 }
 
-export const quantizePass = (opts: QuantizeOptions): GraphPass => ({ name: "quantize", run: (g) => quantizeGraph(g, opts).graph });

@@ -6,7 +6,7 @@
  *
  *   rule("mul-one", p.mul(p.x, p.const(1)), ({ x }) => x)   // commutative ops match both orders
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
 import type { TensorType } from "../types.ts";

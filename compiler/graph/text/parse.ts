@@ -8,13 +8,12 @@
  */
 import { readFileSync } from "node:fs";
 import * as ohm from "ohm-js";
-import { LatheError, ParseError } from "../../errors.ts";
-import type { DType, TypedArray } from "../../te/dtype.ts";
-import { isDType, isFloat, typedArrayFor, wrapTo } from "../../te/dtype.ts";
+import { LatheError, ParseError } from "../../../core/errors.ts";
+import type { DType, TypedArray } from "../../../core/dtype.ts";
+import { ARRAY_CLASS, isDType, isFloat, typedArrayFor, wrapTo } from "../../../core/dtype.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import type { OpDef } from "../../ops/op.ts";
-import { f16ToBits } from "../../../runtime/f16.ts";
-import { ARRAY_CLASS } from "../../../runtime/typed-array.ts";
+import { f16ToBits } from "../../../core/f16.ts";
 import type { AttrValue, Constant, Graph, Node, Value } from "../graph.ts";
 import type { Dim, TensorType } from "../types.ts";
 import { sameType, showType, staticSize } from "../types.ts";

@@ -1,5 +1,5 @@
 /** Prints a graph in the text form parse.ts reads back (grammar: graph.ohm). Prints; decides nothing. */
-import { f16FromBits } from "../../../runtime/f16.ts";
+import { f16FromBits } from "../../../core/f16.ts";
 import type { AttrValue, Constant, Graph, Node, Value } from "../graph.ts";
 import type { TensorType } from "../types.ts";
 import { defaultNodeName, spellName, spellNumber } from "./names.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ParseError } from "../../errors.ts";
+import { ParseError } from "../../../core/errors.ts";
 import { GraphBuilder } from "../builder.ts";
 import type { Graph } from "../graph.ts";
 import { interpret } from "../interpret.ts";

@@ -4,7 +4,7 @@
  * symbolic names) match and a literal 1 stretches. Anything else — including a symbolic
  * dimension against a different size — is a ShapeError naming the node and every shape.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
 import type { Expr, Var } from "../../te/expr.ts";

@@ -2,11 +2,11 @@
  * Helpers shared by the basic ops: error messages that name the node and op, dtype rules,
  * axis normalisation, and output shapes as tensor-expression dimensions.
  */
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
-import { isFloat } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { isFloat } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { constInt, int, mul } from "../../te/expr.ts";
 import type { Tensor as TeTensor } from "../../te/tensor.ts";

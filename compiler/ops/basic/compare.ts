@@ -1,12 +1,12 @@
 /**
  * Comparisons (→ bool, broadcasting, no gradient), `where(cond, a, b)` and `cast`.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { Value } from "../../graph/graph.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
-import { isDType, isFloat } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { isDType, isFloat } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { cast as castE, eq, ge, gt, le, lt, ne, select } from "../../te/expr.ts";
 import { compute } from "../../te/tensor.ts";

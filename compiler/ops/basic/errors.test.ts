@@ -1,6 +1,6 @@
 /** Bad graphs are rejected with errors that name the node, the op and the shapes involved. */
 import { describe, expect, test } from "vitest";
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 
 import { opFailure as failure } from "./testing.ts";

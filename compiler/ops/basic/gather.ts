@@ -4,7 +4,7 @@
  * count from the end (ONNX); an index out of range is an error when evaluated, never a
  * silent read.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
 import type { Expr, ExprLike } from "../../te/expr.ts";

@@ -3,7 +3,7 @@
  * reduction), reshape_like, zeros_like, ones_like. Taking the target shape from a value
  * rather than an attribute keeps symbolic dimensions symbolic.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
 import type { Expr } from "../../te/expr.ts";

@@ -4,8 +4,8 @@
  * dtype checks, and the text form's round trip.
  */
 import { describe, expect, test } from "vitest";
-import { ParseError } from "../../errors.ts";
-import type { DType } from "../../te/dtype.ts";
+import { ParseError } from "../../../core/errors.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { evaluate, evalExpr } from "../../te/evaluate.ts";
 import type { Intrinsic } from "../../te/expr.ts";
 import { INTRINSIC_DOMAIN, call, float, int } from "../../te/expr.ts";

@@ -3,11 +3,11 @@
  * integer bit ops (bitwise_not/and/or/xor, bitshift{direction}). Binary ones broadcast like
  * the arithmetic ops; none of them passes a gradient.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
-import { isFloat } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { isFloat } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { and, bool, call, eq, float, ne, not as notE, or } from "../../te/expr.ts";
 import { compute } from "../../te/tensor.ts";

@@ -10,7 +10,7 @@ import { checkVjp } from "../../../test/helpers/grad-check.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 import { interpret } from "../../graph/interpret.ts";
 import type { Attrs } from "../../graph/graph.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { basicOps } from "./index.ts";
 import type { Arr, In } from "./testing.ts";
 import { Rng, arr, expectClose, get, opFailure, rand, run1, vjpOf } from "./testing.ts";

@@ -6,7 +6,7 @@
  * the positions equal to the result, split evenly between ties (so the gradient still sums
  * to g — the choice PyTorch makes for amax/amin).
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { Value } from "../../graph/graph.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";

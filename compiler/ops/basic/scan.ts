@@ -8,7 +8,7 @@ import type { Expr } from "../../te/expr.ts";
 import { float, ge, gt, le, lt, select, sub } from "../../te/expr.ts";
 import { compute, reduceAxis, sum } from "../../te/tensor.ts";
 import { defineOp } from "../op.ts";
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import { showType } from "../../graph/types.ts";
 import { arity, at, normAxis, numeric } from "./common.ts";
 import { differentiable, graphOps } from "./vjp-util.ts";

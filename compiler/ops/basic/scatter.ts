@@ -6,7 +6,7 @@
  * ordinary TE reductions. Negative indices count from the end; index reads are clamped
  * into range so no schedule can read outside a buffer.
  */
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import type { Value } from "../../graph/graph.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";

@@ -4,7 +4,7 @@
  * copies an input dimension, and a -1 resolves to a symbolic dimension when that symbol is
  * the only thing left over.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { Dim } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
 import type { Expr, Var } from "../../te/expr.ts";

@@ -3,7 +3,7 @@
  * semantics: negative indices count from the end, out-of-range ones clamp, steps may be
  * negative), its gradient `slice_grad` (scatter into zeros), and constant pad.
  */
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
 import type { Expr } from "../../te/expr.ts";

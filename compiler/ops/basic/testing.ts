@@ -9,9 +9,9 @@ import type { Attrs } from "../../graph/graph.ts";
 import { interpret } from "../../graph/interpret.ts";
 import { showType } from "../../graph/types.ts";
 import { getOp } from "../registry.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import type { Dim } from "../../graph/types.ts";
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { Rng } from "../../../runtime/random.ts";
 
 /** A concrete row-major array. */

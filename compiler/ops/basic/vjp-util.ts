@@ -3,14 +3,14 @@
  * `o.mul(g, o.exp(x))`. Every helper appends a node through the builder, so a VJP is
  * itself an ordinary graph that every pass and backend understands.
  */
-import type { GraphBuilder } from "../../graph/builder.ts";
+import type { GraphEmitter } from "../../graph/graph.ts";
 import type { Attrs, Value } from "../../graph/graph.ts";
-import type { DType } from "../../te/dtype.ts";
-import { isFloat } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { isFloat } from "../../../core/dtype.ts";
 import { sameShape } from "./common.ts";
 
 export interface GraphOps {
-  readonly b: GraphBuilder;
+  readonly b: GraphEmitter;
   op(name: string, inputs: readonly Value[], attrs?: Attrs): Value;
   add(x: Value, y: Value): Value;
   sub(x: Value, y: Value): Value;
@@ -27,7 +27,7 @@ export interface GraphOps {
   maskDrop(cond: Value, g: Value): Value;
 }
 
-export function graphOps(b: GraphBuilder): GraphOps {
+export function graphOps(b: GraphEmitter): GraphOps {
   const op = (name: string, inputs: readonly Value[], attrs: Attrs = {}): Value => b.op1(name, inputs, attrs);
   const scalar = (v: number, dtype: DType): Value => {
     switch (dtype) {

@@ -2,13 +2,13 @@
  * Helpers shared by the nn ops: typed attribute access, shape errors that name the node,
  * output shapes as TE expressions, zero/−∞ padded stages and scalar constants for VJPs.
  */
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import type { Attrs, Value } from "../../graph/graph.ts";
-import type { GraphBuilder } from "../../graph/builder.ts";
+import type { GraphEmitter } from "../../graph/graph.ts";
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
-import { isFloat } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { isFloat } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { add, and, ge, int, lt, mul, select, sub } from "../../te/expr.ts";
 import type { Tensor as TeTensor } from "../../te/tensor.ts";
@@ -165,7 +165,7 @@ export function checkInts(node: string, op: string, name: string, v: readonly nu
 // ---- VJP helpers ----
 
 /** A scalar constant of a float dtype (shape []), for closed-form gradients. */
-export function scalarConst(b: GraphBuilder, value: number, dtype: DType, name = "c"): Value {
+export function scalarConst(b: GraphEmitter, value: number, dtype: DType, name = "c"): Value {
   switch (dtype) {
     case "f32": return b.constant(name, Float32Array.of(value), [], dtype);
     case "f64": return b.constant(name, Float64Array.of(value), [], dtype);

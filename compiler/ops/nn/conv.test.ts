@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ShapeError } from "../../errors.ts";
+import { ShapeError } from "../../../core/errors.ts";
 import { checkVjp } from "../../../test/helpers/grad-check.ts";
 import type { Arr } from "./testing.ts";
 import { Rng, at, expectClose, forwardAndGrads, inferTypes, rand, runOp, size } from "./testing.ts";

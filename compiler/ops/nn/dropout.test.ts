@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { createSchedule } from "../../schedule/schedule.ts";
-import type { TypedArray } from "../../te/dtype.ts";
+import type { TypedArray } from "../../../core/dtype.ts";
 import type { Tensor } from "../../te/tensor.ts";
 import { placeholder } from "../../te/tensor.ts";
 import { checkVjp } from "../../../test/helpers/grad-check.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import { checkVjp } from "../../../test/helpers/grad-check.ts";
 import type { Arr } from "./testing.ts";
 import { Rng, at, expectClose, inferTypes, rand, runOp } from "./testing.ts";

@@ -9,7 +9,7 @@
  * (recomputing z rather than keeping it as a hidden output).
  */
 import type { Value } from "../../graph/graph.ts";
-import type { GraphBuilder } from "../../graph/builder.ts";
+import type { GraphEmitter } from "../../graph/graph.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { sameDim } from "../../graph/types.ts";
 import { add, call, mul } from "../../te/expr.ts";
@@ -56,7 +56,7 @@ export function lstmCompute(inputs: readonly TeTensor[], hidden: number, name: s
   return [H2, C2];
 }
 
-function lstmVjp(b: GraphBuilder, inputs: readonly Value[], c2: Value, gh: Value | null, gc: Value | null): (Value | null)[] {
+function lstmVjp(b: GraphEmitter, inputs: readonly Value[], c2: Value, gh: Value | null, gc: Value | null): (Value | null)[] {
   if (!gh && !gc) return [null, null, null, null, null, null];
   const [x, h, c, wih, whh, bias] = inputs as [Value, Value, Value, Value, Value, Value];
   const H = h.type.shape[1] as number;

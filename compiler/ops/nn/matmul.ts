@@ -6,7 +6,7 @@
 import type { Dim, TensorType } from "../../graph/types.ts";
 import { sameType } from "../../graph/types.ts";
 import type { Value } from "../../graph/graph.ts";
-import type { GraphBuilder } from "../../graph/builder.ts";
+import type { GraphEmitter } from "../../graph/graph.ts";
 import { int, mul } from "../../te/expr.ts";
 import type { Expr } from "../../te/expr.ts";
 import type { Tensor as TeTensor } from "../../te/tensor.ts";
@@ -65,14 +65,14 @@ function computeMatmul(inputs: readonly TeTensor[], ctx: ComputeContext): TeTens
 }
 
 /** Swaps the last two axes (for the gradient's transposes). */
-function swapLast(b: GraphBuilder, v: Value): Value {
+function swapLast(b: GraphEmitter, v: Value): Value {
   const r = v.type.shape.length;
   const perm = [...Array.from({ length: r - 2 }, (_, k) => k), r - 1, r - 2];
   return b.op1("transpose", [v], { perm });
 }
 
 /** Sums a broadcast gradient down to its operand's shape; a no-op when nothing was broadcast. */
-const unbroadcast = (b: GraphBuilder, g: Value, like: Value): Value => (sameType(g.type, like.type) ? g : b.op1("sum_like", [g, like]));
+const unbroadcast = (b: GraphEmitter, g: Value, like: Value): Value => (sameType(g.type, like.type) ? g : b.op1("sum_like", [g, like]));
 
 function matmulVjp(op: string): OpDef["vjp"] {
   return ({ node, b }: VjpContext, [g]) => {

@@ -8,7 +8,7 @@
  *   dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))  (+ the mean and variance outputs' own terms).
  */
 import type { Value } from "../../graph/graph.ts";
-import type { GraphBuilder } from "../../graph/builder.ts";
+import type { GraphEmitter } from "../../graph/graph.ts";
 import type { TensorType } from "../../graph/types.ts";
 import { sameDim, showType } from "../../graph/types.ts";
 import type { Expr, Var } from "../../te/expr.ts";
@@ -155,7 +155,7 @@ export const batchNormTrain: OpDef = defineOp({
 });
 
 /** rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) over axes R (keepdims, so everything broadcasts back). */
-function normGrad(b: GraphBuilder, ghat: Value, xhat: Value, rstd: Value, R: readonly number[]): Value {
+function normGrad(b: GraphEmitter, ghat: Value, xhat: Value, rstd: Value, R: readonly number[]): Value {
   const mean = (v: Value) => b.op1("mean", [v], { axes: [...R], keepdims: true });
   const inner = b.op1("sub", [b.op1("sub", [ghat, mean(ghat)]), b.op1("mul", [xhat, mean(b.op1("mul", [ghat, xhat]))])]);
   return b.op1("mul", [rstd, inner]);

@@ -9,7 +9,7 @@
  */
 import type { Attrs } from "../../graph/graph.ts";
 import type { TensorType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { add, cast, div, eq, int, max, min, mul, select, sub } from "../../te/expr.ts";
 import type { Tensor as TeTensor } from "../../te/tensor.ts";

@@ -9,7 +9,7 @@ import type { Attrs, Value } from "../../graph/graph.ts";
 import type { Dim } from "../../graph/types.ts";
 import { getOp } from "../registry.ts";
 import { interpret } from "../../graph/interpret.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import { Rng } from "../../../runtime/random.ts";
 
 export interface Arr { readonly data: ArrayLike<number>; readonly shape: readonly number[]; readonly dtype?: DType }

@@ -4,7 +4,7 @@
  */
 import type { TensorType } from "../../graph/types.ts";
 import { showType } from "../../graph/types.ts";
-import type { DType } from "../../te/dtype.ts";
+import type { DType } from "../../../core/dtype.ts";
 import type { Expr } from "../../te/expr.ts";
 import { add, cast, floordiv, int, max, min } from "../../te/expr.ts";
 import { attrError, shapeError } from "../nn/common.ts";
@@ -20,11 +20,6 @@ export const MAX_SHIFT = 15;
  */
 export function roundingShift(x: Expr, s: number): Expr {
   return s === 0 ? x : floordiv(add(x, int(2 ** (s - 1))), int(2 ** s));
-}
-
-/** The same on a JS number (for host-side checks and the compiler's constant work). */
-export function roundingShiftValue(x: number, s: number): number {
-  return s === 0 ? x | 0 : Math.floor(((x + 2 ** (s - 1)) | 0) / 2 ** s);
 }
 
 /** Clips to [lo, 127] (lo = 0 fuses a ReLU) and casts to int8. */

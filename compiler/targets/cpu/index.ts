@@ -1,5 +1,5 @@
 /** The cpu target: loop IR → C++ → g++ → a shared library loaded into Node. */
-import { BuildError } from "../../errors.ts";
+import { BuildError } from "../../../core/errors.ts";
 import { printCppModule } from "../../codegen/cpp/print.ts";
 import type { Pass } from "../../tir/pass.ts";
 import { flattenStorage } from "../../tir/passes/flatten.ts";

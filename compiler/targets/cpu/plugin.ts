@@ -1,18 +1,18 @@
 /**
  * The cpu target as a TargetPlugin: the same passes, printer and toolchain as
- * cpu/index.ts, the default schedules of compiler/graph/default-schedule.ts, the tuning
- * templates of compiler/autotune/templates.ts, and host memory as its device. Plugins
+ * cpu/index.ts, the untuned schedules of lower-group.ts (a template's default config, else
+ * schedules/default.ts), the tuning templates of schedules/templates.ts, and host memory
+ * as its device. Plugins
  * derived from cpu spread it and add what they change (examples/openblas-target).
  */
-import { LatheError } from "../../errors.ts";
-import { groupTemplate } from "../../autotune/templates.ts";
+import { LatheError } from "../../../core/errors.ts";
+import { groupTemplate } from "./schedules/templates.ts";
 import { printCppModule } from "../../codegen/cpp/print.ts";
-import { defaultSchedule } from "../../graph/default-schedule.ts";
-import { GEMM_OPS } from "../../graph/lower-group.ts";
+import { defaultGroupSchedule } from "./lower-group.ts";
 import { shapeSize } from "../../../runtime/shape.ts";
 import type { KernelArg } from "../../../runtime/native.ts";
-import type { DType, TypedArray } from "../../te/dtype.ts";
-import { typedArrayFor } from "../../te/dtype.ts";
+import type { DType, TypedArray } from "../../../core/dtype.ts";
+import { typedArrayFor } from "../../../core/dtype.ts";
 import { defineTarget, type DeviceBuffer, type TargetDevice } from "../plugin.ts";
 import { hostVectorBytes } from "./host.ts";
 import { cpuTarget } from "./index.ts";
@@ -50,7 +50,6 @@ export const cpuPlugin = defineTarget({
   codegen: printCppModule,
   build: (funcs, opts) => cpuTarget.build(funcs, opts),
   device: hostDevice(),
-  schedule: (s, { outputs, anchor, anchorOp }) =>
-    defaultSchedule(s, outputs, hostVectorBytes(), anchor && anchorOp !== null && GEMM_OPS.has(anchorOp) ? anchor : null),
+  schedule: (s, { outputs, anchor, anchorOp }) => defaultGroupSchedule(s, outputs, anchor, anchorOp, hostVectorBytes()),
   tuning: (s, { outputs, anchor, anchorOp }) => groupTemplate(s, outputs, anchor, anchorOp, hostVectorBytes()),
 });

@@ -7,24 +7,19 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BuildError } from "../../errors.ts";
+import { BuildError } from "../../../core/errors.ts";
+import { hostCpu } from "../../../runtime/host.ts";
+import { cacheDir } from "../cache.ts";
 
 const run = promisify(execFile);
 
 export const RUNTIME_INCLUDE = fileURLToPath(new URL("../../../native/include", import.meta.url));
 export const CXX = process.env.LATHE_CXX ?? "g++";
 export const BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"] as const;
-
-export function cacheDir(): string {
-  const dir = process.env.LATHE_CACHE_DIR ?? path.join(os.homedir(), ".cache", "lathe", "kernels");
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 let compilerId: Promise<string> | null = null;
 /** `g++ --version` plus the host CPU's model and flags. */
@@ -41,17 +36,6 @@ export function toolchainIdentity(): Promise<string> {
   return compilerId;
 }
 
-/** The host CPU as "model|flags" (from /proc/cpuinfo where there is one). */
-export function hostCpu(): string {
-  try {
-    const info = readFileSync("/proc/cpuinfo", "utf8");
-    const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "";
-    const flags = /flags\s*:\s*(.*)/.exec(info)?.[1] ?? "";
-    return `${model}|${flags}`;
-  } catch {
-    return `${os.arch()}|${os.cpus()[0]?.model ?? ""}`;
-  }
-}
 
 export interface CompileResult { readonly path: string; readonly cached: boolean; readonly key: string }
 

@@ -19,7 +19,7 @@
  *   tokens pushed by an instruction arrive at its end; cycles = the last end.
  * GEMM utilisation = cycles the GEMM core multiplies (non-reset GEMM iterations) / cycles.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { type Insn, type MemInsn, type GemmInsn, type AluInsn, type ModuleName, type MemType, decodeProgram, decodeUop, moduleOf, validateProgram } from "./isa.ts";
 import { type VtaParams, DEFAULT_PARAMS, entryBytes } from "./params.ts";
 

@@ -78,7 +78,7 @@
  * program that leaves one. (The RTL and the HLS C++ wrap indices to the buffer size, read 0
  * past the end of DRAM and drop writes there: only programs fsim accepts are compared.)
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import type { VtaParams } from "./params.ts";
 
 export class VtaIsaError extends LatheError {

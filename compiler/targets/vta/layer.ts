@@ -4,7 +4,7 @@
  * optional ReLU). A dense layer x[M, K]·w[O, K]ᵀ is the 1×1 convolution with N = M and
  * H = W = 1, so one lowering serves both.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 
 export interface ConvLayer {
   readonly name: string;

@@ -22,7 +22,7 @@
  * chunk; the instruction's outer loop walks output-channel blocks and its inner loop output
  * rows. Micro-op sets are shared by every chunk of the same shape and context.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import type { Insn, Uop } from "./isa.ts";
 import { alu, finish, gemm, load, store } from "./isa.ts";
 import { entryBytes } from "./params.ts";

@@ -7,7 +7,7 @@
  * [blockOut][blockIn] (int8, row-major: one output channel per row) into an accumulator
  * tile [batch][blockOut] (int32). Each on-chip buffer is an array of such tiles ("entries").
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 
 export class VtaConfigError extends LatheError {
   override name = "VtaConfigError";

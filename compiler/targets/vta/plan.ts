@@ -7,7 +7,7 @@
  * stages at one tile loop of the output, the innermost batch × block-out × block-in nest
  * tensorized as vta.gemm, and tiles that fit the buffers (divided among the contexts).
  */
-import { ScheduleError } from "../../errors.ts";
+import { ScheduleError } from "../../../core/errors.ts";
 import type { Axis } from "../../schedule/axis.ts";
 import type { Stage } from "../../schedule/schedule.ts";
 import type { VtaParams } from "./params.ts";

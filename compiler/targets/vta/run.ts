@@ -5,7 +5,7 @@
  * qconv2d/qmatmul followed by its requantize to the accelerator and evaluating the rest
  * (quantize, reshape, dequantize, …) with the reference interpreter on the host.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 import type { Graph, Node, Value } from "../../graph/graph.ts";
 import { interpret } from "../../graph/interpret.ts";

@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import { type SimResult, VtaDeadlockError, VtaExecError, insnCycles, simulate } from "./fsim.ts";
 import { type Insn, INSN_BYTES, decodeProgram, encodeProgram, moduleOf, validateProgram } from "./isa.ts";
 import { type VtaParams, DEFAULT_PARAMS } from "./params.ts";
@@ -20,7 +20,6 @@ import { buildIcarus } from "./hw/iverilog.ts";
 import { buildVerilator } from "./hw/verilator.ts";
 
 export type SimKind = "fsim" | "verilator" | "iverilog" | "hls";
-export const SIMULATORS: readonly SimKind[] = ["fsim", "verilator", "iverilog", "hls"];
 
 export interface RunOptions {
   readonly sim?: SimKind;

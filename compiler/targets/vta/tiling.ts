@@ -5,7 +5,7 @@
  * with two or more contexts loads and stores overlap compute (the slowest module bounds
  * the time), with one they add up — and the cheapest wins.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import type { VtaParams } from "./params.ts";
 import { entryBytes } from "./params.ts";
 import type { ConvLayer } from "./layer.ts";

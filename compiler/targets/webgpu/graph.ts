@@ -1,6 +1,6 @@
 /**
  * Whole graphs on WebGPU: fuse (compiler/graph/passes/fuse.ts), lower each fused group
- * with the GPU default schedule, plan intermediate memory (passes/memory-plan.ts), build
+ * with the GPU default schedule, plan intermediate memory (compiler/lower/memory-plan.ts), build
  * one pipeline per kernel, and run the kernels in order from one command buffer. A group
  * the GPU schedules cannot run as one kernel is split into one kernel per op.
  *
@@ -8,15 +8,15 @@
  * built once and reused; `runDevice` takes and fills device buffers, so a caller (the
  * training step) can keep tensors on the GPU between runs. Constants are uploaded once.
  */
-import { LatheError, ShapeError } from "../../errors.ts";
+import { LatheError, ShapeError } from "../../../core/errors.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import type { WgslKernel } from "../../codegen/wgsl/print.ts";
 import { storageType } from "../../codegen/wgsl/types.ts";
-import { bindDims } from "../../graph/interpret.ts";
+import { bindDims } from "../../../runtime/signature.ts";
 import type { Graph, Value } from "../../graph/graph.ts";
 import type { FusionGroup } from "../../graph/passes/fuse.ts";
 import { fusionGroups, singletonGroups } from "../../graph/passes/fuse.ts";
-import { planMemory } from "../../graph/passes/memory-plan.ts";
+import { planMemory } from "../../lower/memory-plan.ts";
 import { SizeVars } from "../../graph/te-bridge.ts";
 import type { PrimFunc } from "../../tir/stmt.ts";
 import { shapeSize } from "../../../runtime/shape.ts";

@@ -4,7 +4,7 @@
  * caller's arrays; the synchronous `run` is refused. Whole graphs use ./graph.ts, which
  * keeps buffers on the device between kernels.
  */
-import { RuntimeError, ShapeError } from "../../errors.ts";
+import { RuntimeError, ShapeError } from "../../../core/errors.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import type { WgslKernel } from "../../codegen/wgsl/print.ts";
 import type { Pass } from "../../tir/pass.ts";

@@ -6,7 +6,7 @@
 import { Tensor } from "../../../runtime/tensor.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import { defineTarget } from "../plugin.ts";
-import { compileGraphWebGpu } from "./graph.ts";
+import { compileGraphWebGpu, type WebGpuGraphOptions } from "./graph.ts";
 import { webgpuPasses, webgpuTarget } from "./index.ts";
 import { DEFAULT_GPU_CONFIG, gpuDefaultSchedule } from "./schedules.ts";
 
@@ -19,6 +19,7 @@ export const webgpuPlugin = defineTarget({
   codegen: (funcs) => funcs.map((f) => printWgsl(f).code).join("\n"),
   build: (funcs, opts) => webgpuTarget.build(funcs, opts),
   schedule: (s, ctx) => gpuDefaultSchedule(s, ctx.outputs, ctx.anchorOp === "matmul" || ctx.anchorOp === "batch_matmul" ? ctx.anchor : null),
+  compileGraph: (g, opts) => compileGraphWebGpu(g, opts as WebGpuGraphOptions | undefined),
   graph: {
     run: async (g, inputs) => {
       const compiled = await compileGraphWebGpu(g);

@@ -17,7 +17,7 @@
  * another output, which would need a grid-wide barrier) raises ScheduleError; the graph
  * compiler then splits it into one kernel per op.
  */
-import { ScheduleError } from "../../errors.ts";
+import { ScheduleError } from "../../../core/errors.ts";
 import type { Tensor } from "../../te/tensor.ts";
 import { MATERIALIZE } from "../../te/tensor.ts";
 import { usesVar, visitExpr } from "../../te/expr.ts";

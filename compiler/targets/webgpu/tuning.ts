@@ -6,10 +6,10 @@
  * config on the device. Knob values are restricted so every config fits the shape and the
  * device's workgroup limit.
  */
-import { LatheError } from "../../errors.ts";
+import { LatheError } from "../../../core/errors.ts";
 import type { Config, TemplateSpace } from "../../autotune/space.ts";
 import { defineSpace } from "../../autotune/space.ts";
-import { lower } from "../../build.ts";
+import { lowerFor } from "../target.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import { mul } from "../../te/expr.ts";
 import { compute, placeholder, reduceAxis, sum } from "../../te/tensor.ts";
@@ -64,7 +64,7 @@ export function webgpuMatmulSpace(M: number, N: number, K: number, maxThreads = 
  */
 export async function measureMatmulConfig(device: GpuDevice, space: TemplateSpace, config: Config, M: number, N: number, K: number, repeats = 3): Promise<number> {
   const { s, args } = space.apply(config);
-  const f = lower(s, args, { target: webgpuTarget, name: "mm_tune" });
+  const f = lowerFor(webgpuTarget, s, args, "mm_tune");
   const p = await device.pipeline(printWgsl(f, { f16: device.f16 }));
   const a = Float32Array.from({ length: M * K }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const b = Float32Array.from({ length: K * N }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5);

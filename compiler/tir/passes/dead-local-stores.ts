@@ -17,9 +17,9 @@
  */
 import type { Expr, Var } from "../../te/expr.ts";
 import { visitExpr } from "../../te/expr.ts";
-import { Analyzer } from "../arith/analyzer.ts";
-import { canon } from "../arith/canonical.ts";
-import type { Buffer } from "../buffer.ts";
+import { Analyzer } from "../../arith/analyzer.ts";
+import { canon } from "../../arith/canonical.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { Pass } from "../pass.ts";
 import type { PrimFunc, Stmt } from "../stmt.ts";
 import { mapStmt, seq, visitStmt } from "../stmt.ts";

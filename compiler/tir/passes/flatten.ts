@@ -1,7 +1,7 @@
 /** Storage flattening: multi-dimensional loads and stores become one row-major index. */
 import type { Expr } from "../../te/expr.ts";
 import { add, mapChildren, mul } from "../../te/expr.ts";
-import type { Buffer } from "../buffer.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmt } from "../stmt.ts";

@@ -5,12 +5,12 @@
  * control flow every thread of a workgroup takes). GPU targets run `gpuLegalize` first
  * and read `launchOf` when printing and dispatching.
  */
-import { BuildError } from "../../errors.ts";
+import { BuildError } from "../../../core/errors.ts";
 import type { Expr, Var } from "../../te/expr.ts";
 import { constInt, usesVar } from "../../te/expr.ts";
 import { printExpr } from "../print.ts";
-import { exprKey, simplify } from "../arith/index.ts";
-import type { Buffer } from "../buffer.ts";
+import { exprKey, simplify } from "../../arith/index.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { Pass } from "../pass.ts";
 import type { PrimFunc, Stmt } from "../stmt.ts";
 import { mapStmt, visitStmt } from "../stmt.ts";

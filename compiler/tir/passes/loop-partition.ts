@@ -9,8 +9,8 @@
  */
 import type { Expr, Var } from "../../te/expr.ts";
 import { add, int, sub, substitute, usesVar, visitExpr } from "../../te/expr.ts";
-import type { VarRanges } from "../arith/index.ts";
-import { constIntervalOf, simplify } from "../arith/index.ts";
+import type { VarRanges } from "../../arith/index.ts";
+import { constIntervalOf, simplify } from "../../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmt, mapStmtExprs, seq, visitStmt } from "../stmt.ts";

@@ -5,8 +5,8 @@
  */
 import type { Expr } from "../../te/expr.ts";
 import { mapChildren } from "../../te/expr.ts";
-import type { VarRanges } from "../arith/index.ts";
-import { constIntervalOf } from "../arith/index.ts";
+import type { VarRanges } from "../../arith/index.ts";
+import { constIntervalOf } from "../../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import { mapWithRanges } from "./scope.ts";
 

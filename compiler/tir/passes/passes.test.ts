@@ -1,11 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { add, and, floordiv, floormod, ge, int, lt, max, mul, select, sub, variable, type Expr } from "../../te/expr.ts";
-import { build } from "../../build.ts";
+import { build } from "../../driver/kernel.ts";
 import { evaluate } from "../../te/evaluate.ts";
 import { compute, placeholder } from "../../te/tensor.ts";
 import { createSchedule } from "../../schedule/schedule.ts";
 import { lowerSchedule } from "../lower.ts";
-import { makeBuffer } from "../buffer.ts";
+import { makeBuffer } from "../../te/buffer.ts";
 import { printFunc } from "../print.ts";
 import { runPasses } from "../pass.ts";
 import type { PrimFunc, Stmt } from "../stmt.ts";

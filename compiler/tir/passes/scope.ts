@@ -1,6 +1,6 @@
 /** Walks statements keeping the ranges of the enclosing loop variables, for passes that need them. */
 import type { Expr, Var } from "../../te/expr.ts";
-import type { VarRanges } from "../arith/index.ts";
+import type { VarRanges } from "../../arith/index.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmt } from "../stmt.ts";
 

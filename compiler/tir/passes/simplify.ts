@@ -1,6 +1,6 @@
 /** Simplifies every expression with the enclosing loops' ranges; drops decided `if`s and trivial loops. */
 import { add, max, min, not, sub, substitute, usesVar } from "../../te/expr.ts";
-import { canProve, simplify } from "../arith/index.ts";
+import { canProve, simplify } from "../../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmtExprs } from "../stmt.ts";

@@ -10,7 +10,7 @@
  */
 import type { Expr } from "../../te/expr.ts";
 import { visitExpr } from "../../te/expr.ts";
-import type { Buffer } from "../buffer.ts";
+import type { Buffer } from "../../te/buffer.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmt, seq, visitStmt } from "../stmt.ts";

@@ -7,9 +7,9 @@
  */
 import type { Expr, Var } from "../../te/expr.ts";
 import { int, lanesOf, mapChildren, mul, substitute, sub, add, usesVar, variable, visitExpr } from "../../te/expr.ts";
-import type { DType } from "../../te/dtype.ts";
-import { bytesOf } from "../../te/dtype.ts";
-import { simplify } from "../arith/index.ts";
+import type { DType } from "../../../core/dtype.ts";
+import { bytesOf } from "../../../core/dtype.ts";
+import { simplify } from "../../arith/index.ts";
 import type { Pass } from "../pass.ts";
 import type { Stmt } from "../stmt.ts";
 import { mapStmt, mapStmtExprs, seq, visitStmt } from "../stmt.ts";

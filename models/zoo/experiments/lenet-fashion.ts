@@ -22,11 +22,11 @@ import { batches } from "../../data/batches.ts";
 import { loadFashionMnist } from "../../data/fashion-mnist.ts";
 import { Rng } from "../../../runtime/random.ts";
 import type { Tensor } from "../../../runtime/tensor.ts";
-import { crossEntropy } from "../../../runtime/train/losses.ts";
-import { Adam } from "../../../runtime/train/optim/index.ts";
-import { compileForward, compileStep } from "../../../runtime/train/step.ts";
+import { crossEntropy } from "../../../train/losses.ts";
+import { Adam } from "../../../train/optim/index.ts";
+import { compileForward, compileStep } from "../../../train/step.ts";
 import { lenet } from "../lenet.ts";
-import { accuracy } from "../../../runtime/train/metrics.ts";
+import { accuracy } from "../../../train/metrics.ts";
 
 
 const epochs = Number(process.argv[2] ?? 10);

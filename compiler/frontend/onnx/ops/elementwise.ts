@@ -1,6 +1,6 @@
 /** Elementwise ONNX ops: unary math, activations, arithmetic and comparisons with NumPy broadcasting, casts. */
 import type { Value } from "../../../graph/graph.ts";
-import { isFloat } from "../../../te/dtype.ts";
+import { isFloat } from "../../../../core/dtype.ts";
 import type { ConvertContext, Converter } from "../convert.ts";
 import { registerConverters } from "../convert.ts";
 import { dtypeOf } from "../tensor.ts";

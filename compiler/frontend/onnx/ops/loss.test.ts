@@ -4,7 +4,7 @@ import { Tensor } from "../../../../runtime/tensor.ts";
 import { interpret } from "../../../graph/interpret.ts";
 import { importOnnx } from "../index.ts";
 import { modelBytes, valueInfo } from "../testing.ts";
-import { nodeSuite } from "./node-test-suite.ts";
+import { nodeSuite } from "../../../../test/onnx/node-test-suite.ts";
 
 // The *_expanded variants are the same losses written with other ops (GatherElements, …): not this family's.
 nodeSuite("loss node tests", ["test_nllloss_", "test_sce_"], {}, /_expanded$/);

@@ -1,7 +1,7 @@
 /** Small helpers shared by the neural-network converter families (nn, einsum, resize, loss). */
 import type { Value } from "../../../graph/graph.ts";
-import type { DType } from "../../../te/dtype.ts";
-import { isFloat } from "../../../te/dtype.ts";
+import type { DType } from "../../../../core/dtype.ts";
+import { isFloat } from "../../../../core/dtype.ts";
 import type { ConvertContext } from "../convert.ts";
 import { tensorOf } from "../convert.ts";
 import { OnnxError } from "../errors.ts";

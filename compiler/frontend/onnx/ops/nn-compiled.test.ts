@@ -4,8 +4,8 @@
  * One shared library for all cases keeps this to one g++ run.
  */
 import { describe, expect, it } from "vitest";
-import { compileGraphs } from "../../../graph/compile.ts";
-import { haveNodeTests, loadNodeTest, mismatch } from "./node-test-runner.ts";
+import { compileGraphs } from "../../../targets/cpu/graph.ts";
+import { haveNodeTests, loadNodeTest, mismatch } from "../../../../test/onnx/node-test-runner.ts";
 
 const CASES = [
   "test_conv_with_strides_and_asymmetric_padding", "test_basic_conv_with_padding", "test_convtranspose_pads", "test_convtranspose_1d",

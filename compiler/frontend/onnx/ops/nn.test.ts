@@ -9,7 +9,7 @@ import { Tensor } from "../../../../runtime/tensor.ts";
 import { interpret } from "../../../graph/interpret.ts";
 import { importOnnx, UnsupportedOpsError } from "../index.ts";
 import { modelBytes, valueInfo } from "../testing.ts";
-import { nodeSuite } from "./node-test-suite.ts";
+import { nodeSuite } from "../../../../test/onnx/node-test-suite.ts";
 
 nodeSuite("MatMul, Gemm", ["test_matmul_", "test_gemm_"], {});
 nodeSuite("Conv, ConvTranspose", ["test_conv_", "test_basic_conv_", "test_convtranspose"], {

@@ -5,8 +5,8 @@
  * 2-D) is resolved here from static shapes so the Lathe ops see explicit pads.
  */
 import type { Value } from "../../../graph/graph.ts";
-import type { DType } from "../../../te/dtype.ts";
-import { isFloat } from "../../../te/dtype.ts";
+import type { DType } from "../../../../core/dtype.ts";
+import { isFloat } from "../../../../core/dtype.ts";
 import type { ConvertContext, Converter } from "../convert.ts";
 import { registerConverters } from "../convert.ts";
 import { alongAxis, autoPads, ctxError, floatOnly, normAxis, product, staticShape } from "./nn-common.ts";

@@ -4,7 +4,7 @@ import { Tensor } from "../../../../runtime/tensor.ts";
 import { interpret } from "../../../graph/interpret.ts";
 import { importOnnx } from "../index.ts";
 import { modelBytes, valueInfo } from "../testing.ts";
-import { nodeSuite } from "./node-test-suite.ts";
+import { nodeSuite } from "../../../../test/onnx/node-test-suite.ts";
 
 nodeSuite("Resize, Upsample node tests", ["test_resize_", "test_upsample_"], {});
 

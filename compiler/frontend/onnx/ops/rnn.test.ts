@@ -11,8 +11,8 @@ import { Tensor } from "../../../../runtime/tensor.ts";
 import { interpret } from "../../../graph/interpret.ts";
 import { importOnnx, readTensorFile } from "../index.ts";
 import { modelBytes, valueInfo } from "../testing.ts";
-import { mismatch } from "./node-test-runner.ts";
-import { nodeSuite } from "./node-test-suite.ts";
+import { mismatch } from "../../../../test/onnx/node-test-runner.ts";
+import { nodeSuite } from "../../../../test/onnx/node-test-suite.ts";
 
 nodeSuite("recurrent node tests", ["test_rnn_", "test_simple_rnn_", "test_gru_", "test_lstm_"], {});
 

@@ -5,7 +5,7 @@
  */
 import type { Value } from "../../../graph/graph.ts";
 import type { Dim } from "../../../graph/types.ts";
-import type { DType } from "../../../te/dtype.ts";
+import type { DType } from "../../../../core/dtype.ts";
 import { Tensor } from "../../../../runtime/tensor.ts";
 import type { ConvertContext, Converter } from "../convert.ts";
 import { registerConverters } from "../convert.ts";

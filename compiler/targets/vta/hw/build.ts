@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { BuildError } from "../../../errors.ts";
-import { cacheDir } from "../../cpu/toolchain.ts";
+import { BuildError } from "../../../../core/errors.ts";
+import { cacheDir } from "../../cache.ts";
 
 export const run = promisify(execFile);
 

@@ -46,9 +46,3 @@ export function field(op: Opcode | "uop", name: string, v = "insn"): string {
   return f.width === 1 ? `${v}[${f.lo}]` : `${v}[${f.lo + f.width - 1}:${f.lo}]`;
 }
 
-/** Named field slices in the HLS C++ (shift and mask of a 128-bit value held as two uint64). */
-export function fieldLoHi(op: Opcode | "uop", name: string): { lo: number; width: number; signed: boolean } {
-  const f = fieldLayout(op).get(name);
-  if (!f) throw new Error(`internal: no field ${name} in ${op}`);
-  return f;
-}

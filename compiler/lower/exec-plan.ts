@@ -1,0 +1,52 @@
+/**
+ * The ahead-of-time executor's plan for a whole graph: kernels in order, where every
+ * value lives (a caller argument or a planned storage block) and the symbolic sizes read
+ * from the inputs. The C++ entry point is printed from this plan (targets/cpu/graph-entry.ts).
+ */
+import { LatheError } from "../../core/errors.ts";
+import type { Graph, Value } from "../graph/graph.ts";
+import type { FusionGroup } from "../graph/passes/fuse.ts";
+import type { LoweredGroup } from "./group.ts";
+import type { MemoryPlan } from "./memory-plan.ts";
+import { planMemory } from "./memory-plan.ts";
+
+export type Location =
+  | { readonly kind: "arg"; readonly index: number }
+  | { readonly kind: "storage"; readonly id: number };
+
+export interface ExecPlan {
+  /** Entry arguments: graph inputs, then constants, then outputs. */
+  readonly args: readonly Value[];
+  readonly numInputs: number;
+  readonly numConstants: number;
+  readonly kernels: readonly LoweredGroup[];
+  readonly memory: MemoryPlan;
+  readonly location: ReadonlyMap<Value, Location>;
+  /** Symbolic dimension → (argument, dimension) it is read from. */
+  readonly dims: ReadonlyMap<string, { arg: number; dim: number }>;
+  /** Graph outputs that no kernel writes (an input or constant returned as is): copied. */
+  readonly copies: readonly { from: Value; to: number }[];
+}
+
+export function makeExecPlan(g: Graph, groups: readonly FusionGroup[], kernels: readonly LoweredGroup[]): ExecPlan {
+  const args = [...g.inputs, ...g.constants.map((c) => c.value), ...g.outputs];
+  const location = new Map<Value, Location>();
+  g.inputs.forEach((v, i) => location.set(v, { kind: "arg", index: i }));
+  g.constants.forEach((c, i) => location.set(c.value, { kind: "arg", index: g.inputs.length + i }));
+  const outBase = g.inputs.length + g.constants.length;
+  const copies: { from: Value; to: number }[] = [];
+  g.outputs.forEach((v, i) => {
+    if (location.has(v) || g.outputs.indexOf(v) !== i) copies.push({ from: v, to: outBase + i });
+    else location.set(v, { kind: "arg", index: outBase + i });
+  });
+  const memory = planMemory(groups, new Set(location.keys()));
+  for (const [v, s] of memory.assignment) location.set(v, { kind: "storage", id: s.id });
+  const dims = new Map<string, { arg: number; dim: number }>();
+  g.inputs.forEach((v, arg) => v.type.shape.forEach((d, dim) => { if (typeof d === "string" && !dims.has(d)) dims.set(d, { arg, dim }); }));
+  for (const v of [...g.constants.map((c) => c.value), ...g.outputs, ...groups.flatMap((x) => x.outputs)]) {
+    for (const d of v.type.shape) {
+      if (typeof d === "string" && !dims.has(d)) throw new LatheError(`symbolic dimension ${d} of ${v.name} is not the size of any graph input`);
+    }
+  }
+  return { args, numInputs: g.inputs.length, numConstants: g.constants.length, kernels, memory, location, dims, copies };
+}

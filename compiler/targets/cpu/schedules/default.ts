@@ -1,0 +1,292 @@
+/**
+ * The default cpu schedule of a fused group, by stage kind: elementwise and injective
+ * intermediates are inlined; a reduction (the anchor) is computed per row of the output
+ * that consumes it; every computed stage vectorizes its innermost data axis (with the
+ * reduce loops moved outside it) and the outermost loop of each root stage runs in
+ * parallel. No stage is left as a naive loop nest.
+ */
+import { bytesOf } from "../../../../core/dtype.ts";
+import type { DType } from "../../../../core/dtype.ts";
+import type { Tensor } from "../../../te/tensor.ts";
+import { MATERIALIZE } from "../../../te/tensor.ts";
+import type { Schedule, Stage } from "../../../schedule/schedule.ts";
+import { cacheRead, cacheWrite } from "../../../schedule/cache.ts";
+import { usesVar, visitExpr } from "../../../te/expr.ts";
+
+const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
+
+/** The vector width for an axis: one that divides the extent (no scalar tail) when one ≥ 4 does. */
+function lanesFor(st: Stage, vectorBytes: number): number {
+  const inner = st.axis.at(-1);
+  const ext = inner ? st.constExtent(inner) : null;
+  if (ext === null || ext < 4) return 1;
+  const widest = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)) * 2, pow2Below(ext));
+  let lanes = widest;
+  while (lanes > 4 && ext % lanes !== 0) lanes /= 2;
+  return ext % lanes === 0 ? lanes : widest;
+}
+
+/**
+ * The largest constant d that the body divides the innermost axis by (floordiv/floormod of
+ * an expression of it), when d divides the extent: a flattened index such as im2col's
+ * column n·OH·OW + oh·OW + ow. Splitting the axis by d lets the simplifier resolve those
+ * divisions at compile time instead of per element.
+ */
+function rowWidth(st: Stage): number | null {
+  const inner = st.axis.at(-1);
+  const ext = inner ? st.constExtent(inner) : null;
+  if (!inner || ext === null || !st.op) return null;
+  let best: number | null = null;
+  visitExpr(st.op.body, (e) => {
+    if (e.kind !== "bin" || (e.op !== "floordiv" && e.op !== "floormod") || e.b.kind !== "const") return;
+    const d = e.b.value;
+    if (Number.isInteger(d) && d > 1 && d < ext && ext % d === 0 && usesVar(e.a, (v) => v === inner.var) && (best === null || d > best)) best = d;
+  });
+  return best;
+}
+
+function vectorizeInner(st: Stage, vectorBytes: number): void {
+  const row = st.op?.body.kind === "reduce" ? null : rowWidth(st);
+  if (row !== null) {
+    const [, ii] = st.split(st.axis.at(-1)!, { factor: row });
+    let lanes = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)), pow2Below(row));
+    while (lanes >= 4 && row % lanes !== 0) lanes /= 2;
+    if (lanes >= 4) st.vectorize(st.split(ii, { factor: lanes })[1]);
+    return;
+  }
+  const lanes = lanesFor(st, vectorBytes);
+  if (lanes < 2) return;
+  const [io, ii] = st.split(st.axis.at(-1)!, { factor: lanes });
+  st.reorder(io, ...st.reduceAxis, ii);
+  st.vectorize(ii);
+}
+
+/**
+ * A vectorized reduction accumulates in a local buffer computed per vector of outputs
+ * (cache_write), so the accumulator stays in a register across the reduce loops instead
+ * of making a round trip through memory every iteration.
+ */
+function vectorizeReduction(s: Schedule, st: Stage, vectorBytes: number): void {
+  const lanes = lanesFor(st, vectorBytes);
+  const W = st.axis.length > 0 ? st.constExtent(st.axis.at(-1)!) : null;
+  if (lanes < 2 || W === null || st.relations.length > 0) return vectorizeInner(st, vectorBytes);
+  // Several independent accumulators (up to MAX_ACC vectors: rows × column vectors), so the
+  // FMA latency of one accumulator chain does not bound the loop.
+  const perRow = Math.ceil(W / lanes);
+  const H = st.axis.length >= 2 ? st.constExtent(st.axis.at(-2)!) : null;
+  let rows = 1;
+  if (H !== null && perRow <= MAX_ACC) for (let r = Math.floor(MAX_ACC / perRow); r >= 1; r--) if (H % r === 0) { rows = r; break; }
+  const cols = perRow <= MAX_ACC && W % lanes === 0 ? W : lanes;
+  const local = s.stage(cacheWrite(s, st.tensor, "local"));
+  const [wo, wi] = st.split(st.axis.at(-1)!, { factor: cols });
+  let at = wo;
+  if (rows > 1) {
+    const [ho, hi] = st.split(st.axis.at(-2)!, { factor: rows });
+    st.reorder(ho, wo, hi, wi);
+    at = wo;
+    st.unroll(hi);
+  }
+  const [, wvi] = st.split(wi, { factor: lanes });
+  st.vectorize(wvi);
+  local.computeAt(st, at);
+  const inner = local.axis.at(-1)!;
+  const [lo, li] = local.split(inner, { factor: lanes });
+  const rowAxes = rows > 1 ? [local.axis.at(-2)!] : [];
+  local.reorder(...local.reduceAxis, ...rowAxes, lo, li);
+  for (const r of rowAxes) local.unroll(r);
+  local.unroll(lo);
+  local.vectorize(li);
+}
+
+/** Vector accumulators a reduction keeps live at once (the register file holds 16–32). */
+const MAX_ACC = 12;
+
+/**
+ * Register tiling for a matmul-like anchor (one reduce axis, ≥ 2 data axes), TVM's opt_gemm
+ * recipe as in schedules/gemm.ts: mr×nr blocks of the output accumulate in the anchor's buffer
+ * (the epilogue stage, or a cache_write copy, reads them out), the operand indexed by the
+ * column axis is packed per column panel, rows unrolled and columns vectorized.
+ */
+export interface GemmTiling {
+  /** Rows of the output per register block. */
+  readonly mr: number;
+  /** Columns per register block (vectorized). */
+  readonly nr: number;
+  /** Unroll factor of the reduction (1: not split). */
+  readonly ku: number;
+  /** Pack the operand read along the column axis per column panel (default true). */
+  readonly pack?: boolean;
+}
+
+/**
+ * The default register block for an m × n output (m null when symbolic): 6 rows, up to four
+ * vectors of columns. Tails are fine here: loop partitioning separates them.
+ */
+export function defaultGemmTiling(m: number | null, n: number, vectorBytes: number, dtype: DType): GemmTiling {
+  const lanes = pow2Below(vectorBytes / bytesOf(dtype));
+  const nr = n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
+  return { mr: m === null ? 6 : Math.min(6, m), nr: Math.min(nr, n), ku: 1 };
+}
+
+/** Whether gemmLike applies to this anchor and epilogue (the tuner builds its space only then). */
+export function gemmLikeApplies(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number): boolean {
+  const anchor = s.stage(anchorTensor), out = s.stage(outTensor);
+  if (anchor.reduceAxis.length !== 1 || anchor.axis.length < 2 || !sameIndexSpace(anchor, out)) return false;
+  const n = anchor.constExtent(anchor.axis.at(-1)!);
+  return n !== null && n >= pow2Below(vectorBytes / bytesOf(anchor.tensor.dtype));
+}
+
+/** Whether `out` loops over the same index space as `anchor` (an elementwise epilogue, or itself). */
+export function sameIndexSpace(anchor: Stage, out: Stage): boolean {
+  return out.axis.length === anchor.axis.length && !out.axis.some((a, k) => {
+    const e = out.constExtent(a), f = anchor.constExtent(anchor.axis[k]!);
+    return e !== f || (e === null && a.dom.extent !== anchor.axis[k]!.dom.extent);
+  });
+}
+
+/** Fewer column panels than this run their row blocks in parallel instead (see gemmLike). */
+const MIN_PARALLEL_PANELS = 4;
+
+/** gemmLike with `tiles` (the tuner's knobs) instead of the default register block. */
+export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, vectorBytes: number, tiles: GemmTiling | null = null): boolean {
+  // The epilogue must be elementwise over the anchor's own index space.
+  if (!gemmLikeApplies(s, anchorTensor, outTensor, vectorBytes)) return false;
+  let anchor = s.stage(anchorTensor);
+  let out = s.stage(outTensor);
+  const n = anchor.constExtent(anchor.axis.at(-1)!)!;
+  if (out === anchor) {
+    const local = cacheWrite(s, anchorTensor, "local");
+    anchor = s.stage(local);
+    out = s.stage(anchorTensor);
+  }
+  const mExt = out.constExtent(out.axis.at(-2)!);
+  const t = tiles ?? defaultGemmTiling(mExt, n, vectorBytes, anchor.tensor.dtype);
+  const nr = Math.min(t.nr, n);
+  const mr = mExt === null ? t.mr : Math.min(t.mr, mExt);
+  const [io, jo, ii, ji] = out.tile(out.axis.at(-2)!, out.axis.at(-1)!, mr, nr);
+  out.reorder(jo, io, ii, ji);
+  out.vectorize(ji);
+  anchor.computeAt(out, io);
+  const [ai, aj] = anchor.axis.slice(-2);
+  const k = anchor.reduceAxis[0]!;
+  const K = anchor.constExtent(k);
+  if (tiles && tiles.ku > 1 && K !== null && tiles.ku <= K) {
+    const [ko, ki] = anchor.split(k, { factor: tiles.ku });
+    anchor.reorder(ko, ki, ai!, aj!);
+    anchor.unroll(ki);
+  } else {
+    anchor.reorder(k, ai!, aj!);
+  }
+  if (mr > 1) anchor.unroll(ai!);
+  anchor.vectorize(aj!);
+  // Pack each operand read along the column axis, one nr-wide panel per column tile.
+  const body = anchor.op!.body;
+  const packed = new Set<Tensor>();
+  const column = anchor.axis.at(-1)!.var;
+  visitExpr(body, (e) => {
+    if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => usesVar(ix, (v) => v === column))) packed.add(e.tensor);
+  });
+  if (t.pack !== false) for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
+  // Threads split the column panels, or, when there are too few panels to share evenly (a
+  // narrow output: ResNet's 7×7 layers have one), the row blocks inside each panel, after
+  // the panel is packed.
+  const first = out.leaves[0]!;
+  const panels = out.constExtent(jo!), blocks = out.constExtent(io!);
+  if (first === jo && panels !== null && panels < MIN_PARALLEL_PANELS && blocks !== null && blocks > panels) out.parallel(io!);
+  else if (first.kind === "data") out.parallel(first);
+  return true;
+}
+
+/**
+ * A padded or dilated copy (a select guarding a read) that a reduction reads, or that a
+ * larger output gathers from (im2col reads each padded element once per kernel tap):
+ * inlined, the guard would sit in the innermost loop, repeated per read, and stop it from
+ * vectorizing; so it is computed into a buffer first, as TVM's conv schedules do with the
+ * padded input.
+ */
+function materializeGuarded(s: Schedule, st: Stage): boolean {
+  let guarded = false;
+  visitExpr(st.op!.body, (e) => {
+    if (e.kind !== "select") return;
+    visitExpr(e.t, (x) => { if (x.kind === "access") guarded = true; });
+    visitExpr(e.f, (x) => { if (x.kind === "access") guarded = true; });
+  });
+  if (!guarded) return false;
+  const size = elements(st);
+  return s.consumersOf(st).some((c) => c.op?.body.kind === "reduce" || (size !== null && (elements(c) ?? 0) > size));
+}
+
+/** A stage's element count, when its extents are constants. */
+function elements(st: Stage): number | null {
+  let n = 1;
+  for (const a of st.axis) {
+    const e = st.constExtent(a);
+    if (e === null) return null;
+    n *= e;
+  }
+  return n;
+}
+
+export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, gemmAnchor: Tensor | null = null): void {
+  inlineIntermediates(s);
+  const gemmDone = new Set<Stage>();
+  if (gemmAnchor) {
+    const out = outputs.find((o) => o === gemmAnchor || s.dependsOn(s.stage(o), s.stage(gemmAnchor)));
+    if (out && gemmLike(s, gemmAnchor, out, vectorBytes)) markScheduled(s, gemmDone);
+  }
+  finishStages(s, outputs, vectorBytes, gemmDone);
+}
+
+/** Step 1 of every cpu schedule (default or tuned): inline elementwise and injective intermediates. */
+export function inlineIntermediates(s: Schedule): void {
+  for (const st of s.stages.filter((x) => x.op !== null)) {
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !materializeGuarded(s, st)) st.computeInline();
+  }
+}
+
+/** Adds every computed, not inlined stage to `done` (after a template scheduled the anchor's nest). */
+export function markScheduled(s: Schedule, done: Set<Stage>): void {
+  for (const st of s.stages) if (st.op && st.attach.kind !== "inline") done.add(st);
+}
+
+/** The default schedule of every computed stage not in `done` (a tuned template's remaining stages). */
+export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorBytes: number, done: ReadonlySet<Stage>): void {
+  const gemmDone = done;
+  const computed = s.stages.filter((st) => st.op !== null && !gemmDone.has(st));
+  const outStages = outputs.map((t) => s.stage(t));
+  for (const st of computed) {
+    // A reduction feeding an output is computed per row of that output (materialized copies
+    // such as a padded input stay whole: per row, they would be rebuilt for every row).
+    if (st.isOutput || st.attach.kind === "inline" || st.op!.body.kind !== "reduce") continue;
+    // Only when exactly one output needs it: computed inside one output's loops, it would not
+    // exist for the others.
+    const readers = outStages.filter((o) => s.dependsOn(o, st));
+    const consumer = readers.length === 1 ? readers[0] : undefined;
+    // Only for an elementwise epilogue (same rank): a smaller reduction computed per row
+    // would be recomputed for every row.
+    if (consumer && consumer.axis.length >= 2 && consumer.axis.length === st.axis.length && consumer.op!.body.kind !== "reduce") {
+      st.computeAt(consumer, consumer.axis[consumer.axis.length - 2]!);
+    }
+  }
+  for (const st of computed) {
+    if (st.attach.kind === "inline") continue;
+    if (st.op!.body.kind === "reduce") vectorizeReduction(s, st, vectorBytes);
+    else vectorizeInner(st, vectorBytes);
+    if (st.attach.kind === "root") parallelOuter(st);
+  }
+}
+
+/** Runs the outermost loop in parallel, fusing it with the next when it is too short (batch 1). */
+function parallelOuter(st: Stage): void {
+  if (st.leaves.length < 2 || st.leaves[0]!.kind !== "data") return;
+  const first = st.leaves[0]!, second = st.leaves[1]!;
+  const n = st.constExtent(first);
+  if (n !== null && n < MIN_PARALLEL && second.kind === "data" && st.leaves.length >= 3) {
+    st.parallel(st.fuse(first, second));
+  } else {
+    st.parallel(first);
+  }
+}
+
+/** Fewer outer iterations than this leave cores idle (or unbalanced); fuse in the next loop. */
+const MIN_PARALLEL = 8;
