@@ -152,7 +152,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       for (const [side, got] of outs) {
         let maxErr = 0;
         for (let i = 0; i < yD.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - yD[i]!) / (1 + Math.abs(yD[i]!)));
-        if (maxErr > 1e-3) report.note(`${l.name}: Lathe (${side}) and oneDNN disagree (max rel err ${maxErr.toExponential(2)})`);
+        if (maxErr > 1e-3) report.problem(`${l.name}: Lathe (${side}) and oneDNN disagree (max rel err ${maxErr.toExponential(2)})`);
       }
     }
     const flops = 2 * l.o * oh * oh * l.c * l.k * l.k;

@@ -26,11 +26,12 @@ import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates
 import { agreement, compileTorchModel, PYTHON, torchUnavailable } from "../../models/onnx/torch-models.ts";
 import { tuningLogPath } from "../lib/tuned.ts";
 import { compile } from "../../compiler/driver/compile.ts";
+import { TORCH_THREADS_NOTE, torchEnv } from "../lib/torch-env.ts";
 
 const SCRIPT = fileURLToPath(new URL("./torch_infer.py", import.meta.url));
 
 function torchLatency(model: string, threads: number, batch: number, repeats: number): number {
-  const r = spawnSync(PYTHON, [SCRIPT, model, String(threads), String(batch), String(repeats)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(PYTHON, [SCRIPT, model, String(threads), String(batch), String(repeats)], { encoding: "utf8", env: torchEnv(threads) });
   if (r.status !== 0) throw new Error(`${SCRIPT} ${model} failed (${r.status}): ${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { median_ms: number }).median_ms;
 }
@@ -47,6 +48,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   report.note("Lathe: default schedules; rows marked \"tuned\" compile with a tuning log (see below); models exported by PyTorch at opset 13 with random weights (seed 0)");
   report.note("outputs of Lathe checked against PyTorch's at rtol 1e-3 before timing");
   report.note(`ort: onnxruntime-node ${(ort as unknown as { env: { versions?: { common?: string } } }).env.versions?.common ?? ""}, graph optimizations all, sequential execution`);
+  report.note(TORCH_THREADS_NOTE);
   for (const name of models) {
     for (const batch of batches) {
       const { compiled: plain, exported, graph } = await compileTorchModel(name, dir, batch);
@@ -59,7 +61,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const x = exported.input;
       for (const { label, compiled } of variants) {
         const check = agreement(compiled.run([x])[0]!, exported.output);
-        if (!check.ok) report.note(`${name} batch ${batch}${label}: Lathe's output differs from PyTorch's (max rel ${check.maxRel.toExponential(2)})`);
+        if (!check.ok) report.problem(`${name} batch ${batch}${label}: Lathe's output differs from PyTorch's (max rel ${check.maxRel.toExponential(2)})`);
         for (const threads of threadCounts) {
           compiled.setNumThreads(threads);
           const session = await ort.InferenceSession.create(exported.model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });

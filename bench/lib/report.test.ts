@@ -6,7 +6,10 @@ import { LatheError } from "../../core/errors.ts";
 import { cxxVersion } from "./host.ts";
 import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, type HostInfo } from "./report.ts";
 
-const HOST: HostInfo = { cpu: "Test CPU", cores: 2, node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null };
+const HOST: HostInfo = {
+  cpu: "Test CPU", family: 25, model: 1, isa: ["avx2", "avx", "avx2", "fma"], cores: 2, peak_gflops_per_core: null, triad_gbs: null,
+  node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null, commit: "abc1234", dirty: false, quick: false, versions: { openblas: "0.3.21+ds-4", torch: null },
+};
 const DATE = new Date("2026-11-27T12:00:00.123Z");
 const dirs: string[] = [];
 const tempDir = () => {
@@ -45,13 +48,50 @@ describe("BenchReport", () => {
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({
       name: "gemm",
       date: "2026-11-27T12:00:00Z",
-      host: { cpu: "Test CPU", cores: 2, node: "v20.20.2", cxx: "g++ 12.2.0", adapter: null },
+      host: HOST,
       notes: ["OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for the baseline"],
       rows: [
         { case: "N=1024", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 95.1, baseline: "openblas", baseline_value: 101.2, ratio: 0.94 },
         { case: "N=64", threads: 2, metric: "ms", better: "lower", lathe: 0.5, baseline: "openblas", baseline_value: 0.75, ratio: 1.5 },
       ],
     });
+  });
+
+  test("a quick run writes <name>.quick.json beside the full results, with the run's peak in the host record", () => {
+    const dir = tempDir();
+    const full = new BenchReport("gemm", HOST, DATE);
+    full.row({ case: "N=64", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 50, baseline: "openblas", baselineValue: 60 });
+    full.setRun({ quick: false, peak: { gflopsPerCore: 100, triadGBs: 20 } });
+    expect(full.write(dir)).toBe(join(dir, "gemm.json"));
+    const quick = new BenchReport("gemm", HOST, DATE);
+    quick.row({ case: "N=64", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 40, baseline: "openblas", baselineValue: 60 });
+    quick.setRun({ quick: true, peak: { gflopsPerCore: 100, triadGBs: 20 } });
+    expect(quick.write(dir)).toBe(join(dir, "gemm.quick.json"));
+    expect(readdirSync(dir).sort()).toEqual(["gemm.json", "gemm.quick.json"]);
+    expect(JSON.parse(readFileSync(join(dir, "gemm.json"), "utf8")).rows[0].lathe).toBe(50);
+    const host = JSON.parse(readFileSync(join(dir, "gemm.quick.json"), "utf8")).host;
+    expect(host).toMatchObject({ quick: true, peak_gflops_per_core: 100, triad_gbs: 20, commit: "abc1234" });
+  });
+
+  test("a figure above the peak, a baseline slower on more threads, or a recorded problem fails the run and writes nothing", () => {
+    const dir = tempDir();
+    const ok = new BenchReport("gemm", HOST, DATE).setRun({ quick: false, peak: { gflopsPerCore: 100, triadGBs: 20 } });
+    ok.row({ case: "N=64", threads: 2, metric: "GFLOP/s", better: "higher", lathe: 200, baseline: "openblas", baselineValue: 150 });
+    ok.write(dir);
+    const bad = new BenchReport("gemm", HOST, DATE).setRun({ quick: false, peak: { gflopsPerCore: 100, triadGBs: 20 } });
+    bad.row({ case: "N=64", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 120, baseline: "openblas", baselineValue: 90 });
+    bad.row({ case: "N=64", threads: 2, metric: "GFLOP/s", better: "higher", lathe: 150, baseline: "openblas", baselineValue: 60 });
+    bad.row({ case: "resnet", threads: 1, metric: "latency ms", better: "lower", lathe: 10, baseline: "pytorch", baselineValue: 20 });
+    bad.row({ case: "resnet", threads: 2, metric: "latency ms", better: "lower", lathe: 6, baseline: "pytorch", baselineValue: 30 });
+    bad.problem("N=64: lathe's output differs from the reference at [3, 4]");
+    expect(bad.problems()).toEqual([
+      "N=64: lathe's output differs from the reference at [3, 4]",
+      "N=64, 1 thread(s): lathe at 120 GFLOP/s is above the measured peak (100 per core)",
+      "N=64: openblas is slower on 2 threads (60) than on 1 (90); fix its threading",
+      "resnet: pytorch is slower on 2 threads (30) than on 1 (20); fix its threading",
+    ]);
+    expect(() => bad.write(dir)).toThrow(/bench gemm failed, nothing written:\n {2}N=64: lathe's output differs/);
+    expect(JSON.parse(readFileSync(join(dir, "gemm.json"), "utf8")).rows[0].lathe).toBe(200); // the earlier results stay
   });
 
   test("a row without a baseline keeps null and adds one note saying what to install", () => {
@@ -80,7 +120,7 @@ describe("BenchReport", () => {
     r.row({ case: "N=1024", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 95.1, baseline: "openblas", baselineValue: 101.2 });
     r.row({ case: "N=8", threads: 1, metric: "ms", better: "lower", lathe: 2, baseline: "torch", baselineValue: null, install: "apt-get install python3-torch" });
     const lines = r.table().split("\n");
-    expect(lines[0]).toBe("gemm — Test CPU, 2 cores, node v20.20.2");
+    expect(lines[0]).toBe("gemm — Test CPU (avx2), 2 cores, node v20.20.2");
     expect(lines[1]).toMatch(/^case\s+threads\s+metric\s+lathe\s+baseline\s+baseline value\s+ratio$/);
     expect(lines[3]!.split(/\s{2,}/)).toEqual(["N=1024", "1", "GFLOP/s (higher)", "95.1", "openblas", "101.2", "0.94"]);
     expect(lines[4]!.split(/\s{2,}/)).toEqual(["N=8", "1", "ms (lower)", "2", "torch", "-", "-"]);

@@ -36,6 +36,11 @@ interface RowCommon {
   readonly lathe: number;
   /** The baseline's name, e.g. "openblas". */
   readonly baseline: string;
+  /**
+   * Whether more threads should be at least as fast for this case (default true). False for
+   * cases with too little work to share (a tiny GEMM): the slower-on-more-threads check skips them.
+   */
+  readonly scales?: boolean;
 }
 
 /** A measured baseline, or a missing one with the command that installs it. */
@@ -76,9 +81,58 @@ export class BenchReport {
   private readonly rowsList: BenchRow[] = [];
   readonly date: string;
 
-  constructor(readonly name: string, readonly host: HostInfo = hostInfo(), date: Date = new Date()) {
+  private hostRecord: HostInfo;
+  private readonly problemsList: string[] = [];
+  private readonly unscaled = new Set<BenchRow>();
+
+  constructor(readonly name: string, host: HostInfo = hostInfo(), date: Date = new Date()) {
     if (!NAME.test(name)) throw new LatheError(`benchmark name must be letters, digits, - or _, got "${name}"`);
+    this.hostRecord = host;
     this.date = date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+
+  get host(): HostInfo {
+    return this.hostRecord;
+  }
+
+  /** Records the run's measured peak (bench/lib/peak.ts) and whether it was --quick. */
+  setRun(run: { readonly quick: boolean; readonly peak?: { readonly gflopsPerCore: number; readonly triadGBs: number } | null }): this {
+    this.hostRecord = {
+      ...this.hostRecord, quick: run.quick,
+      peak_gflops_per_core: run.peak?.gflopsPerCore ?? null, triad_gbs: run.peak?.triadGBs ?? null,
+    };
+    return this;
+  }
+
+  /** A fault that makes the run fail (a wrong output, a broken baseline), naming the row. */
+  problem(text: string): this {
+    this.problemsList.push(text);
+    return this;
+  }
+
+  /**
+   * What fails the run: the problems recorded, a GFLOP/s figure above the measured peak
+   * (per core × threads, 10% margin: the clock varies between the peak and the row), and a baseline slower with more
+   * threads than with one (by more than 10%, in rows that are expected to scale).
+   */
+  problems(): string[] {
+    const out = [...this.problemsList];
+    const peak = this.hostRecord.peak_gflops_per_core;
+    for (const r of this.rowsList) {
+      if (peak === null || !/GFLOP\/s/.test(r.metric)) continue;
+      const limit = peak * r.threads * 1.1;
+      for (const [who, v] of [["lathe", r.lathe], [r.baseline, r.baseline_value]] as const) {
+        if (v !== null && v > limit) out.push(`${r.case}, ${r.threads} thread(s): ${who} at ${v} GFLOP/s is above the measured peak (${peak} per core)`);
+      }
+    }
+    for (const r of this.rowsList) {
+      if (r.threads === 1 || r.baseline_value === null || this.unscaled.has(r)) continue;
+      const one = this.rowsList.find((q) => q.threads === 1 && q.case === r.case && q.metric === r.metric && q.baseline === r.baseline);
+      if (!one || one.baseline_value === null) continue;
+      const slower = r.better === "higher" ? r.baseline_value < one.baseline_value * 0.9 : r.baseline_value > one.baseline_value * 1.1;
+      if (slower) out.push(`${r.case}: ${r.baseline} is slower on ${r.threads} threads (${r.baseline_value}) than on 1 (${one.baseline_value}); fix its threading`);
+    }
+    return out;
   }
 
   /** Adds a note once (repeats are dropped). */
@@ -102,6 +156,7 @@ export class BenchReport {
       lathe: input.lathe, baseline: input.baseline, baseline_value: input.baselineValue, ratio,
     };
     this.rowsList.push(row);
+    if (input.scales === false) this.unscaled.add(row);
     return row;
   }
 
@@ -117,10 +172,16 @@ export class BenchReport {
     return { name: this.name, date: this.date, host: this.host, notes: [...this.notesList], rows: [...this.rowsList] };
   }
 
-  /** Writes <dir>/<name>.json atomically (temp file, then rename) and returns its path. */
+  /**
+   * Writes <dir>/<name>.json (<name>.quick.json for a --quick run, so it never replaces the
+   * full results) atomically and returns its path. A run with problems() is not written:
+   * a LatheError lists them, and the results already there stay.
+   */
   write(dir: string = RESULTS_DIR): string {
+    const bad = this.problems();
+    if (bad.length) throw new LatheError(`bench ${this.name} failed, nothing written:\n  ${bad.join("\n  ")}`);
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${this.name}.json`);
+    const path = join(dir, `${this.name}${this.hostRecord.quick ? ".quick" : ""}.json`);
     writeFileAtomic(path, JSON.stringify(this.toJSON(), null, 2) + "\n");
     return path;
   }
@@ -133,7 +194,9 @@ export class BenchReport {
       this.rowsList.map((r) => [r.case, String(r.threads), `${r.metric} (${r.better})`, fmt(r.lathe), r.baseline, fmt(r.baseline_value), fmt(r.ratio)]),
     );
     const notes = this.notesList.map((n) => `note: ${n}`);
-    return [`${this.name} — ${this.host.cpu}, ${this.host.cores} cores, node ${this.host.node}`, lines, ...notes].join("\n");
+    const h = this.hostRecord;
+    const peak = h.peak_gflops_per_core === null ? "" : `, peak ${h.peak_gflops_per_core} GFLOP/s per core, triad ${h.triad_gbs} GB/s`;
+    return [`${this.name} — ${h.cpu} (${h.isa[0] ?? "?"}), ${h.cores} cores${peak}, node ${h.node}${h.quick ? ", quick" : ""}`, lines, ...notes].join("\n");
   }
 }
 

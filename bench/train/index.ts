@@ -25,6 +25,7 @@ import { mlp } from "../../models/zoo/mlp.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, median } from "../lib/report.ts";
 import { compile } from "../../compiler/driver/compile.ts";
+import { TORCH_THREADS_NOTE, torchEnv } from "../lib/torch-env.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./torch_train.py", import.meta.url));
@@ -33,7 +34,7 @@ const INSTALL = "apt-get install python3-torch";
 
 /** PyTorch's samples/s, or null when torch cannot be imported. */
 function torchRate(model: string, threads: number, steps: number, repeats: number): { rate: number; version: string } | null {
-  const r = spawnSync(PYTHON, [SCRIPT, model, String(threads), String(BATCH), String(steps), String(repeats)], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(PYTHON, [SCRIPT, model, String(threads), String(BATCH), String(steps), String(repeats)], { encoding: "utf8", env: torchEnv(threads) });
   if (r.status !== 0) {
     if (/No module named 'torch'/.test(r.stderr ?? "") || r.error) return null;
     throw new Error(`${PYTHON} ${SCRIPT} ${model} failed (${r.status}): ${r.stderr}`);
@@ -78,7 +79,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       }
     }
   }
-  report.note("threads: Lathe via omp_set_num_threads on the main thread (CompiledGraph.setNumThreads), PyTorch via torch.set_num_threads");
+  report.note("threads: Lathe via omp_set_num_threads on the main thread (CompiledGraph.setNumThreads)");
+  report.note(TORCH_THREADS_NOTE);
   report.note(`issue bar, ≥ 0.5× PyTorch at 1 thread on both models: ${bar.length === 2 && bar.every((s) => s.endsWith("(met)")) ? "MET" : "NOT MET"} — ${bar.join("; ") || "no baseline"}`);
   return report;
 }

@@ -58,7 +58,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const got = await device.read(out), want = cpuOut[0]!.data as Float32Array;
     let err = 0;
     for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] as number - want[i]!) / (1 + Math.abs(want[i]!)));
-    if (err > 1e-3) report.note(`${c.name}: webgpu and cpu disagree (max rel err ${err.toExponential(2)})`);
+    if (err > 1e-3) report.problem(`${c.name}: webgpu and cpu disagree (max rel err ${err.toExponential(2)})`);
     const gf = (ms: number) => Number((c.flops / (ms / 1e3) / 1e9).toFixed(3));
     report.row({ case: c.name, threads, metric: "GFLOP/s", better: "higher", lathe: gf(tg.medianMs), baseline: "lathe cpu target", baselineValue: gf(tc.medianMs) });
     for (const b of [...ins, out]) b.buffer.destroy();

@@ -35,10 +35,20 @@ test("listBenches finds directories with an index.ts", () => {
 test("runBench runs the module's run() and writes its JSON", async () => {
   const results = join(root, "results");
   const { report, path } = await runBench("toy", { quick: true, root, resultsDir: results });
-  expect(path).toBe(join(results, "toy.json"));
+  expect(path).toBe(join(results, "toy.quick.json"));
   const json = JSON.parse(readFileSync(path, "utf8"));
   expect(json.rows).toEqual([{ case: "quick", threads: 1, metric: "ms", better: "lower", lathe: 2, baseline: "ref", baseline_value: 3, ratio: 1.5 }]);
   expect(report.rows).toHaveLength(1);
+  // The host record: the measured peak (plausible for any x86 core), the ISA and the commit.
+  expect(json.host.quick).toBe(true);
+  expect(json.host.peak_gflops_per_core).toBeGreaterThan(4);
+  expect(json.host.peak_gflops_per_core).toBeLessThan(1000);
+  expect(json.host.triad_gbs).toBeGreaterThan(0.5);
+  expect(["avx512", "avx2", "sse"]).toContain(json.host.isa[0]);
+  expect(json.host.commit).toMatch(/^[0-9a-f]{7,}$/);
+  expect(typeof json.host.dirty).toBe("boolean");
+  const full = await runBench("toy", { quick: false, root, resultsDir: results, peak: false });
+  expect(full.path).toBe(join(results, "toy.json"));
 });
 
 test("unknown or malformed benchmarks are LatheErrors", async () => {

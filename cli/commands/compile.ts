@@ -12,6 +12,7 @@ import { writeArtifact } from "../../compiler/targets/cpu/artifact.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
 import { getTarget, listTargets, loadPlugin } from "../../compiler/targets/registry.ts";
 import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
+import { CPU_ISAS, hostCpuDesc } from "../../compiler/targets/cpu/host.ts";
 import { compile, isNativeModule } from "../../compiler/driver/compile.ts";
 
 /** Built-in targets `lathe compile` writes artifacts for; --plugin packages add more. */
@@ -30,6 +31,20 @@ export interface CompileCommandOptions {
   readonly tuningLog?: string;
   /** Convolution layout (CompileGraphOptions.layout); tune with the same one. */
   readonly layout?: string;
+  /** The cpu ISA (--isa); tune with the same one. */
+  readonly isa?: string;
+}
+
+/** `--isa`, shared by compile and tune: the cpu ISA to generate code for (LATHE_CPU_ISA), at most the host's. */
+export const isaOption = (): Option =>
+  new Option("--isa <isa>", "cpu target: the vector ISA to generate code for, at most the host's (native, the default, or avx512, avx2, sse); schedules size themselves by it")
+    .choices(["native", ...CPU_ISAS]);
+
+/** Applies `--isa` for this process (the measuring child processes inherit it). */
+export function applyIsa(isa: string | undefined): void {
+  if (isa === undefined) return;
+  process.env.LATHE_CPU_ISA = isa;
+  hostCpuDesc(); // an ISA the host lacks is an error now, not at the first compile
 }
 
 /** `--layout`, shared by compile and tune (a tuning log's task keys depend on the layout). */
@@ -74,8 +89,10 @@ export function compileCommand(): Command {
     .option("--no-fuse", "one kernel per node (no operator fusion)")
     .option("--tuning-log <file>", "use each task's best config from this tuning log (written by lathe tune)")
     .addOption(layoutOption())
+    .addOption(isaOption())
     .option("--print-after <passes>", "print the graph after these graph passes (comma-separated, or all) to stderr")
     .action(async (model: string, opts: CompileCommandOptions) => {
+      applyIsa(opts.isa);
       const m = await compileModel(model, opts);
       console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json`);
       console.log(`  inputs:  ${m.inputs.map(spellSpec).join(", ")}`);

@@ -10,7 +10,7 @@ import { Command } from "commander";
 import cliProgress from "cli-progress";
 import { LatheError } from "../../core/errors.ts";
 import { cpuGraphLowering, type GraphLayout } from "../../compiler/targets/cpu/graph.ts";
-import { layoutOption } from "./compile.ts";
+import { applyIsa, isaOption, layoutOption } from "./compile.ts";
 import { readLog } from "../../compiler/autotune/log.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
@@ -23,6 +23,8 @@ import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
 
 export interface TuneCommandOptions {
   readonly target: string;
+  /** The cpu ISA (--isa), as for compile. */
+  readonly isa?: string;
   readonly trials: string;
   readonly log: string;
   readonly model: string;
@@ -84,7 +86,9 @@ export function tuneCommand(): Command {
     .option("--no-progress", "no progress bar (one line per task instead)")
     .option("--no-cache-flush", "time kernels with warm caches (default: caches evicted before every timed run, as inside a whole network)")
     .addOption(layoutOption())
+    .addOption(isaOption())
     .action(async (model: string, opts: TuneCommandOptions) => {
+      applyIsa(opts.isa);
       if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
       if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
       const trials = intOption(opts.trials, "trials", 0);

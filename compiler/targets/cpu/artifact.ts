@@ -14,6 +14,7 @@ import {
 import { hostCpu, hostIsa } from "../../../runtime/host.ts";
 import type { CompiledGraph } from "./graph.ts";
 import { toolchainIdentity } from "./toolchain.ts";
+import { extensionsFor, hostCpuDesc } from "./host.ts";
 
 export interface ArtifactMeta {
   /** Free-form provenance recorded in the manifest (e.g. { model: "mlp.onnx", modelSha256: "…" }). */
@@ -46,7 +47,7 @@ export async function writeArtifact(compiled: CompiledGraph, dir: string, opts: 
     inputs: renamed(g.inputs.map(specOf), opts.names?.inputs, "input"),
     outputs: renamed(g.outputs.map(specOf), opts.names?.outputs, "output"),
     constants: g.constants.map((c) => specOf(c.value)),
-    compile: { flags: [...compiled.flags], compiler, cpu: hostCpu().split("|")[0] ?? "", isa: hostIsa() },
+    compile: { flags: [...compiled.flags], compiler, cpu: hostCpu().split("|")[0] ?? "", isa: extensionsFor(hostCpuDesc(), hostIsa()) },
     meta: { ...(opts.meta ?? {}) },
   };
   const manifest: ArtifactManifest = { ...body, manifestSha256: sha256(new TextEncoder().encode(manifestText(body))) };

@@ -13,7 +13,7 @@ import os from "node:os";
 import { BuildError } from "../../../core/errors.ts";
 import { printCppModule } from "../../codegen/cpp/print.ts";
 import { GRAPH_ENTRY, printGraphEntry } from "./graph-entry.ts";
-import { BASE_FLAGS, compileShared } from "./toolchain.ts";
+import { compileShared, targetFlags } from "./toolchain.ts";
 import { hostVectorBytes } from "./host.ts";
 import { NativeLibrary } from "../../../runtime/native.ts";
 import type { NativeKernel } from "../../../runtime/native.ts";
@@ -166,7 +166,7 @@ export async function compileGraphsSettled(graphs: readonly Graph[], opts: Compi
   const lowered: { index: number; lg: LoweredGraph; cpp: string }[] = [];
   const profile = opts.profile ?? process.env.LATHE_PROFILE === "1";
   const extraFlags = [...(opts.extraFlags ?? []), ...(opts.target?.options?.linkFlags ?? [])];
-  const flags = [...BASE_FLAGS, ...extraFlags];
+  const flags = [...targetFlags(), ...extraFlags];
   const printKernels = (ks: readonly GraphKernel[]): string => {
     const code = (opts.target?.codegen ?? printCppModule)(ks.filter((k) => k.external === undefined).map((k) => k.func));
     const ext = ks.flatMap((k) => (k.external === undefined ? [] : [k.external]));

@@ -33,12 +33,15 @@ const checkSupported: Pass = {
   },
 };
 
+/** Vectorizes for the width of the ISA chosen when the pass runs (LATHE_CPU_ISA may be set after import, as `--isa` does). */
+const hostVectorize: Pass = { name: "vectorize", run: (f) => vectorizePass(hostVectorBytes()).run(f) };
+
 export const cpuTarget: Target = {
   name: "cpu",
   // Partitioned again after vectorizing: a chunk that a border test kept scalar is cut at
   // the test, so all but its border elements run without the select. Dead local stores go
   // once partitioning and unrolling have made a tail tile's accumulators constant-indexed.
-  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, simplifyPass, vectorizePass(hostVectorBytes()), loopPartition, unroll, simplifyPass, deadLocalStores, lowerIntDiv],
+  passes: [checkSupported, flattenStorage, simplifyPass, loopPartition, simplifyPass, hostVectorize, loopPartition, unroll, simplifyPass, deadLocalStores, lowerIntDiv],
   async build(funcs, opts = {}) {
     const source = printCppModule(funcs);
     const compiled = await compileShared(source, opts.extraFlags ?? []);

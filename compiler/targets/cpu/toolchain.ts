@@ -14,12 +14,16 @@ import { promisify } from "node:util";
 import { BuildError } from "../../../core/errors.ts";
 import { hostCpu } from "../../../runtime/host.ts";
 import { cacheDir } from "../cache.ts";
+import { hostCpuDesc } from "./host.ts";
 
 const run = promisify(execFile);
 
 export const RUNTIME_INCLUDE = fileURLToPath(new URL("../../../native/include", import.meta.url));
 export const CXX = process.env.LATHE_CXX ?? "g++";
 export const BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"] as const;
+
+/** The flags every library is built with: the base flags, then those that keep it within the chosen ISA (host.ts). */
+export const targetFlags = (): string[] => [...BASE_FLAGS, ...hostCpuDesc().flags];
 
 let compilerId: Promise<string> | null = null;
 /** `g++ --version` plus the host CPU's model and flags. */
@@ -41,7 +45,8 @@ export interface CompileResult { readonly path: string; readonly cached: boolean
 
 /** Compiles a C++ translation unit into a shared library, or returns the cached one. */
 export async function compileShared(source: string, extraFlags: readonly string[] = []): Promise<CompileResult> {
-  const flags = [...BASE_FLAGS, ...extraFlags, `-I${RUNTIME_INCLUDE}`];
+  const base = targetFlags();
+  const flags = [...base, ...extraFlags, `-I${RUNTIME_INCLUDE}`];
   const key = createHash("sha256")
     .update(source).update("\0").update(flags.join(" ")).update("\0").update(await toolchainIdentity())
     .update("\0").update(readFileSync(path.join(RUNTIME_INCLUDE, "lathe_rt.h")))
@@ -54,7 +59,7 @@ export async function compileShared(source: string, extraFlags: readonly string[
   writeFileSync(src, source);
   try {
     // Extra flags go after the source so that libraries (-l…) link.
-    await run(CXX, [...BASE_FLAGS, `-I${RUNTIME_INCLUDE}`, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
+    await run(CXX, [...base, `-I${RUNTIME_INCLUDE}`, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
     renameSync(out, lib);
     writeFileSync(path.join(dir, `${key}.cc`), source);
   } catch (err) {

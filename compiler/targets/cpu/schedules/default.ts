@@ -12,6 +12,7 @@ import { MATERIALIZE } from "../../../te/tensor.ts";
 import type { Schedule, Stage } from "../../../schedule/schedule.ts";
 import { cacheRead, cacheWrite } from "../../../schedule/cache.ts";
 import { usesVar, visitExpr } from "../../../te/expr.ts";
+import { vectorRegisters } from "../host.ts";
 
 const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
 
@@ -124,8 +125,14 @@ export interface GemmTiling {
  */
 export function defaultGemmTiling(m: number | null, n: number, vectorBytes: number, dtype: DType): GemmTiling {
   const lanes = pow2Below(vectorBytes / bytesOf(dtype));
-  const nr = n >= 4 * lanes ? 4 * lanes : n >= 2 * lanes ? 2 * lanes : lanes;
-  return { mr: m === null ? 6 : Math.min(6, m), nr: Math.min(nr, n), ku: 1 };
+  const mr = m === null ? 6 : Math.min(6, m);
+  // The block's accumulators (6 rows × v vectors), its v column loads and one broadcast must
+  // fit the register file: v = 4 of 32 AVX-512 registers, v = 2 of 16 AVX2 ones (a 6×4 block
+  // of ymm vectors needs 24 accumulators and spilled: 0.4× OpenBLAS on a Zen 3 host).
+  const regs = vectorRegisters(vectorBytes);
+  const fits = (v: number) => 6 * v + v + 1 <= regs;
+  const v = [4, 2, 1].find((k) => fits(k) && n >= k * lanes) ?? 1;
+  return { mr, nr: Math.min(v * lanes, n), ku: 1 };
 }
 
 /** Whether gemmLike applies to this anchor and epilogue (the tuner builds its space only then). */

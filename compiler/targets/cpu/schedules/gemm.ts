@@ -12,9 +12,10 @@ import type { Schedule } from "../../../schedule/schedule.ts";
 import { createSchedule } from "../../../schedule/schedule.ts";
 import { defineSpace, type Config, type ConfigSpace, type TemplateSpace } from "../../../autotune/space.ts";
 import { LatheError } from "../../../../core/errors.ts";
+import { defaultGemmTiling } from "./default.ts";
+import { hostVectorBytes } from "../host.ts";
 
 export interface GemmTiles { readonly mr: number; readonly nr: number; readonly ku: number }
-export const DEFAULT_TILES: GemmTiles = { mr: 6, nr: 64, ku: 1 };
 
 export function gemmCompute(M: number, N: number, K: number): { A: Tensor; B: Tensor; C: Tensor } {
   const A = placeholder([M, K], "f32", "A");
@@ -24,7 +25,8 @@ export function gemmCompute(M: number, N: number, K: number): { A: Tensor; B: Te
   return { A, B, C };
 }
 
-export function gemmSchedule(M: number, N: number, K: number, tiles: GemmTiles = DEFAULT_TILES): { s: Schedule; args: Tensor[] } {
+/** `tiles` default to the graph compiler's register block for the host (defaultGemmTiling: 6 × 4 vectors with AVX-512, 6 × 2 with AVX2). */
+export function gemmSchedule(M: number, N: number, K: number, tiles: GemmTiles = defaultGemmTiling(M, N, hostVectorBytes(), "f32")): { s: Schedule; args: Tensor[] } {
   const { A, B, C } = gemmCompute(M, N, K);
   const s = createSchedule(C);
   const CL = cacheWrite(s, C, "local");

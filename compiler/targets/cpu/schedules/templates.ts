@@ -31,6 +31,7 @@ import {
 } from "./default.ts";
 import { defineSpace, type Config, type ConfigSpace } from "../../../autotune/space.ts";
 import { bestConfigs, readLog, type TuneRecord } from "../../../autotune/log.ts";
+import { vectorRegisters } from "../host.ts";
 
 /** Task key → the config to compile it with (what `tunedConfigs(log)` returns). */
 export type TunedConfigs = ReadonlyMap<string, Config>;
@@ -157,8 +158,11 @@ function accumulatorAndOutput(s: Schedule, anchorT: Tensor, outT: Tensor): [Stag
 
 const MAX_UNROLL = 16;
 
-/** Vector accumulators a direct convolution's register tile may hold (of 32 AVX-512 registers). */
-const CONV_MAX_ACC = 28;
+/**
+ * Vector accumulators a direct convolution's register tile may hold: the register file less
+ * room for the weight vectors and the broadcast input (28 of 32 with AVX-512, 12 of 16 with AVX2).
+ */
+const convMaxAcc = (vectorBytes: number): number => vectorRegisters(vectorBytes) - 4;
 
 /**
  * The blocked direct convolution (conv2d_nchwc, output [N, K/bo, OH, OW, bo]), TVM's x86
@@ -173,6 +177,7 @@ function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: nu
   const lanes = vectorBytes / bytesOf(anchorT.dtype);
   if (bo % lanes !== 0 || bo > 4 * lanes) return null;
   const vecs = bo / lanes;
+  const maxAcc = convMaxAcc(vectorBytes);
   // Column tiles divide the width; a width with no divisor from 4 to 8 (13, 17, 35 …) also
   // gets tiles of 4 to 8 with a tail (loop partitioning gives the tail its own copy).
   const owTiles = dividing([1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 16, 28], OW);
@@ -180,16 +185,21 @@ function convNchwcTemplate(D: readonly number[], R: readonly number[], flops: nu
   owTiles.sort((a, b) => a - b);
   const tiles: string[] = [];
   for (const kb of dividing([1, 2, 4], K)) {
-    for (const ow of owTiles) if (ow * kb * vecs <= CONV_MAX_ACC) tiles.push(`${ow}x${kb}`);
+    for (const ow of owTiles) if (ow * kb * vecs <= maxAcc) tiles.push(`${ow}x${kb}`);
   }
   const space = defineSpace({ knobs: { tile: tiles, ku: dividing([1, 2, 4, 8, 16], R[3]!), par: [1, 2] } });
-  // The default (what the measurements of ResNet-18's layers favoured): up to 8 columns × 2
+  // The default (what the measurements of ResNet-18's layers favoured on AVX-512): up to 8 columns × 2
   // channel blocks, parallel over channel blocks and rows (a network's first layers have only
   // a few channel blocks to share between threads).
-  const owDefault = Math.max(...owTiles.filter((t) => t <= 8));
-  const kbDefault = K % 2 === 0 && owDefault * 2 * vecs <= CONV_MAX_ACC ? 2 : 1;
+  // With fewer registers (AVX2), the most accumulators that fit, two channel blocks on a tie
+  // (each broadcast input then feeds two FMAs).
+  let best = { ow: 1, kb: 1 };
+  for (const kb of K % 2 === 0 ? [2, 1] : [1]) {
+    const ow = Math.max(...owTiles.filter((t) => t <= 8 && t * kb * vecs <= maxAcc), 1);
+    if (ow * kb > best.ow * best.kb) best = { ow, kb };
+  }
   return nestTemplate("conv", space, flops, outputs, vectorBytes, (sched, config, done) => tileConvNchwc(sched, anchorT, outT, config, done),
-    { tile: `${owDefault}x${kbDefault}`, ku: 1, par: 2 });
+    { tile: `${best.ow}x${best.kb}`, ku: 1, par: 2 });
 }
 
 function tileConvNchwc(s: Schedule, anchorT: Tensor, outT: Tensor, c: Config, done: Set<Stage>): void {
