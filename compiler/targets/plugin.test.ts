@@ -18,8 +18,10 @@ import { interpret } from "../graph/interpret.ts";
 import { expectInterpreter, mlp } from "../../test/plugin/fixtures.ts";
 import { lowerGroupFor } from "./byoc.ts";
 import { cpuPlugin } from "./cpu/plugin.ts";
+import { hostVectorBytes } from "./cpu/host.ts";
 import { defineTarget } from "./plugin.ts";
 import { getTarget, listTargets, loadPlugin, registerTarget } from "./registry.ts";
+import { compile } from "../driver/compile.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const tmp = mkdtempSync(path.join(os.tmpdir(), "lathe-plugin-"));
@@ -92,6 +94,18 @@ describe("the cpu target through the plugin interface", () => {
     }
   });
 
+  test("a blocked convolution gets the same untuned schedule (its template's default config) both ways", async () => {
+    const lanes = hostVectorBytes() / 4;
+    const b = new GraphBuilder();
+    const x = b.input("x", [1, 2 * lanes, 10, 10]);
+    const w = b.constant("w", rand(2 * lanes * 2 * lanes * 9, 0.2), [2 * lanes, 2 * lanes, 3, 3]);
+    const g = b.build([b.op1("relu", [b.op1("conv2d", [x, w], { pads: [1, 1, 1, 1] })])]);
+    const plain = await compileGraph(g, { layout: "nchwc" });
+    const viaPlugin = await compileGraph(g, { layout: "nchwc", target: getTarget("cpu") });
+    expect(plain.source).toContain("conv2d_nchwc");
+    expect(viaPlugin.source).toBe(plain.source);
+  });
+
   test("the device hook allocates host buffers and launches built kernels", async () => {
     const b = new GraphBuilder();
     const x = b.input("x", [5], "f32");
@@ -161,5 +175,10 @@ describe("vta through the registry", () => {
     expect(got[0]!.shape).toEqual([2, 16]);
     expect(Array.from(got[0]!.data)).toEqual(Array.from(want[0]!.data));
     expect(want[0]!.data.some((v) => v > 0)).toBe(true);
+    // The same graph through the driver: a module whose run takes and returns tensors.
+    const m = await compile(g, "vta");
+    const out = await m.run(ins.map((x) => Tensor.fromArray(x.data, x.shape, "i8")));
+    expect(out[0]!.dtype).toBe(g.outputs[0]!.type.dtype);
+    expect(out[0]!.toArray()).toEqual(Array.from(want[0]!.data));
   });
 });
