@@ -32,7 +32,7 @@ import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, timeSides } from "../lib/report.ts";
+import { BenchReport, timeSidesSpread } from "../lib/report.ts";
 import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../lib/vendor.ts";
 import { tuneGraph, tuningLogPath } from "../lib/tuned.ts";
 import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
@@ -157,12 +157,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     }
     const flops = 2 * l.o * oh * oh * l.c * l.k * l.k;
     const inner = Math.max(1, Math.round(5e7 / flops));
-    const secs = await timeSides(sides, { repeats, inner });
+    const timed = await timeSidesSpread(sides, { repeats, inner });
+    const secs = timed.map((t) => t.median);
     const gf = (s: number) => Number((flops / s / 1e9).toFixed(2));
+    // The slowest block gives the lowest GFLOP/s.
+    const spread = (i: number) => ({ min: gf(timed[i]!.max), max: gf(timed[i]!.min) });
     const dv = dnnl ? gf(secs[3]!) : null;
-    for (const [suffix, s] of [["", secs[0]!], [" default", secs[1]!], [" im2col default", secs[2]!]] as const) {
-      const common = { case: l.name + suffix, threads: 1, metric: "GFLOP/s", better: "higher" as const, lathe: gf(s), baseline: "onednn" };
-      const row = report.row(dv === null ? { ...common, baselineValue: null, install: ONEDNN_INSTALL } : { ...common, baselineValue: dv });
+    for (const [suffix, i] of [["", 0], [" default", 1], [" im2col default", 2]] as const) {
+      const common = { case: l.name + suffix, threads: 1, metric: "GFLOP/s", better: "higher" as const, lathe: gf(secs[i]!), latheSpread: spread(i), baseline: "onednn" };
+      const row = report.row(dv === null ? { ...common, baselineValue: null, install: ONEDNN_INSTALL } : { ...common, baselineValue: dv, baselineSpread: spread(3) });
       if (row.ratio !== null && suffix === "") ratios.push({ name: l.name, ratio: row.ratio });
       if (row.ratio !== null && suffix === " default") defaultRatios.push({ name: l.name, ratio: row.ratio });
     }

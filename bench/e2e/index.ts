@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, timeSides } from "../lib/report.ts";
+import { BenchReport, timeSidesSpread, type SideTiming } from "../lib/report.ts";
 import { existsSync } from "node:fs";
 import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { agreement, compileTorchModel, PYTHON, torchUnavailable } from "../../models/onnx/torch-models.ts";
@@ -55,7 +55,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const variants = [{ label: "", compiled: plain }];
       const log = tuningLogPath(`e2e-${name}-b${batch}`);
       if (existsSync(log)) {
-        variants.push({ label: " tuned", compiled: await compile(graph, "cpu", { tuned: loadTunedConfigs(log) }) });
+        variants.push({ label: " tuned", compiled: await compile(graph, "cpu", { tuned: loadTunedConfigs(log, (m) => report.note(`${log}: ${m}`)) }) });
         report.note(`${name} batch ${batch} tuned: compiled with the tuning log ${log}`);
       }
       const x = exported.input;
@@ -66,14 +66,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
           compiled.setNumThreads(threads);
           const session = await ort.InferenceSession.create(exported.model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
           const feeds = { [session.inputNames[0]!]: new ort.Tensor("float32", x.data as Float32Array, [...x.shape]) };
-          // Lathe and onnxruntime in blocks, forward then reverse order (bench/lib/timing.ts).
-          const [latheS, ortS] = await timeSides([() => compiled.run([x]), () => session.run(feeds)], { repeats: 2 * repeats });
-          const lathe = latheS! * 1e3, ortMs = ortS! * 1e3;
+          // Lathe and onnxruntime in 6 blocks, alternating forward and reverse order (bench/lib/timing.ts).
+          const [latheT, ortT] = await timeSidesSpread([() => compiled.run([x]), () => session.run(feeds)], { repeats: 2 * repeats });
+          const ms = (t: SideTiming) => ({ value: Number((t.median * 1e3).toFixed(3)), spread: { min: Number((t.min * 1e3).toFixed(3)), max: Number((t.max * 1e3).toFixed(3)) } });
+          const lathe = ms(latheT!), ortMs = ms(ortT!);
           await session.release();
           const caseName = `${name} batch ${batch}${label}`;
-          report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "onnxruntime-node", baselineValue: ortMs });
+          report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe: lathe.value, latheSpread: lathe.spread, baseline: "onnxruntime-node", baselineValue: ortMs.value, baselineSpread: ortMs.spread });
           const torchMs = torchLatency(name, threads, batch, repeats);
-          report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe, baseline: "pytorch", baselineValue: torchMs });
+          report.row({ case: caseName, threads, metric: "latency ms", better: "lower", lathe: lathe.value, latheSpread: lathe.spread, baseline: "pytorch", baselineValue: torchMs });
         }
       }
     }

@@ -25,7 +25,7 @@ import { Measurer } from "../../compiler/autotune/measure.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { NativeLibrary } from "../../runtime/native.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, timeSides } from "../lib/report.ts";
+import { BenchReport, timeSidesSpread } from "../lib/report.ts";
 import { gemmSchedule } from "../../compiler/targets/cpu/schedules/gemm.ts";
 import { loadText, ONEDNN_FLAGS, ONEDNN_INSTALL, vendorShim } from "../lib/vendor.ts";
 import { tuneGraph, tuningLogPath } from "../lib/tuned.ts";
@@ -118,7 +118,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const used = lowerGraph(g, { tuned: t.tuned }).kernels.some((k) => k.tuned);
     report.note(`${caseName(shape)} tuned: ${t.tasks.length > 0 ? `${tunedKinds}; config ${configs}${used ? "" : " (NOT applied by compileGraph)"}` : "no tunable task (default schedule)"}`);
     for (const threads of [1, 2]) {
-      const secs = await timeSides(sides.map((sd) => sd.run), { repeats, inner, pauseMs: 150, prepare: (i) => sides[i]!.setThreads(threads) });
+      const secs = await timeSidesSpread(sides.map((sd) => sd.run), { repeats, inner, pauseMs: 150, prepare: (i) => sides[i]!.setThreads(threads) });
       // Every side against the first vendor result (or the hand kernel's when none is installed).
       const ref = sides.find((x) => x.name === "openblas" || x.name === "onednn") ?? sides[0]!;
       for (const x of sides) {
@@ -127,21 +127,22 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         for (let i = 0; i < x.out.length; i++) maxErr = Math.max(maxErr, Math.abs(x.out[i]! - ref.out[i]!) / (1 + Math.abs(ref.out[i]!)));
         if (maxErr > 1e-3) report.problem(`${caseName(shape)}: ${x.name} and ${ref.name} disagree (max rel err ${maxErr.toExponential(2)})`);
       }
-      const gf = (name: string): number | null => {
-        const i = sides.findIndex((x) => x.name === name);
-        return i < 0 ? null : Number((flops / secs[i]! / 1e9).toFixed(2));
-      };
+      const toGf = (sec: number) => Number((flops / sec / 1e9).toFixed(2));
+      const timing = (name: string) => secs[sides.findIndex((x) => x.name === name)];
+      const gf = (name: string): number | null => { const t = timing(name); return t ? toGf(t.median) : null; };
+      // The slowest block gives the lowest GFLOP/s.
+      const spread = (name: string) => { const t = timing(name)!; return { min: toGf(t.max), max: toGf(t.min) }; };
       for (const [lathe, suffix] of [["hand", ""], ["tuned", " tuned"]] as const) {
         for (const [base, install] of [["openblas", "apt-get install libopenblas-dev"], ["onednn", ONEDNN_INSTALL]] as const) {
-          const common = { case: caseName(shape) + suffix, threads, metric: "GFLOP/s", better: "higher" as const, lathe: gf(lathe)!, baseline: base, scales: 2 * shape[0] * shape[1] * shape[2] >= MIN_SCALING_FLOPS };
+          const common = { case: caseName(shape) + suffix, threads, metric: "GFLOP/s", better: "higher" as const, lathe: gf(lathe)!, latheSpread: spread(lathe), baseline: base, scales: 2 * shape[0] * shape[1] * shape[2] >= MIN_SCALING_FLOPS };
           const bv = gf(base);
-          report.row(bv === null ? { ...common, baselineValue: null, install } : { ...common, baselineValue: bv });
+          report.row(bv === null ? { ...common, baselineValue: null, install } : { ...common, baselineValue: bv, baselineSpread: spread(base) });
         }
       }
     }
   }
   report.note(`end: ${loadText()}`);
-  report.note("each shape runs blocks of repeats per side (hand, tuned, OpenBLAS, oneDNN, then the reverse order) with a pause between: idle spinning threads of one runtime distort the other's two-thread figures when calls alternate");
+  report.note("each shape runs 6 blocks of repeats per side (hand, tuned, OpenBLAS, oneDNN, then the reverse order, alternating) with a pause between; figures are the median block, with the slowest and fastest block in parentheses: idle spinning threads of one runtime distort the other's two-thread figures when calls alternate");
   const ratioOf = (c: string, threads: number, base = "openblas") => report.rows.find((r) => r.case === c && r.threads === threads && r.baseline === base)?.ratio ?? null;
   const verdict = (r: number | null, bar: number) => (r === null ? "n/a" : r >= bar ? "met" : "NOT met");
   const hb = ratioOf(HAND_BAR.case, HAND_BAR.threads);

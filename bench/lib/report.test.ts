@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { LatheError } from "../../core/errors.ts";
 import { cxxVersion } from "./host.ts";
-import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, type HostInfo } from "./report.ts";
+import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, timeSidesSpread, type HostInfo } from "./report.ts";
 
 const HOST: HostInfo = {
   cpu: "Test CPU", family: 25, model: 1, isa: ["avx2", "avx", "avx2", "fma"], cores: 2, peak_gflops_per_core: null, triad_gbs: null,
@@ -149,7 +149,7 @@ describe("helpers", () => {
     expect(slow.medianMs).toBeGreaterThanOrEqual(15); // awaited, not just started
   });
 
-  test("timeSides: blocks forward then reverse, each prepared and warmed, promises awaited one at a time", async () => {
+  test("timeSides: blocks alternate forward and reverse, each prepared and warmed, promises awaited one at a time", async () => {
     const log: string[] = [];
     let running = 0, most = 0;
     const side = (name: string) => async () => {
@@ -158,13 +158,35 @@ describe("helpers", () => {
       await new Promise((r) => setTimeout(r, 1));
       running--;
     };
-    const secs = await timeSides([side("a"), side("b")], { repeats: 4, inner: 2, pauseMs: 0, prepare: (i) => log.push(`prep${i}`) });
+    const secs = await timeSides([side("a"), side("b")], { repeats: 10, blocks: 5, inner: 2, pauseMs: 0, prepare: (i) => log.push(`prep${i}`) });
     expect(secs).toHaveLength(2);
     for (const s of secs) expect(s).toBeGreaterThan(0);
-    // Per block: prepare, one warm-up call, then 2 samples × 2 calls; a, b, then b, a.
+    // Per block: prepare, one warm-up call, then 2 samples × 2 calls; a, b, then b, a, …
     const block = (i: number, n: string) => [`prep${i}`, ...Array<string>(5).fill(n)];
-    expect(log).toEqual([...block(0, "a"), ...block(1, "b"), ...block(1, "b"), ...block(0, "a")]);
+    const ab = [...block(0, "a"), ...block(1, "b")], ba = [...block(1, "b"), ...block(0, "a")];
+    expect(log).toEqual([...ab, ...ba, ...ab, ...ba, ...ab]);
     expect(most).toBe(1);
+    await expect(timeSides([side("a")], { repeats: 4, blocks: 4 })).rejects.toThrow(/blocks must be an integer >= 5/);
+  });
+
+  test("timeSidesSpread: the median of the blocks with the fastest and slowest block", async () => {
+    let call = 0;
+    // Block k's calls take about (k+1) ms: five blocks, one side.
+    const slowing = async () => { await new Promise((r) => setTimeout(r, 1 + Math.floor(call++ / 2))); };
+    const [t] = await timeSidesSpread([slowing], { repeats: 5, blocks: 5, pauseMs: 0 });
+    expect(t!.blocks).toHaveLength(5);
+    expect(t!.min).toBe(Math.min(...t!.blocks));
+    expect(t!.max).toBe(Math.max(...t!.blocks));
+    expect(t!.median).toBe(median(t!.blocks));
+    expect(t!.max).toBeGreaterThan(t!.min);
+  });
+
+  test("rows carry the spread of each side; a lower-is-better spread converts with the figure", () => {
+    const r = new BenchReport("gemm", HOST, DATE);
+    const row = r.row({ case: "N=64", threads: 1, metric: "GFLOP/s", better: "higher", lathe: 50, latheSpread: { min: 48, max: 51 }, baseline: "openblas", baselineValue: 60, baselineSpread: { min: 59, max: 62 } });
+    expect(row).toMatchObject({ lathe: 50, lathe_min: 48, lathe_max: 51, baseline_value: 60, baseline_min: 59, baseline_max: 62, ratio: 0.833 });
+    expect(() => r.row({ case: "x", threads: 1, metric: "ms", better: "lower", lathe: 5, latheSpread: { min: 6, max: 7 }, baseline: "b", baselineValue: 1 })).toThrow(/lathe spread \[6, 7\] does not contain its figure 5/);
+    expect(r.table()).toContain("50 (48–51)");
   });
 
   test("formatTable pads columns", () => {

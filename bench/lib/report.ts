@@ -10,7 +10,7 @@ import { LatheError } from "../../core/errors.ts";
 import { hostInfo, type HostInfo } from "./host.ts";
 
 export { hostInfo, type HostInfo } from "./host.ts";
-export { median, timeIt, timeSides, type SidesOptions, type TimeOptions, type Timing } from "./timing.ts";
+export { median, timeIt, timeSides, timeSidesSpread, type SideTiming, type SidesOptions, type TimeOptions, type Timing } from "./timing.ts";
 
 export const RESULTS_DIR = fileURLToPath(new URL("../results", import.meta.url));
 
@@ -23,10 +23,18 @@ export interface BenchRow {
   readonly metric: string;
   readonly better: Better;
   readonly lathe: number;
+  /** The fastest and slowest block of Lathe's side, when the benchmark timed it in blocks. */
+  readonly lathe_min?: number;
+  readonly lathe_max?: number;
   readonly baseline: string;
   readonly baseline_value: number | null;
+  readonly baseline_min?: number;
+  readonly baseline_max?: number;
   readonly ratio: number | null;
 }
+
+/** The range of a side's blocks, in the row's metric. */
+export interface Spread { readonly min: number; readonly max: number }
 
 interface RowCommon {
   readonly case: string;
@@ -34,8 +42,11 @@ interface RowCommon {
   readonly metric: string;
   readonly better: Better;
   readonly lathe: number;
+  /** The spread of Lathe's figure (timeSidesSpread's blocks, converted to the metric). */
+  readonly latheSpread?: Spread;
   /** The baseline's name, e.g. "openblas". */
   readonly baseline: string;
+  readonly baselineSpread?: Spread;
   /**
    * Whether more threads should be at least as fast for this case (default true). False for
    * cases with too little work to share (a tiny GEMM): the slower-on-more-threads check skips them.
@@ -151,9 +162,21 @@ export class BenchReport {
     const ratio = ratioOf(input.better, input.lathe, input.baselineValue);
     if (input.baselineValue === null) this.note(`${input.baseline} is not installed, so its rows have no baseline: ${input.install}`);
     else if (ratio === null) this.note(`case ${input.case}: ratio undefined (a value is zero)`);
+    const spread = (who: string, value: number | null, sp: Spread | undefined): void => {
+      if (sp === undefined || value === null) return;
+      if (!(Number.isFinite(sp.min) && Number.isFinite(sp.max) && sp.min <= value * (1 + 1e-9) && value <= sp.max * (1 + 1e-9))) {
+        throw new LatheError(`case ${input.case}: ${who} spread [${sp.min}, ${sp.max}] does not contain its figure ${value}`);
+      }
+    };
+    spread("lathe", input.lathe, input.latheSpread);
+    spread(input.baseline, input.baselineValue, input.baselineSpread);
     const row: BenchRow = {
       case: input.case, threads: input.threads, metric: input.metric, better: input.better,
-      lathe: input.lathe, baseline: input.baseline, baseline_value: input.baselineValue, ratio,
+      lathe: input.lathe,
+      ...(input.latheSpread ? { lathe_min: input.latheSpread.min, lathe_max: input.latheSpread.max } : {}),
+      baseline: input.baseline, baseline_value: input.baselineValue,
+      ...(input.baselineSpread && input.baselineValue !== null ? { baseline_min: input.baselineSpread.min, baseline_max: input.baselineSpread.max } : {}),
+      ratio,
     };
     this.rowsList.push(row);
     if (input.scales === false) this.unscaled.add(row);
@@ -189,9 +212,11 @@ export class BenchReport {
   /** A plain-text table of the rows, then the notes. */
   table(): string {
     const fmt = (x: number | null): string => (x === null ? "-" : String(roundSig(x, 4)));
+    const withSpread = (x: number | null, lo?: number, hi?: number): string =>
+      x === null || lo === undefined || hi === undefined ? fmt(x) : `${fmt(x)} (${fmt(lo)}–${fmt(hi)})`;
     const lines = formatTable(
       ["case", "threads", "metric", "lathe", "baseline", "baseline value", "ratio"],
-      this.rowsList.map((r) => [r.case, String(r.threads), `${r.metric} (${r.better})`, fmt(r.lathe), r.baseline, fmt(r.baseline_value), fmt(r.ratio)]),
+      this.rowsList.map((r) => [r.case, String(r.threads), `${r.metric} (${r.better})`, withSpread(r.lathe, r.lathe_min, r.lathe_max), r.baseline, withSpread(r.baseline_value, r.baseline_min, r.baseline_max), fmt(r.ratio)]),
     );
     const notes = this.notesList.map((n) => `note: ${n}`);
     const h = this.hostRecord;

@@ -33,8 +33,10 @@ export async function timeIt(fn: () => unknown, { warmup = 1, repeats = 5 }: Tim
 }
 
 export interface SidesOptions {
-  /** Timed samples per side, half in each round (at least one per round). */
+  /** Timed samples per side in all, spread over the blocks (at least one per block). */
   readonly repeats: number;
+  /** Blocks per side, alternating forward and reverse order (default 6; at least 5). */
+  readonly blocks?: number;
   /** Calls per sample (the sample is their mean), for calls too short to time one by one. */
   readonly inner?: number;
   /** Pause after each side's block, ms (default 100). */
@@ -43,30 +45,49 @@ export interface SidesOptions {
   readonly prepare?: (side: number) => void;
 }
 
+/** One side's seconds per call: the median over its blocks, and the fastest and slowest block. */
+export interface SideTiming {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** Each block's median, in the order the blocks ran. */
+  readonly blocks: readonly number[];
+}
+
 /**
  * Seconds per call of each side, timed in blocks: every side runs one untimed call, then its
- * samples, with a pause after each block; the sides go in one order, then in reverse, so a
- * drift in a shared machine's load does not favour whichever side runs first, and one
- * runtime's idle spinning threads do not take the core the next needs (as alternating call
- * by call would). A side's figure is the median of its samples; calls may return promises.
+ * samples, with a pause after each block; the sides go in one order, then in reverse, and so
+ * on for `blocks` rounds, so a drift in a shared machine's load does not favour whichever
+ * side runs first, and one runtime's idle spinning threads do not take the core the next
+ * needs (as alternating call by call would). A block's figure is the median of its samples;
+ * a side's figure is the median of its blocks, with the fastest and slowest block as its
+ * spread. Calls may return promises.
  */
-export async function timeSides(sides: readonly (() => unknown)[], opts: SidesOptions): Promise<number[]> {
-  const { repeats, inner = 1, pauseMs = 100, prepare } = opts;
-  const samples = sides.map(() => [] as number[]);
-  const half = Math.max(1, Math.ceil(repeats / 2));
+export async function timeSidesSpread(sides: readonly (() => unknown)[], opts: SidesOptions): Promise<SideTiming[]> {
+  const { repeats, blocks = 6, inner = 1, pauseMs = 100, prepare } = opts;
+  if (!Number.isInteger(blocks) || blocks < 5) throw new RangeError(`blocks must be an integer >= 5 (the spread needs them), got ${blocks}`);
+  const perBlock = Math.max(1, Math.ceil(repeats / blocks));
+  const figures = sides.map(() => [] as number[]);
   const order = sides.map((_, i) => i);
-  for (const round of [order, [...order].reverse()]) {
-    for (const i of round) {
+  for (let b = 0; b < blocks; b++) {
+    for (const i of b % 2 === 0 ? order : [...order].reverse()) {
       prepare?.(i);
       const f = sides[i]!;
       await f();
-      for (let r = 0; r < half; r++) {
+      const samples: number[] = [];
+      for (let r = 0; r < perBlock; r++) {
         const t0 = process.hrtime.bigint();
         for (let k = 0; k < inner; k++) await f();
-        samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
+        samples.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
       }
+      figures[i]!.push(median(samples));
       await new Promise((res) => setTimeout(res, pauseMs));
     }
   }
-  return samples.map(median);
+  return figures.map((bs) => ({ median: median(bs), min: Math.min(...bs), max: Math.max(...bs), blocks: bs }));
+}
+
+/** timeSidesSpread's medians alone. */
+export async function timeSides(sides: readonly (() => unknown)[], opts: SidesOptions): Promise<number[]> {
+  return (await timeSidesSpread(sides, opts)).map((t) => t.median);
 }

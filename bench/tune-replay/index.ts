@@ -4,7 +4,7 @@
  * seeds in a minute where a live bench/tune run needs most of an hour for ten.
  *
  * The table is a tuning log (`tune-table-<case>.jsonl` under LATHE_BENCH_TUNING_DIR, else
- * $TMPDIR/lathe-bench-tuning): random search over the whole space, 3 timed runs per config,
+ * the bench tuning folder, bench/lib/tuned.ts): random search over the whole space, 3 timed runs per config,
  * 1 kernel thread. The first run measures it (about 20 minutes for the conv case's 3,600
  * configs, 7 for GEMM's 420; --quick's smaller cases also take about 20 minutes the first
  * time, g++ being most of each measurement); a killed run resumes, later runs reuse it. The best 2% of

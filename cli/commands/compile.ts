@@ -29,6 +29,8 @@ export interface CompileCommandOptions {
   readonly plugin?: readonly string[];
   /** A tuning log (lathe tune): each task's best measured config replaces its default schedule. */
   readonly tuningLog?: string;
+  /** Also use tuning-log records of another compiler/host fingerprint (loadTunedConfigs `acceptStale`). */
+  readonly acceptStale?: boolean;
   /** Convolution layout (CompileGraphOptions.layout); tune with the same one. */
   readonly layout?: string;
   /** The cpu ISA (--isa); tune with the same one. */
@@ -70,7 +72,7 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
     dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const"),
     passes: printAfter ? { printAfter } : {},
   });
-  const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
+  const tuned = opts.tuningLog ? loadTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`), { acceptStale: opts.acceptStale ?? false }) : undefined;
   const layout = opts.layout as GraphLayout | undefined;
   const compiled = await compile(graph, target, { ...extra, ...(tuned ? { tuned } : {}), ...(layout ? { layout } : {}), fuse: opts.fuse });
   if (!isNativeModule(compiled)) throw new LatheError(`target "${opts.target}" has no artifact format yet: it compiled the graph but cannot write it to ${opts.output}`);
@@ -88,6 +90,7 @@ export function compileCommand(): Command {
     .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
     .option("--no-fuse", "one kernel per node (no operator fusion)")
     .option("--tuning-log <file>", "use each task's best config from this tuning log (written by lathe tune)")
+    .option("--accept-stale", "with --tuning-log: also use records measured by another compiler version, g++ or host ISA (another fingerprint), for tasks this one has not tuned")
     .addOption(layoutOption())
     .addOption(isaOption())
     .option("--print-after <passes>", "print the graph after these graph passes (comma-separated, or all) to stderr")

@@ -31,6 +31,7 @@ export interface TuneCommandOptions {
   readonly seed: string;
   readonly batch: string;
   readonly repeats: string;
+  readonly minRepeatMs: string;
   readonly threads: string;
   readonly transfer: string[];
   readonly dim: string[];
@@ -79,6 +80,7 @@ export function tuneCommand(): Command {
     .option("--seed <n>", "random seed", "0")
     .option("--batch <n>", "configs per batch (the cost model is refit after each)", "64")
     .option("--repeats <n>", "timed runs per config (the median counts)", "5")
+    .option("--min-repeat-ms <ms>", "minimum ms of a config's timed runs together: short kernels repeat within each run until it lasts ms / repeats (0: one call per run)", "50")
     .option("--threads <n>", "kernel threads while measuring (0: every core)", "0")
     .option("--transfer <log>", "an earlier tuning log to seed new tasks' first batch from (repeatable)", collect, [])
     .option("--dim <name=size>", "fix a symbolic input dimension of an ONNX model (repeatable)", collect, [])
@@ -96,13 +98,15 @@ export function tuneCommand(): Command {
       const batch = intOption(opts.batch, "batch", 1);
       const repeats = intOption(opts.repeats, "repeats", 1);
       const threads = intOption(opts.threads, "threads", 0);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout });
+      const minRepeatMs = Number(opts.minRepeatMs);
+      if (!(Number.isFinite(minRepeatMs) && minRepeatMs >= 0)) throw new LatheError(`--min-repeat-ms must be a number >= 0, got "${opts.minRepeatMs}"`);
+      await runTune(model, { ...opts, trials, seed, batch, repeats, minRepeatMs, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout });
     });
 }
 
 export async function runTune(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout },
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
   const { planned, skipped } = await planTuning(model, o.trials, o);
@@ -113,7 +117,7 @@ export async function runTune(
     transfer = (await TransferModel.train(earlier, { target: cpuTuning, seed: o.seed })) ?? undefined;
     console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
   }
-  const measurer = new Measurer({ target: cpuTuning, repeats: o.repeats, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
+  const measurer = new Measurer({ target: cpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
   const bars = o.progress && process.stderr.isTTY
     ? new cliProgress.MultiBar({ format: " {task} |{bar}| {value}/{total} trials | best {best} GFLOP/s | left ~{left}", hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;

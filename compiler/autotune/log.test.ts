@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
-import { appendRecord, bestConfigs, configKey, makeRecord, measuredConfigs, median, readLog, type TuneRecord } from "./log.ts";
+import {
+  appendRecord, bestConfigs, configKey, describeStale, isCurrentRecord, makeRecord, measuredConfigs, median, readLog, recordFingerprint, splitByFingerprint,
+  UNKNOWN_FINGERPRINT, type TuneRecord,
+} from "./log.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "lathe-tune-"));
 const rec = (task: string, config: Record<string, number | string>, costs: number[] | null, error: string | null = null): TuneRecord =>
@@ -139,5 +142,45 @@ describe("tuning log", () => {
     expect(best.get("u")!.config).toEqual({ a: 1, b: "x" });
     expect(bestConfigs([rec("v", { a: 1 }, null, "x")]).has("v")).toBe(false);
     expect([median([3]), median([4, 1]), median([9, 1, 5])]).toEqual([3, 2.5, 5]);
+  });
+});
+
+describe("tuning log: fingerprints", () => {
+  test("a record's fingerprint round-trips; old records without one still load; a bad one is refused", () => {
+    const path = join(tmp(), "fp.jsonl");
+    const old = rec("t", { a: 1 }, [1]); // as written before fingerprints existed
+    const mine = makeRecord("t", { a: 2 }, [2], null, "avx2-0123456789abcdef");
+    expect(mine.fingerprint).toBe("avx2-0123456789abcdef");
+    expect("fingerprint" in makeRecord("t", { a: 3 }, [3])).toBe(false);
+    appendRecord(path, old);
+    appendRecord(path, mine);
+    const { records, warnings } = readWithWarnings(path);
+    expect(warnings).toEqual([]);
+    expect(records).toEqual([old, mine]);
+    expect(records.map(recordFingerprint)).toEqual([UNKNOWN_FINGERPRINT, "avx2-0123456789abcdef"]);
+    expect(() => appendRecord(path, { ...old, fingerprint: "" })).toThrow(/fingerprint/);
+    writeFileSync(path, JSON.stringify({ ...old, fingerprint: 7 }) + "\n");
+    expect(readWithWarnings(path).warnings).toEqual(["fp.jsonl:1: field fingerprint is not a non-empty string — skipped"]);
+  });
+
+  test("split: only the current fingerprint's records are current; records without one are stale", () => {
+    const rs: TuneRecord[] = [
+      { ...rec("t", { a: 1 }, [1]), fingerprint: "A" },
+      { ...rec("t", { a: 2 }, [2]), fingerprint: "B" },
+      rec("t", { a: 3 }, [3]),
+      { ...rec("u", { a: 4 }, [4]), fingerprint: "B" },
+      { ...rec("u", { a: 5 }, [5]), fingerprint: "A" },
+    ];
+    const s = splitByFingerprint(rs, "A");
+    expect(s.current.map((r) => r.config.a)).toEqual([1, 5]);
+    expect(s.stale.map((r) => r.config.a)).toEqual([2, 3, 4]);
+    expect([...s.staleCounts]).toEqual([["B", 2], [UNKNOWN_FINGERPRINT, 1]]);
+    expect(describeStale(s.staleCounts)).toBe("3 records from another compiler/host (fingerprints B ×2, unknown: written before fingerprints ×1)");
+    expect(describeStale(new Map([["B", 1]]))).toBe("1 record from another compiler/host (fingerprint B)");
+    expect(describeStale(new Map())).toBe("");
+    // A target without a fingerprint trusts every record, as before fingerprints existed.
+    expect(splitByFingerprint(rs, undefined).stale).toEqual([]);
+    expect(isCurrentRecord(rs[2]!, undefined)).toBe(true);
+    expect(isCurrentRecord(rs[2]!, UNKNOWN_FINGERPRINT)).toBe(false); // "unknown" is a report label, never a match
   });
 });

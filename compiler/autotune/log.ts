@@ -3,6 +3,15 @@
  * single write of the whole line followed by fsync, so a run killed at any moment loses
  * at most the line being written; the reader skips such a torn line with a warning
  * instead of failing, and every earlier line stays readable.
+ *
+ * Each record carries the fingerprint of the compiler and host that measured it (written by
+ * the tuner from its target's `TuningTarget.fingerprint`; the cpu one is
+ * compiler/targets/cpu/fingerprint.ts). A record of another fingerprint was measured for
+ * code this compiler no longer builds, or on another machine: readers keep it in the file
+ * but do not trust it (`splitByFingerprint`). Records written before fingerprints existed
+ * have none: their fingerprint is `UNKNOWN_FINGERPRINT`, which matches no current one, so
+ * they count as stale too (reported, re-measured on resume, used for compiling only when
+ * stale records are accepted) — nothing says which compiler or host measured them.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { basename } from "node:path";
@@ -27,6 +36,11 @@ export interface TuneRecord {
    * later run can lower that task's configs again (transfer learning); absent elsewhere.
    */
   readonly spec?: unknown;
+  /**
+   * The fingerprint of the compiler and host that measured it (see the header); absent in
+   * records written before fingerprints existed, and from targets that have none.
+   */
+  readonly fingerprint?: string;
 }
 
 export const LOG_VERSION = 1;
@@ -102,12 +116,64 @@ function recordProblem(v: unknown): string | null {
   if (r.error !== null && typeof r.error !== "string") return "field error is not a string or null";
   if (typeof r.time !== "string" || Number.isNaN(Date.parse(r.time))) return "field time is not an ISO date string";
   if (r.spec !== undefined && (typeof r.spec !== "object" || r.spec === null || Array.isArray(r.spec))) return "field spec is not an object";
+  if (r.fingerprint !== undefined && (typeof r.fingerprint !== "string" || r.fingerprint === "")) return "field fingerprint is not a non-empty string";
   return null;
 }
 
-/** Builds a record stamped with the current time. */
-export function makeRecord(task: string, config: Config, costs: readonly number[] | null, error: string | null = null): TuneRecord {
-  return { task, config: { ...config }, costs: costs === null ? null : [...costs], error, time: new Date().toISOString(), version: LOG_VERSION };
+/** Builds a record stamped with the current time (and `fingerprint`, when given). */
+export function makeRecord(task: string, config: Config, costs: readonly number[] | null, error: string | null = null, fingerprint?: string): TuneRecord {
+  const rec: TuneRecord = { task, config: { ...config }, costs: costs === null ? null : [...costs], error, time: new Date().toISOString(), version: LOG_VERSION };
+  return fingerprint === undefined ? rec : { ...rec, fingerprint };
+}
+
+/** The fingerprint a record without one (written before fingerprints existed) is reported under. */
+export const UNKNOWN_FINGERPRINT = "unknown";
+
+/** A record's fingerprint, UNKNOWN_FINGERPRINT when it has none. */
+export const recordFingerprint = (r: TuneRecord): string => r.fingerprint ?? UNKNOWN_FINGERPRINT;
+
+/**
+ * Whether a record was measured by the compiler and host of `fingerprint`. With no current
+ * fingerprint (a target that has none) every record counts as current, as before
+ * fingerprints existed; otherwise a record without one is stale.
+ */
+export function isCurrentRecord(r: TuneRecord, fingerprint: string | undefined): boolean {
+  return fingerprint === undefined || r.fingerprint === fingerprint;
+}
+
+export interface FingerprintSplit {
+  /** Records of the current fingerprint, in log order. */
+  readonly current: TuneRecord[];
+  /** The others, in log order. */
+  readonly stale: TuneRecord[];
+  /** Stale fingerprint → how many records carry it, in order of first appearance. */
+  readonly staleCounts: ReadonlyMap<string, number>;
+}
+
+/** Splits records into those of `fingerprint` and the stale rest (see isCurrentRecord). */
+export function splitByFingerprint(records: readonly TuneRecord[], fingerprint: string | undefined): FingerprintSplit {
+  const current: TuneRecord[] = [], stale: TuneRecord[] = [];
+  const staleCounts = new Map<string, number>();
+  for (const r of records) {
+    if (isCurrentRecord(r, fingerprint)) current.push(r);
+    else {
+      stale.push(r);
+      const f = recordFingerprint(r);
+      staleCounts.set(f, (staleCounts.get(f) ?? 0) + 1);
+    }
+  }
+  return { current, stale, staleCounts };
+}
+
+/**
+ * "N records from another compiler/host (fingerprint X)" for a report; several fingerprints
+ * are listed with their counts ("fingerprints a ×3, unknown ×2"). Empty when none are stale.
+ */
+export function describeStale(staleCounts: ReadonlyMap<string, number>): string {
+  const total = [...staleCounts.values()].reduce((a, b) => a + b, 0);
+  if (total === 0) return "";
+  const fps = [...staleCounts].map(([f, n]) => (f === UNKNOWN_FINGERPRINT ? "unknown: written before fingerprints" : f) + (staleCounts.size > 1 ? ` ×${n}` : ""));
+  return `${total} record${total === 1 ? "" : "s"} from another compiler/host (fingerprint${fps.length > 1 ? "s" : ""} ${fps.join(", ")})`;
 }
 
 export function median(xs: readonly number[]): number {

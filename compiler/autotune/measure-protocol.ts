@@ -15,9 +15,15 @@ export interface MeasureRequest {
   readonly config: Config;
   readonly warmup: number;
   readonly repeats: number;
+  /**
+   * The minimum time of all timed samples together, ms (MeasureOptions.minRepeatMs): each of
+   * the `repeats` samples repeats the kernel until it lasts at least minRepeatMs / repeats;
+   * 0: one call per sample.
+   */
+  readonly minRepeatMs: number;
   /** Kernel threads (0: the library's default, all cores). */
   readonly threads: number;
-  /** Evict the caches before every timed run (MeasureOptions.flushCache). */
+  /** Evict the caches before every timed sample (MeasureOptions.flushCache). */
   readonly flush: boolean;
   readonly fault: Fault | null;
 }
@@ -26,4 +32,13 @@ export type WorkerMessage =
   | { readonly type: "ready" }
   /** The candidate compiled; the parent switches from the build timeout to the run timeout. */
   | { readonly type: "built"; readonly id: number }
-  | { readonly type: "result"; readonly id: number; readonly costs: readonly number[] | null; readonly error: string | null };
+  /**
+   * The candidate is checked and warmed up and its timed samples begin; the parent extends the
+   * run timeout by its allowance for repetition (MeasureOptions.runTimeoutMs).
+   */
+  | { readonly type: "timing"; readonly id: number }
+  /**
+   * costs: seconds per call, one per sample (the mean of that sample's calls); calls: how many
+   * calls each sample made (same length); both null on failure.
+   */
+  | { readonly type: "result"; readonly id: number; readonly costs: readonly number[] | null; readonly calls: readonly number[] | null; readonly error: string | null };

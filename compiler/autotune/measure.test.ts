@@ -6,7 +6,7 @@ import { GraphBuilder } from "../graph/builder.ts";
 import { extractTasks, taskSpec } from "./task.ts";
 import { taskTemplate } from "../targets/cpu/task-template.ts";
 import { Measurer } from "./measure.ts";
-import { configKey, readLog, type Config } from "./log.ts";
+import { configKey, median, readLog, type Config } from "./log.ts";
 import { tuneTask } from "./tuner.ts";
 import { cpuTuning } from "../targets/cpu/task-template.ts";
 
@@ -70,6 +70,58 @@ describe("Measurer (child process)", () => {
     expect(r.costs).toBeNull();
     expect(r.error).toMatch(/^build failed: .*not in its template's space/);
   }, 60_000);
+});
+
+describe("Measurer: repetition within samples (minRepeatMs)", () => {
+  test("a microsecond kernel repeats until each sample lasts minRepeatMs / repeats; 0 keeps one call per sample", async () => {
+    // The sum kernel takes microseconds: one call is far below the 5 ms share of each sample.
+    const rep = new Measurer({ target: cpuTuning, repeats: 4, minRepeatMs: 20, threads: 1 });
+    const one = new Measurer({ target: cpuTuning, repeats: 5, minRepeatMs: 0, threads: 1 });
+    try {
+      const r = await rep.measure(task, good);
+      expect(r.error).toBeNull();
+      expect(r.costs).toHaveLength(4);
+      expect(r.calls).toHaveLength(4);
+      const share = 0.020 / 4;
+      r.calls!.forEach((n, i) => {
+        expect(n).toBeGreaterThan(1);
+        if (i > 0) expect(n).toBeGreaterThanOrEqual(r.calls![i - 1]!); // calls only grow
+        // A sample lasted at least its share (calls × mean seconds per call) ...
+        expect(n * r.costs![i]!).toBeGreaterThanOrEqual(share * (1 - 1e-9));
+        // ... and its cost is per call, not the sample's total.
+        expect(r.costs![i]!).toBeLessThan(share);
+      });
+      expect(r.calls!.reduce((s, n, i) => s + n * r.costs![i]!, 0)).toBeGreaterThanOrEqual(0.020 * (1 - 1e-9));
+
+      const r1 = await one.measure(task, good);
+      expect(r1.error).toBeNull();
+      expect(r1.calls).toEqual([1, 1, 1, 1, 1]);
+      // Timing one call at a time adds the timer's overhead to each; the mean over many calls
+      // is not larger (generous bound: a cost not divided by its calls would be ~1000× larger).
+      expect(median(r.costs!)).toBeLessThanOrEqual(2 * median(r1.costs!));
+    } finally {
+      rep.close();
+      one.close();
+    }
+  }, 60_000);
+
+  test("a sample of many calls outlasting runTimeoutMs is not killed: the limit grows by 4 × minRepeatMs while timing", async () => {
+    const mm = new Measurer({ target: cpuTuning, repeats: 3, minRepeatMs: 1800, runTimeoutMs: 1500, threads: 1 });
+    try {
+      const r = await mm.measure(task, good);
+      expect(r.error).toBeNull();
+      // The timed samples alone lasted longer than runTimeoutMs.
+      expect(r.calls!.reduce((s, n, i) => s + n * r.costs![i]!, 0)).toBeGreaterThanOrEqual(1.8 * (1 - 1e-9));
+      expect(mm.starts).toBe(1);
+    } finally {
+      mm.close();
+    }
+  }, 60_000);
+
+  test("minRepeatMs must be a number >= 0", () => {
+    expect(() => new Measurer({ target: cpuTuning, minRepeatMs: -1 })).toThrow(/minRepeatMs must be a number >= 0/);
+    expect(() => new Measurer({ target: cpuTuning, minRepeatMs: Number.NaN })).toThrow(/minRepeatMs/);
+  });
 });
 
 describe("tuneTask with the real measurer", () => {

@@ -4,8 +4,8 @@
  * compile, crashes the process (a segfault, an abort), hangs or computes a wrong answer
  * comes back as an error result; the child is restarted and tuning goes on.
  *
- *   const m = new Measurer({ repeats: 5 });
- *   const r = await m.measure(task, config);   // { costs: [s, …] } or { costs: null, error }
+ *   const m = new Measurer({ target: cpuTuning, repeats: 5 });
+ *   const r = await m.measure(task, config);   // { costs: [s, …], calls: [n, …] } or { costs: null, error }
  *   m.close();
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -25,18 +25,47 @@ export interface MeasureOptions {
   readonly target: TuningTarget;
   /** Untimed runs before timing, the first of which is checked (default 1; at least 1). */
   readonly warmup?: number;
-  /** Timed runs; the log keeps each, the tuner scores their median (default 5). */
+  /**
+   * Timed samples; each reports seconds per call (the mean over its calls, see minRepeatMs),
+   * the log keeps each, the tuner scores their median (default 5).
+   */
   readonly repeats?: number;
+  /**
+   * The minimum time of a config's timed samples together, ms (default 50; 0: one call per
+   * sample). TVM's `min_repeat_ms` (LocalRunner, time_evaluator), except that TVM's is per
+   * sample and this one is for all `repeats` samples: each sample lasts at least
+   * minRepeatMs / repeats. A sample runs the kernel `number` times back to back and records
+   * the mean seconds per call. `number` starts at 1 and only grows: a sample shorter than its
+   * share is discarded and run again with number = max(⌈1.618·number⌉, ⌈1.1·number·share /
+   * duration⌉) (geometric growth as in TVM, or straight to the estimate with a 10% margin),
+   * capped at 1 000 000 calls (a sample at the cap is kept even if shorter). So a kernel of a
+   * few microseconds is timed over thousands of calls instead of one call at a time (whose
+   * timer overhead and per-call noise dominated), and a kernel longer than the share keeps one
+   * call per sample. The number of calls per sample comes back in MeasureResult.calls.
+   */
+  readonly minRepeatMs?: number;
   /** Limit on lowering + compiling one candidate, ms (default 180 000: g++ on a loaded machine). */
   readonly buildTimeoutMs?: number;
-  /** Limit on checking + timing one compiled candidate, ms (default 20 000). */
+  /**
+   * Limit on checking + timing one compiled candidate at one call per sample, ms (default
+   * 20 000). With minRepeatMs > 0 the limit grows by 4 × minRepeatMs once the timed samples
+   * begin (the child says so): repetition adds about 1.1 × minRepeatMs of samples plus the
+   * short tries it discards while raising `number` (each shorter than minRepeatMs / repeats,
+   * usually one to three of them, as a kernel's per-call time falls while it warms up). So a
+   * sample of many calls is not killed by a limit sized for one call, and a hang while timing
+   * is still caught within runTimeoutMs + 4 × minRepeatMs.
+   */
   readonly runTimeoutMs?: number;
   /** Kernel threads (default 0: the library's default, every core). */
   readonly threads?: number;
   /**
-   * Evict the caches before every timed run (default false), so a kernel is timed as it runs
-   * inside a whole network, its inputs just written by other kernels or read from memory,
+   * Evict the caches before every timed sample (default false), so a kernel is timed as it
+   * runs inside a whole network, its inputs just written by other kernels or read from memory,
    * rather than from the caches its previous run warmed (AutoTVM's cache flush for x86).
+   * With minRepeatMs > 0 a sample of several calls is flushed once, before its first call:
+   * only that call runs cold and the others find the caches it warmed (as AutoTVM's flush
+   * before each of `repeat`, not each of `number`). Flushing before every call would need
+   * each call timed on its own, which is what repetition avoids for microsecond kernels.
    */
   readonly flushCache?: boolean;
   /** Test-only: a fault for the child to inject into this config's run. */
@@ -44,8 +73,13 @@ export interface MeasureOptions {
 }
 
 export interface MeasureResult {
-  /** Seconds per timed run; null when the candidate failed. */
+  /** Seconds per call, one per timed sample (its mean); null when the candidate failed. */
   readonly costs: readonly number[] | null;
+  /**
+   * Calls of the kernel in each timed sample (MeasureOptions.minRepeatMs), as many as costs;
+   * absent when the candidate failed or the measurer does not repeat (synthetic ones).
+   */
+  readonly calls?: readonly number[];
   /** Why it failed (build, crash, timeout, wrong answer); null on success. */
   readonly error: string | null;
 }
@@ -66,11 +100,17 @@ interface Pending {
   readonly id: number;
   resolve(r: MeasureResult): void;
   timer: NodeJS.Timeout | undefined;
+  /** When the armed limit runs out (Date.now() ms). */
+  deadline: number;
 }
+
+/** The run timeout grows by this many × minRepeatMs once the timed samples begin. */
+const REPEAT_ALLOWANCE = 4;
 
 export class Measurer implements MeasureFn {
   readonly warmup: number;
   readonly repeats: number;
+  readonly minRepeatMs: number;
   readonly buildTimeoutMs: number;
   readonly runTimeoutMs: number;
   readonly threads: number;
@@ -89,12 +129,14 @@ export class Measurer implements MeasureFn {
     this.target = opts.target;
     this.warmup = Math.max(1, opts.warmup ?? 1);
     this.repeats = opts.repeats ?? 5;
+    this.minRepeatMs = opts.minRepeatMs ?? 50;
     this.buildTimeoutMs = opts.buildTimeoutMs ?? 180_000;
     this.runTimeoutMs = opts.runTimeoutMs ?? 20_000;
     this.threads = opts.threads ?? 0;
     this.flushCache = opts.flushCache ?? false;
     this.#fault = opts.fault;
     if (!(Number.isInteger(this.repeats) && this.repeats >= 1)) throw new LatheError(`Measurer: repeats must be an integer >= 1, got ${this.repeats}`);
+    if (!(Number.isFinite(this.minRepeatMs) && this.minRepeatMs >= 0)) throw new LatheError(`Measurer: minRepeatMs must be a number >= 0, got ${this.minRepeatMs}`);
   }
 
   /** Builds, checks and times one config; never throws for a bad candidate. Calls run one at a time. */
@@ -108,11 +150,11 @@ export class Measurer implements MeasureFn {
     const child = this.#child!;
     const id = this.#nextId++;
     const req: MeasureRequest = {
-      type: "measure", id, task: taskSpec(task), config, warmup: this.warmup, repeats: this.repeats,
+      type: "measure", id, task: taskSpec(task), config, warmup: this.warmup, repeats: this.repeats, minRepeatMs: this.minRepeatMs,
       threads: this.threads, flush: this.flushCache, fault: this.#fault?.(config) ?? null,
     };
     return new Promise<MeasureResult>((resolve) => {
-      const p: Pending = { id, resolve, timer: undefined };
+      const p: Pending = { id, resolve, timer: undefined, deadline: 0 };
       this.#pending = p;
       this.#arm(p, this.buildTimeoutMs, "building");
       child.send(req);
@@ -127,10 +169,12 @@ export class Measurer implements MeasureFn {
     if (c && c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   }
 
-  #arm(p: Pending, ms: number, phase: string): void {
+  /** Arms p's timeout to fire in ms; the error names limitMs, the whole limit of the phase. */
+  #arm(p: Pending, ms: number, phase: string, limitMs = ms): void {
     if (p.timer) clearTimeout(p.timer);
+    p.deadline = Date.now() + ms;
     p.timer = setTimeout(() => {
-      this.#finish(p.id, { costs: null, error: `timed out after ${(ms / 1000).toFixed(1)} s while ${phase}` });
+      this.#finish(p.id, { costs: null, error: `timed out after ${(limitMs / 1000).toFixed(1)} s while ${phase}` });
       this.close(); // the child may be stuck in native code: only a kill stops it
     }, ms);
   }
@@ -156,7 +200,14 @@ export class Measurer implements MeasureFn {
       child.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") resolve();
         else if (m.type === "built") { if (this.#pending?.id === m.id) this.#arm(this.#pending, this.runTimeoutMs, "running"); }
-        else if (m.type === "result") this.#finish(m.id, { costs: m.costs, error: m.error });
+        else if (m.type === "timing") {
+          const p = this.#pending;
+          if (p?.id === m.id) {
+            // The run limit's remainder plus the allowance for repetition (see runTimeoutMs).
+            const extra = REPEAT_ALLOWANCE * this.minRepeatMs;
+            this.#arm(p, Math.max(0, p.deadline - Date.now()) + extra, "timing", this.runTimeoutMs + extra);
+          }
+        } else if (m.type === "result") this.#finish(m.id, m.costs !== null && m.calls !== null ? { costs: m.costs, calls: m.calls, error: m.error } : { costs: m.costs, error: m.error });
       });
       child.on("exit", (code, signal) => {
         // A child killed after a timeout exits late: its pending measurement is already

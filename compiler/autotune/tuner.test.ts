@@ -6,10 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { GraphBuilder } from "../graph/builder.ts";
-import { configKey, readLog, type Config } from "./log.ts";
+import { appendRecord, configKey, readLog, type Config } from "./log.ts";
 import { extractTasks, taskSpec } from "./task.ts";
 import { allocateTrials, tuneTask } from "./tuner.ts";
 import { syntheticMeasurer } from "./testing.ts";
+import type { TuningTarget } from "./tuning-target.ts";
+import { cpuTuning } from "../targets/cpu/task-template.ts";
+import { hostFingerprint } from "../targets/cpu/fingerprint.ts";
 import { loadTunedConfigs } from "../targets/cpu/schedules/templates.ts";
 import { lowerGraph } from "../targets/cpu/graph.ts";
 
@@ -120,5 +123,57 @@ describe("tuneTask: the default schedule is a candidate", () => {
     // …and compileGraph applies the best of them.
     const kernels = lowerGraph(graph, { tuned: loadTunedConfigs(log) }).kernels;
     expect(kernels.some((k) => k.tuned)).toBe(true);
+  });
+});
+
+describe("tuneTask: compiler fingerprints", () => {
+  /** The cpu target as another compiler or host would be (or, with undefined, a target without a fingerprint). */
+  const as = (fingerprint: string | undefined): TuningTarget => {
+    const { fingerprint: _, ...rest } = cpuTuning;
+    return fingerprint === undefined ? rest : { ...rest, fingerprint: () => fingerprint };
+  };
+  const run = (log: string, fp: string | undefined, warnings: string[] = [], trials = 6) =>
+    tuneTask(task, { trials, batch: 3, log, measurer: syntheticMeasurer(0, as(fp)), model: "random", seed: 7, onWarning: (w) => warnings.push(w) });
+
+  test("records carry the target's fingerprint (the cpu target's by default)", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-fp-")), "tune.jsonl");
+    await tuneTask(task, { trials: 2, batch: 2, log, measurer: syntheticMeasurer(), model: "random", seed: 1 });
+    expect(readLog(log).map((r) => r.fingerprint)).toEqual([hostFingerprint(), hostFingerprint()]);
+  });
+
+  test("records of another fingerprint stay in the log but are not resumed", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-fp-")), "tune.jsonl");
+    expect((await run(log, "fp-a")).measuredNow).toBe(6);
+    const a = readLog(log);
+    expect(a.every((r) => r.fingerprint === "fp-a")).toBe(true);
+
+    const warnings: string[] = [];
+    const b = await run(log, "fp-b", warnings);
+    expect(b.measuredNow).toBe(6); // nothing resumed: the task is tuned again for fp-b
+    expect(b.history).toHaveLength(6);
+    expect(warnings).toEqual([`task ${task.key}: 6 records from another compiler/host (fingerprint fp-a) not resumed (this one is fp-b): they stay in the log, and their configs may be measured again`]);
+    const after = readLog(log);
+    expect(after).toHaveLength(12);
+    expect(after.slice(0, 6)).toEqual(a); // the old lines are kept as they were
+    expect(after.slice(6).every((r) => r.fingerprint === "fp-b")).toBe(true);
+    // Each fingerprint resumes its own records.
+    expect((await run(log, "fp-a")).measuredNow).toBe(0);
+    expect((await run(log, "fp-b")).measuredNow).toBe(0);
+  });
+
+  test("records from before fingerprints are stale to a target with one, and current to a target without", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-fp-")), "tune.jsonl");
+    await run(log, undefined, [], 4);
+    const old = readLog(log);
+    expect(old.every((r) => r.fingerprint === undefined)).toBe(true);
+    expect((await run(log, undefined, [], 4)).measuredNow).toBe(0);
+    const warnings: string[] = [];
+    expect((await run(log, "fp-a", warnings, 4)).measuredNow).toBe(4);
+    expect(warnings[0]).toMatch(/4 records from another compiler\/host \(fingerprint unknown: written before fingerprints\) not resumed/);
+    // A target without a fingerprint trusts every record, stamped or not.
+    appendRecord(log, { ...old[0]!, fingerprint: "fp-z" });
+    const none: string[] = [];
+    expect((await run(log, undefined, none, 4)).measuredNow).toBe(0);
+    expect(none).toEqual([]);
   });
 });

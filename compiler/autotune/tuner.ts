@@ -4,11 +4,17 @@
  * measurement starts, and the cost model is refit after every batch. A run killed at any
  * moment resumes from the log: measured configs (failures included) are never measured
  * again, and `trials` counts what the log already holds for the task.
+ *
+ * Every record carries the target's fingerprint (TuningTarget.fingerprint). Only records of
+ * the current fingerprint are resumed; the task's records of another compiler or host (and
+ * those written before fingerprints existed) stay in the log untouched but count for nothing:
+ * neither toward `trials` nor as measured, so their configs may be measured again. A warning
+ * says how many were set aside.
  */
 import { Rng } from "../../runtime/random.ts";
 import { LatheError } from "../../core/errors.ts";
 import { NearestModel, RandomModel, XGBModel, tune, type CostModel, type Measured } from "./explore.ts";
-import { appendRecord, makeRecord, readLog, recordCost, type Config, type TuneRecord } from "./log.ts";
+import { appendRecord, describeStale, makeRecord, readLog, recordCost, splitByFingerprint, type Config, type TuneRecord } from "./log.ts";
 import type { MeasureFn } from "./measure.ts";
 import type { ConfigSpace } from "./space.ts";
 import { taskSpec, type TaskSpec } from "./task.ts";
@@ -89,8 +95,14 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   if (space === undefined || flops === undefined) throw new LatheError(`task ${spec.key} has no schedule template to tune`);
   if (!(Number.isInteger(opts.trials) && opts.trials >= 0)) throw new LatheError(`tuneTask: trials must be an integer >= 0, got ${opts.trials}`);
   const seed = opts.seed ?? 0;
-  const earlier = opts.log ? readLog(opts.log, { onWarning: opts.onWarning }).filter((r) => r.task === spec.key) : [];
-  let withSpec = earlier.some((r) => r.spec !== undefined);
+  const fingerprint = opts.measurer.target.fingerprint?.();
+  const ofTask = opts.log ? readLog(opts.log, { onWarning: opts.onWarning }).filter((r) => r.task === spec.key) : [];
+  // A task's spec does not depend on the compiler: a stale record's spec serves transfer too.
+  let withSpec = ofTask.some((r) => r.spec !== undefined);
+  const { current: earlier, staleCounts } = splitByFingerprint(ofTask, fingerprint);
+  if (staleCounts.size > 0) {
+    opts.onWarning?.(`task ${spec.key}: ${describeStale(staleCounts)} not resumed (this one is ${fingerprint}): they stay in the log, and their configs may be measured again`);
+  }
   // Records from before a knob existed mean its default value.
   const initial: Measured[] = earlier.map((r) => ({ config: space.complete(r.config), score: recordGflops(r, flops) })).filter((m) => space.contains(m.config));
   const trials = Math.min(opts.trials, space.size);
@@ -101,7 +113,7 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   const model = makeModel(opts.model ?? "xgb", space, seed, opts.nthread ?? 1);
   const measure = async (config: Config): Promise<number> => {
     const r = await opts.measurer.measure(spec, config);
-    const rec = makeRecord(spec.key, config, r.costs, r.error);
+    const rec = makeRecord(spec.key, config, r.costs, r.error, fingerprint);
     // The first record of a task in a log carries its spec (for transfer from this log later).
     const line: TuneRecord = withSpec ? rec : { ...rec, spec };
     if (opts.log) appendRecord(opts.log, line);

@@ -29,4 +29,15 @@ export interface TuningTarget {
    * protocol of measure-protocol.ts by building, checking and timing candidates.
    */
   readonly measureWorker: string;
+  /**
+   * The fingerprint of the compiler and host this target builds and measures with now (the
+   * cpu one: targets/cpu/fingerprint.ts): a hash of what decides what a config compiles to
+   * and how fast it runs here. The tuner stamps it on every record it writes and resumes
+   * only records that carry it (log.ts `splitByFingerprint`). It lives here rather than in
+   * the tuner's options because it describes the target's code generator, which the tuner
+   * may not know of (autotune sits below targets); every caller that measures through a
+   * target then writes it, with nothing to remember. Absent: records carry none and every
+   * record is trusted, as before fingerprints existed.
+   */
+  fingerprint?(): string;
 }

@@ -28,7 +28,7 @@ const send = (m: WorkerMessage): void => {
 };
 
 /**
- * Bytes written before each timed run when flushing: twice the last-level cache (sysfs),
+ * Bytes written before each timed sample when flushing: twice the last-level cache (sysfs),
  * 64 MiB where it cannot be read.
  */
 function flushBytes(): number {
@@ -88,7 +88,20 @@ function mismatch(got: TypedArray, want: TypedArray): string | null {
   return null;
 }
 
-async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; error: string | null }> {
+/** The most calls in one timed sample (MeasureOptions.minRepeatMs). */
+const MAX_CALLS = 1_000_000;
+
+/**
+ * Calls for the next try of a sample that lasted `seconds` over `calls` calls, short of its
+ * `share`: at least 1.618 × as many (TVM's geometric growth), or straight to the estimate
+ * for the share with a 10% margin, so that the next try usually suffices.
+ */
+function moreCalls(calls: number, seconds: number, share: number): number {
+  const estimate = seconds > 0 ? Math.ceil((1.1 * calls * share) / seconds) : MAX_CALLS;
+  return Math.min(MAX_CALLS, Math.max(Math.ceil(1.618 * calls), estimate));
+}
+
+async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; calls: number[] | null; error: string | null }> {
   let mod: BuiltModule;
   let name: string;
   try {
@@ -96,7 +109,7 @@ async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; e
     name = f.name;
     mod = await cpuTarget.build([f]);
   } catch (e) {
-    return { costs: null, error: `build failed: ${(e as Error).message}` };
+    return { costs: null, calls: null, error: `build failed: ${(e as Error).message}` };
   }
   send({ type: "built", id: req.id });
   const data = await taskData(req.task);
@@ -112,24 +125,45 @@ async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; e
   if (req.fault === "wrong" && outs[0]!.data.length > 0) (outs[0]!.data as Float32Array)[0] = Number(outs[0]!.data[0]) + 1;
   for (let k = 0; k < outs.length; k++) {
     const bad = mismatch(outs[k]!.data, data.expected[k]!);
-    if (bad) return { costs: null, error: `wrong answer: output ${k}: ${bad}` };
+    if (bad) return { costs: null, calls: null, error: `wrong answer: output ${k}: ${bad}` };
   }
   for (let i = 1; i < req.warmup; i++) mod.run(name, args);
+  send({ type: "timing", id: req.id });
+  // Each sample runs `number` calls back to back and records the mean; a sample shorter than
+  // its share of minRepeatMs is discarded and run again with more calls (TVM's min_repeat_ms).
+  // `number` carries over to the next sample, so it is calibrated once in the usual case.
+  // With flushing, the caches are evicted once per try, before its first call: with
+  // number > 1 only that first call is cold and the rest find the caches it warmed. That is
+  // the trade-off for timing a microsecond kernel over many calls (flushing before each call
+  // would mean timing each call alone, with the timer's overhead and noise this avoids);
+  // kernels that take longer than the share still run one cold call per sample.
+  const share = req.minRepeatMs / req.repeats / 1000;
   const costs: number[] = [];
+  const calls: number[] = [];
+  let number = 1;
+  let round = 0;
   for (let i = 0; i < req.repeats; i++) {
-    if (req.flush) flushCaches(i);
-    const t0 = process.hrtime.bigint();
-    mod.run(name, args);
-    costs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    for (;;) {
+      if (req.flush) flushCaches(round++);
+      const t0 = process.hrtime.bigint();
+      for (let k = 0; k < number; k++) mod.run(name, args);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (seconds >= share || number >= MAX_CALLS) {
+        costs.push(seconds / number);
+        calls.push(number);
+        break;
+      }
+      number = moreCalls(number, seconds, share);
+    }
   }
-  return { costs, error: null };
+  return { costs, calls, error: null };
 }
 
 process.on("message", (m: MeasureRequest) => {
   if (m.type !== "measure") return;
   measure(m).then(
     (r) => send({ type: "result", id: m.id, ...r }),
-    (e: unknown) => send({ type: "result", id: m.id, costs: null, error: `run failed: ${(e as Error).message ?? String(e)}` }),
+    (e: unknown) => send({ type: "result", id: m.id, costs: null, calls: null, error: `run failed: ${(e as Error).message ?? String(e)}` }),
   );
 });
 send({ type: "ready" });

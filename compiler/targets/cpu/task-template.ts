@@ -16,6 +16,7 @@ import { isStatic, taskGroup, type TaskSpec } from "../../autotune/task.ts";
 import { groupTemplate, type GroupTemplate } from "./schedules/templates.ts";
 import type { TuningTarget } from "../../autotune/tuning-target.ts";
 import { fileURLToPath } from "node:url";
+import { hostFingerprint } from "./fingerprint.ts";
 
 /** The task's schedule template, or null when it has none (then it is not tuned). */
 export function taskTemplate(t: TaskSpec, vectorBytes: number = hostVectorBytes()): GroupTemplate | null {
@@ -39,10 +40,12 @@ export function taskGraph(t: TaskSpec): Graph {
   return { inputs: g.inputs, constants: [], nodes: g.nodes, outputs: g.outputs };
 }
 
-/** The cpu target's templates, kernels and measuring child, for the tuner (autotune/tuning-target.ts). */
+/** The cpu target's templates, kernels, measuring child and fingerprint, for the tuner (autotune/tuning-target.ts). */
 export const cpuTuning: TuningTarget = {
   name: "cpu",
   template: (t) => taskTemplate(t),
   lower: (t, config, name) => lowerTask(t, config, name),
   measureWorker: fileURLToPath(new URL("./measure-worker.ts", import.meta.url)),
+  // Read at each call: --isa (LATHE_CPU_ISA) may change after this module loads.
+  fingerprint: () => hostFingerprint(),
 };

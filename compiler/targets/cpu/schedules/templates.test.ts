@@ -6,11 +6,15 @@ import { interpret } from "../../../graph/interpret.ts";
 import { cpuTarget } from "../index.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../../autotune/task.ts";
 import { lowerTask, taskGraph, taskTemplate } from "../task-template.ts";
-import type { TemplateKind } from "./templates.ts";
+import { loadTunedConfigs, type TemplateKind } from "./templates.ts";
 import { hostVectorBytes } from "../host.ts";
 import { printCppModule } from "../../../codegen/cpp/print.ts";
 import { hasAsan, runUnderAsan } from "../../../../test/cpu/asan-harness.ts";
-import type { Config } from "../../../autotune/log.ts";
+import { appendRecord, makeRecord, type Config, type TuneRecord } from "../../../autotune/log.ts";
+import { hostFingerprint } from "../fingerprint.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** One-task graphs, one per template family; small shapes with uneven extents so tiles leave tails. */
 /** `every`: also try each value of this knob (the others at their first value). */
@@ -164,5 +168,56 @@ describe("group templates: every config computes what the interpreter computes",
     const b2 = new GraphBuilder();
     const g2 = b2.build([b2.op1("relu", [b2.input("x", [4, 16])])]);
     expect(taskTemplate(taskSpec(extractTasks(g2)[0]!))).toBeNull();
+  });
+});
+
+describe("loadTunedConfigs: compiler fingerprints", () => {
+  const write = (records: TuneRecord[]): string => {
+    const log = join(mkdtempSync(join(tmpdir(), "lathe-tuned-")), "tune.jsonl");
+    for (const r of records) appendRecord(log, r);
+    return log;
+  };
+  const load = (log: string, opts: Parameters<typeof loadTunedConfigs>[2]) => {
+    const warnings: string[] = [];
+    const tuned = loadTunedConfigs(log, (m) => warnings.push(m), opts);
+    return { tuned: Object.fromEntries(tuned), warnings };
+  };
+  const old = (task: string, config: Config, cost: number): TuneRecord => {
+    const { fingerprint: _, ...r } = makeRecord(task, config, [cost]); // as written before fingerprints existed
+    return r;
+  };
+  const log = write([
+    makeRecord("t", { a: 1 }, [3], null, "A"),
+    makeRecord("t", { a: 2 }, [1], null, "B"), // faster, but measured by another compiler/host
+    makeRecord("u", { a: 3 }, [1], null, "B"),
+    old("v", { a: 4 }, 1),
+    makeRecord("w", { a: 5 }, null, "build failed", "A"),
+  ]);
+
+  test("only the current fingerprint's records count; the others are reported once, with their count", () => {
+    const r = load(log, { fingerprint: "A" });
+    expect(r.tuned).toEqual({ t: { a: 1 } });
+    expect(r.warnings).toEqual([
+      "tune.jsonl: 3 records from another compiler/host (fingerprints B ×2, unknown: written before fingerprints ×1) ignored (this one is A); pass --accept-stale to use them",
+    ]);
+    // A log from another host only: nothing is applied.
+    expect(load(log, { fingerprint: "C" }).tuned).toEqual({});
+  });
+
+  test("acceptStale uses them for tasks the current fingerprint has no record of (said in a warning)", () => {
+    const r = load(log, { fingerprint: "A", acceptStale: true });
+    // t keeps A's config: costs from another compiler or host are not comparable with A's.
+    expect(r.tuned).toEqual({ t: { a: 1 }, u: { a: 3 }, v: { a: 4 } });
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toMatch(/^tune\.jsonl: using 3 records from another compiler\/host .* for 2 task\(s\) that have no record of this one \(A\) \(--accept-stale\)$/);
+    expect(load(log, { fingerprint: "C", acceptStale: true }).tuned).toEqual({ t: { a: 2 }, u: { a: 3 }, v: { a: 4 } });
+  });
+
+  test("by default the fingerprint is this process's: its own records are used without a word", () => {
+    const mine = write([makeRecord("t", { a: 1 }, [1], null, hostFingerprint()), old("u", { a: 2 }, 1)]);
+    const r = load(mine, {});
+    expect(r.tuned).toEqual({ t: { a: 1 } });
+    expect(r.warnings).toHaveLength(1);
+    expect(loadTunedConfigs(write([makeRecord("t", { a: 1 }, [1], null, hostFingerprint())])).size).toBe(1);
   });
 });

@@ -21,6 +21,7 @@
  * Other targets add templates the same way: a `defineSpace` of their own knobs plus an apply
  * (a GPU template's knobs would be threads per block and vthreads).
  */
+import { basename } from "node:path";
 import type { Tensor } from "../../../te/tensor.ts";
 import { bytesOf } from "../../../../core/dtype.ts";
 import type { Schedule, Stage } from "../../../schedule/schedule.ts";
@@ -30,8 +31,9 @@ import {
   defaultGemmTiling, finishStages, gemmLike, gemmLikeApplies, inlineIntermediates, markScheduled, sameIndexSpace,
 } from "./default.ts";
 import { defineSpace, type Config, type ConfigSpace } from "../../../autotune/space.ts";
-import { bestConfigs, readLog, type TuneRecord } from "../../../autotune/log.ts";
+import { bestConfigs, describeStale, readLog, splitByFingerprint, type TuneRecord } from "../../../autotune/log.ts";
 import { vectorRegisters } from "../host.ts";
+import { hostFingerprint } from "../fingerprint.ts";
 
 /** Task key → the config to compile it with (what `tunedConfigs(log)` returns). */
 export type TunedConfigs = ReadonlyMap<string, Config>;
@@ -296,7 +298,35 @@ export function tunedConfigs(records: readonly TuneRecord[]): TunedConfigs {
   return new Map([...bestConfigs(records)].map(([k, r]) => [k, r.config]));
 }
 
-/** tunedConfigs of a tuning log file (`lathe compile --tuning-log`); torn lines are skipped with a warning. */
-export function loadTunedConfigs(path: string, onWarning?: (message: string) => void): TunedConfigs {
-  return tunedConfigs(readLog(path, { onWarning }));
+export interface LoadTunedOptions {
+  /**
+   * Also use records of another fingerprint (`--accept-stale`): measured by another version of
+   * the code generator, another g++ or on another host, or before fingerprints existed. They
+   * only fill in tasks that have no successful record of the current fingerprint: costs
+   * measured by another compiler or host are not comparable with this one's.
+   */
+  readonly acceptStale?: boolean;
+  /** The current fingerprint (default: this process's, fingerprint.ts `hostFingerprint`). */
+  readonly fingerprint?: string;
+}
+
+/**
+ * tunedConfigs of a tuning log file (`lathe compile --tuning-log`); torn lines are skipped with a
+ * warning. Only records of the current compiler fingerprint count unless `acceptStale`; the
+ * others are reported in one warning with their count (and used, with acceptStale).
+ */
+export function loadTunedConfigs(path: string, onWarning?: (message: string) => void, opts: LoadTunedOptions = {}): TunedConfigs {
+  const fingerprint = opts.fingerprint ?? hostFingerprint();
+  const { current, stale, staleCounts } = splitByFingerprint(readLog(path, { onWarning }), fingerprint);
+  const name = basename(path);
+  if (stale.length > 0 && !opts.acceptStale) {
+    onWarning?.(`${name}: ${describeStale(staleCounts)} ignored (this one is ${fingerprint}); pass --accept-stale to use them`);
+    return tunedConfigs(current);
+  }
+  const mine = tunedConfigs(current);
+  const theirs = [...tunedConfigs(stale)].filter(([task]) => !mine.has(task));
+  if (stale.length > 0) {
+    onWarning?.(`${name}: using ${describeStale(staleCounts)} for ${theirs.length} task(s) that have no record of this one (${fingerprint}) (--accept-stale)`);
+  }
+  return new Map([...mine, ...theirs]);
 }
