@@ -2,8 +2,15 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 
+let cpu: string | null = null;
+
 /** The host CPU as "model|flags" (from /proc/cpuinfo where there is one). */
 export function hostCpu(): string {
+  cpu ??= readHostCpu(); // the CPU does not change under a running process
+  return cpu;
+}
+
+function readHostCpu(): string {
   try {
     const info = readFileSync("/proc/cpuinfo", "utf8");
     const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "";

@@ -68,6 +68,7 @@ const ONNX_PRIMS: readonly Case[] = [
   scatterData("scatter_nd", "none"), scatterData("scatter_nd", "add"), scatterData("scatter_nd", "mul"),
   ["scatter_nd", [u(2, 5, 3), idx(5, 2, 4, 1), u(2, 4, 3)], { reduction: "add", batch_dims: 1 }],
   ["scatter_nd", [u(3, 4), idx(3, 2), u()], { reduction: "none" }],
+  ["segment_sum", [u(9, 4), idx(5, 9)], { num_segments: 5 }], ["segment_sum", [u(7), sidx(4, 7), u(4)]],
 ];
 
 const CASES: readonly Case[] = [

@@ -8,6 +8,7 @@ import { logicalOps } from "./logical.ts";
 import { reduceOps } from "./reduce.ts";
 import { scanOps } from "./scan.ts";
 import { scatterOps } from "./scatter.ts";
+import { segmentOps } from "./segment.ts";
 import { shapeOps } from "./shape.ts";
 import { sliceOps } from "./slice.ts";
 import { unaryOps } from "./unary.ts";
@@ -16,7 +17,7 @@ import { unaryOps } from "./unary.ts";
 // normalised against its schema (normalizeAttrs), so viewing them as plain Attrs is sound.
 const all: readonly OpDef[] = [
   ...unaryOps, ...binaryOps, ...compareOps, ...reduceOps, ...shapeOps, ...sliceOps, ...gatherOps, ...gradHelperOps,
-  ...logicalOps, ...scanOps, ...scatterOps,
+  ...logicalOps, ...scanOps, ...scatterOps, ...segmentOps,
 ].map((op) => op as OpDef);
 
 export const basicOps: Readonly<Record<string, OpDef>> = Object.fromEntries(all.map((op) => [op.name, op]));

@@ -1,0 +1,114 @@
+import { describe, expect, test } from "vitest";
+import { checkVjp } from "../../../test/helpers/grad-check.ts";
+import { checkGraphGrad } from "../../../test/helpers/graph-grad-check.ts";
+import { compile } from "../../driver/compile.ts";
+import { GraphBuilder } from "../../graph/builder.ts";
+import { interpret } from "../../graph/interpret.ts";
+import { Tensor } from "../../../runtime/tensor.ts";
+import type { Out } from "./testing.ts";
+import { Rng, expectClose, opFailure, rand, run1, vjpOf, vjpValues } from "./testing.ts";
+
+const idx = (data: number[]) => ({ shape: [data.length], data, dtype: "i32" as const });
+
+/** The reference: a plain loop adding each row into its segment's row (ids outside [0, s) dropped). */
+function segmentSumRef(data: { data: ArrayLike<number>; shape: readonly number[] }, ids: readonly number[], s: number): Out {
+  const row = data.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(s * row);
+  ids.forEach((id, p) => {
+    if (id < 0 || id >= s) return;
+    for (let k = 0; k < row; k++) out[id * row + k] += data.data[p * row + k]!;
+  });
+  return { shape: [s, ...data.shape.slice(1)], data: out };
+}
+
+describe("segment_sum", () => {
+  test("rows summed by unsorted ids; empty segments are 0; ids outside [0, s) dropped", () => {
+    const x = rand(new Rng(1), [7, 3]);
+    const ids = [2, 0, 2, 4, 0, -1, 5];
+    expectClose(run1("segment_sum", [x, idx(ids)], { num_segments: 5 }), segmentSumRef(x, ids, 5));
+    const v = { shape: [4], data: [1, 10, 100, 1000] };
+    expectClose(run1("segment_sum", [v, idx([1, 1, 0, 1])], { num_segments: 3 }), { shape: [3], data: [100, 1011, 0] });
+  });
+
+  test("rank-3 rows, i64 ids, integer data", () => {
+    const x = rand(new Rng(2), [6, 2, 3]);
+    const ids = [1, 1, 0, 3, 1, 0];
+    expectClose(run1("segment_sum", [x, { ...idx(ids), dtype: "i64" }], { num_segments: 4 }), segmentSumRef(x, ids, 4));
+    const n = { shape: [3], data: [5, 6, 7], dtype: "i32" as const };
+    const got = run1("segment_sum", [n, idx([0, 0, 1])], { num_segments: 2 });
+    expectClose(got, { shape: [2], data: [11, 7] });
+  });
+
+  test("the number of segments from a like input, symbolic sizes, one graph for every size", () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", ["n", 2], "f64"), ids = b.input("ids", ["n"], "i32"), like = b.input("like", ["s"], "f64");
+    const y = b.op1("segment_sum", [x, ids, like]);
+    expect(y.type).toEqual({ shape: ["s", 2], dtype: "f64" });
+    const g = b.build([y]);
+    const rng = new Rng(3);
+    for (const [n, s] of [[5, 3], [11, 7], [0, 2]] as const) {
+      const xv = rand(rng, [n, 2]);
+      const iv = Array.from({ length: n }, () => rng.int(0, s));
+      const [out] = interpret(g, [xv, { data: iv, shape: [n] }, { data: new Float64Array(s), shape: [s] }]).outputs;
+      expectClose(out!, segmentSumRef(xv, iv, s));
+    }
+    // A static like must agree with an explicit num_segments.
+    const b2 = new GraphBuilder();
+    expect(b2.op1("segment_sum", [b2.input("x", [4]), b2.input("i", [4], "i32"), b2.input("l", [6, 2])], { num_segments: 6 }).type.shape).toEqual([6]);
+  });
+
+  test("shape and dtype errors name the node", () => {
+    expect(opFailure("segment_sum", [[[4, 2]], [[4], "i32"]]).message).toMatch(/n1 \(segment_sum\): num_segments must be ≥ 0/);
+    expect(opFailure("segment_sum", [[[4, 2]], [[4], "f32"]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): segment_ids must be an integer tensor, got f32\[4\]/);
+    expect(opFailure("segment_sum", [[[4, 2]], [[5], "i32"]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): segment_ids i32\[5\] must have one id per row of data f32\[4, 2\]/);
+    expect(opFailure("segment_sum", [[[4, 2]], [[4, 1], "i32"]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): segment_ids i32\[4, 1\] must be a vector/);
+    expect(opFailure("segment_sum", [[[]], [[1], "i32"]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): data f32\[\] must have rank ≥ 1/);
+    expect(opFailure("segment_sum", [[[4], "bool"], [[4], "i32"]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): arithmetic on bool/);
+    expect(opFailure("segment_sum", [[[4]], [[4], "i32"], [[5]]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): num_segments 3 disagrees with like f32\[5\]/);
+    expect(opFailure("segment_sum", [[[4]]], { num_segments: 3 }).message).toMatch(/n1 \(segment_sum\): takes 2 inputs/);
+    expect(opFailure("segment_sum", [[["n"]], [["m"], "i32"]], { num_segments: 3 }).message).toMatch(/one id per row/);
+  });
+
+  test("VJP is a gather of the gradient by segment_ids; none for the ids or like", () => {
+    checkVjp("segment_sum", [{ shape: [6, 3] }, { shape: [6], dtype: "i32", data: [2, 0, 2, 3, 0, 2] }], { num_segments: 4 });
+    checkVjp("segment_sum", [{ shape: [5] }, { shape: [5], dtype: "i32", data: [1, 1, 1, 0, 1] }, { shape: [3] }]);
+    const [gx, gi] = vjpValues("segment_sum", [{ shape: [4], data: [1, 2, 3, 4] }, idx([2, 0, 2, 1])], { num_segments: 3 }, [{ shape: [3], data: [10, 20, 30] }]);
+    expectClose(gx!, { shape: [4], data: [30, 10, 30, 20] });
+    expect(gi).toBeNull();
+    expect(vjpOf("segment_sum", [{ shape: ["n", 2], dtype: "f32" }, { shape: ["n"], dtype: "i32" }, { shape: ["s"], dtype: "f32" }])).toEqual(["f32[n, 2]", null, null]);
+  });
+
+  test("through autodiff in a graph: d/dx of Σ (segment_sum(x²) · w)", () => {
+    const b = new GraphBuilder();
+    const x = b.input("x", [5, 2], "f64"), ids = b.input("ids", [5], "i32"), w = b.input("w", [3, 2], "f64");
+    const s = b.op1("segment_sum", [b.op1("mul", [x, x]), ids], { num_segments: 3 });
+    const loss = b.op1("sum", [b.op1("mul", [s, w])], { axes: [] });
+    const rng = new Rng(5);
+    checkGraphGrad(b.build([loss]), [rand(rng, [5, 2]), { data: [0, 2, 2, 1, 0], shape: [5] }, rand(rng, [3, 2])], [0, 2]);
+  });
+
+  test("the compiled cpu kernel equals the interpreter (static and symbolic sizes)", async () => {
+    const rng = new Rng(7);
+    const b = new GraphBuilder();
+    const x = b.input("x", ["n", 3], "f32"), ids = b.input("ids", ["n"], "i32"), like = b.input("like", ["s"], "f32");
+    const b1 = b.op1("segment_sum", [x, ids, like]);
+    const g = b.build([b1]);
+    const sb = new GraphBuilder();
+    const sx = sb.input("x", [37, 4], "f64"), si = sb.input("ids", [37], "i32");
+    const sg = sb.build([sb.op1("segment_sum", [sb.op1("exp", [sx]), si], { num_segments: 9 })]);
+    const [mod, smod] = await Promise.all([compile(g, "cpu"), compile(sg, "cpu")]);
+    for (const [n, s] of [[50, 7], [1000, 33], [3, 5]] as const) {
+      const xv = rand(rng, [n, 3]);
+      const iv = Array.from({ length: n }, () => rng.int(0, s));
+      const want = interpret(g, [xv, { data: iv, shape: [n] }, { data: new Float64Array(s), shape: [s] }]).outputs[0]!;
+      const [got] = mod.run([Tensor.fromArray(xv.data, [n, 3], "f32"), Tensor.fromArray(iv, [n], "i32"), Tensor.zeros([s], "f32")]);
+      expectClose({ shape: [...got!.shape], data: Float64Array.from(got!.toArray()) }, want, { atol: 1e-5, rtol: 1e-5 });
+    }
+    const xv = rand(rng, [37, 4]);
+    const iv = Array.from({ length: 37 }, () => rng.int(-2, 11)); // some dropped
+    const want = interpret(sg, [xv, { data: iv, shape: [37] }]).outputs[0]!;
+    const [got] = smod.run([Tensor.fromArray(xv.data, [37, 4], "f64"), Tensor.fromArray(iv, [37], "i32")]);
+    expectClose({ shape: [...got!.shape], data: Float64Array.from(got!.toArray()) }, want, { atol: 1e-12, rtol: 1e-12 });
+    expectClose(want, segmentSumRef({ shape: [37, 4], data: xv.data.map(Math.exp) }, iv, 9), { atol: 1e-12, rtol: 1e-12 });
+  });
+});
