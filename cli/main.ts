@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { LatheError } from "../core/errors.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { compileCommand } from "./commands/compile.ts";
+import { crowdCommand } from "./commands/crowd.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { experimentCommand } from "./commands/experiment.ts";
 import { inspectCommand } from "./commands/inspect.ts";
@@ -13,7 +14,7 @@ import { teCommand } from "./commands/te.ts";
 import { tuneCommand } from "./commands/tune.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, compileCommand, runCommand, inspectCommand, tuneCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, compileCommand, runCommand, inspectCommand, tuneCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")

@@ -33,12 +33,12 @@ export type SegmentStrategy = "padded" | "masked";
 export const SEGMENT_STRATEGIES: readonly SegmentStrategy[] = ["padded", "masked"];
 
 /** The two segmentations of the labels: by item (size i) and by worker (size w). */
-type Seg = "item" | "worker";
+export type Seg = "item" | "worker";
 
-const i32 = (shape: (string | number)[]) => ({ shape, dtype: "i32" as const });
-const f64 = (shape: (string | number)[]) => ({ shape, dtype: "f64" as const });
+export const i32 = (shape: (string | number)[]) => ({ shape, dtype: "i32" as const });
+export const f64 = (shape: (string | number)[]) => ({ shape, dtype: "f64" as const });
 
-type Inputs = Readonly<Record<string, Tracer>>;
+export type Inputs = Readonly<Record<string, Tracer>>;
 type Outs = Tracer | { readonly [name: string]: Tracer };
 
 /** The inputs a graph needs to sum label rows by `s`. */
@@ -65,7 +65,7 @@ function segSum(x: Tracer, s: Seg, inp: Inputs, strategy: SegmentStrategy): Trac
 }
 
 /** f64 one-hot rows [n, k] of `label` against the class indices `classes` (0..k-1). */
-const oneHot = (label: Tracer, classes: Tracer): Tracer => label.unsqueeze([1]).equal(classes.unsqueeze([0])).cast("f64");
+export const oneHot = (label: Tracer, classes: Tracer): Tracer => label.unsqueeze([1]).equal(classes.unsqueeze([0])).cast("f64");
 
 /** a / b where b > 0, else `otherwise` (broadcast). */
 const safeDiv = (a: Tracer, b: Tracer, otherwise: Tracer): Tracer => {
@@ -83,10 +83,10 @@ let graphOptions: JitOptions = {};
 /** Chooses how the graphs run (e.g. `{ executor: "interpreted" }`); affects graphs not yet compiled. */
 export function setGraphOptions(opts: JitOptions): void { graphOptions = opts; }
 
-type Graph = CompiledFunction<InputSpecs, Outs>;
+export type Graph = CompiledFunction<InputSpecs, Outs>;
 
-/** A graph per strategy, traced on first use and shared by every aggregator. */
-function defineGraph(base: InputSpecs, segs: readonly Seg[], fn: (inp: Inputs, seg: (x: Tracer, s: Seg) => Tracer) => Outs): (s: SegmentStrategy) => Graph {
+/** A graph per strategy, traced on first use and shared by every aggregator (GLAD and MACE build theirs with it too). */
+export function defineGraph(base: InputSpecs, segs: readonly Seg[], fn: (inp: Inputs, seg: (x: Tracer, s: Seg) => Tracer) => Outs): (s: SegmentStrategy) => Graph {
   const made = new Map<SegmentStrategy, Graph>();
   return (strategy) => {
     let g = made.get(strategy);
@@ -98,6 +98,15 @@ function defineGraph(base: InputSpecs, segs: readonly Seg[], fn: (inp: Inputs, s
     return g;
   };
 }
+
+/** Runs a graph whose outputs are named; returns them by name. */
+export const runGraph = async (g: Graph, inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> => (await g(inputs)) as Record<string, Tensor>;
+
+/** The first element of a tensor as a number. */
+export const num = (t: Tensor): number => (t.data as ArrayLike<number>)[0]!;
+
+/** The number of classes as an f64 scalar, from `classes` i32[k]. */
+export const numClassesOf = (classes: Tracer): Tracer => classes.cast("f64").mul(0).add(1).sum();
 
 /** Weighted soft votes: post[i, c] ∝ Σ over labels of i saying c of weight; an item without votes is uniform. */
 const voteGraph = defineGraph(

@@ -46,6 +46,35 @@ export interface OnlineDawidSkeneOptions extends EmOptions {
   readonly refresh?: boolean;
 }
 
+/**
+ * Everything an OnlineDawidSkene holds, to continue the stream in another process
+ * (`toState` / `OnlineDawidSkene.fromState`; models/crowd/state.ts stores it on disk). It
+ * keeps every label seen (item, worker, label), because each batch's E-step reads all
+ * labels of the items it touches and the refresh pass reads all labels.
+ */
+export interface OnlineDawidSkeneState {
+  readonly options: { readonly maxIter: number; readonly tol: number; readonly smoothing: number; readonly tau: number; readonly kappa: number; readonly refresh: boolean };
+  /** Batches seen. */
+  readonly t: number;
+  readonly items: readonly string[];
+  readonly workers: readonly string[];
+  /** null before the first batch. */
+  readonly classes: readonly string[] | null;
+  readonly item: Int32Array;
+  readonly worker: Int32Array;
+  readonly label: Int32Array;
+  /** Per item: 1 once it has a label. */
+  readonly seen: Uint8Array;
+  /** Sufficient statistics: workers × classes × classes, and classes. */
+  readonly stats: Float64Array;
+  readonly mass: Float64Array;
+  /** Posteriors, items × classes. */
+  readonly post: Float64Array;
+  /** The current model's log confusion (workers × classes × classes) and log prior; null before the first batch. */
+  readonly logConf: Float64Array | null;
+  readonly logPrior: Float64Array | null;
+}
+
 export interface OnlineBatchReport {
   /** The batch's index t and its step ρ_t. */
   readonly batch: number;
@@ -135,6 +164,49 @@ export class OnlineDawidSkene {
   model(): { confusion: Float64Array; prior: Float64Array } | null {
     if (!this.logConf || !this.logPrior) return null;
     return { confusion: f64Data(this.logConf).map(Math.exp), prior: f64Data(this.logPrior).map(Math.exp) };
+  }
+
+  /** A copy of everything this model holds (see OnlineDawidSkeneState). */
+  toState(): OnlineDawidSkeneState {
+    return {
+      options: { maxIter: this.maxIter, tol: this.tol, smoothing: this.smoothing, tau: this.tau, kappa: this.kappa, refresh: this.refresh },
+      t: this.t, items: [...this.items], workers: [...this.workers], classes: this.classes ? [...this.classes] : null,
+      item: Int32Array.from(this.item.view()), worker: Int32Array.from(this.worker.view()), label: Int32Array.from(this.label.view()),
+      seen: Uint8Array.from(this.seen), stats: Float64Array.from(this.stats), mass: Float64Array.from(this.mass), post: Float64Array.from(this.post),
+      logConf: this.logConf ? f64Data(this.logConf) : null, logPrior: this.logPrior ? f64Data(this.logPrior) : null,
+    };
+  }
+
+  /**
+   * A model that continues from `state` exactly as the one that wrote it would. `overrides`
+   * may change how later batches iterate (maxIter, tol, segments), not the model itself.
+   */
+  static fromState(state: OnlineDawidSkeneState, overrides: Pick<OnlineDawidSkeneOptions, "maxIter" | "tol" | "segments"> = {}): OnlineDawidSkene {
+    const o = state.options;
+    const m = new OnlineDawidSkene({ ...o, ...overrides });
+    const I = state.items.length, W = state.workers.length, K = state.classes?.length ?? 0, N = state.item.length;
+    const bad = (what: string) => { throw new LatheError(`OnlineDawidSkene.fromState: ${what}`); };
+    if (!Number.isInteger(state.t) || state.t < 0) bad(`t must be a non-negative integer, got ${state.t}`);
+    if (state.worker.length !== N || state.label.length !== N) bad(`item, worker and label have lengths ${N}, ${state.worker.length}, ${state.label.length}`);
+    if (state.seen.length !== I) bad(`seen has ${state.seen.length} entries for ${I} items`);
+    if (state.post.length !== I * K) bad(`post has ${state.post.length} entries for ${I} items × ${K} classes`);
+    if (state.classes !== null && state.mass.length !== K) bad(`mass has ${state.mass.length} entries for ${K} classes`);
+    if (state.stats.length !== W * K * K) bad(`stats has ${state.stats.length} entries for ${W} workers × ${K}² classes`);
+    if ((state.logConf === null) !== (state.logPrior === null)) bad(`logConf and logPrior must both be present or both absent`);
+    if (state.logConf && state.logConf.length !== W * K * K) bad(`logConf has ${state.logConf.length} entries for ${W} workers × ${K}² classes`);
+    if (state.logPrior && state.logPrior.length !== K) bad(`logPrior has ${state.logPrior.length} entries for ${K} classes`);
+    for (let k = 0; k < N; k++) {
+      const i = state.item[k]!, w = state.worker[k]!, l = state.label[k]!;
+      if (i < 0 || i >= I || w < 0 || w >= W || l < 0 || l >= K) bad(`label ${k} (${i}, ${w}, ${l}) is outside ${I} items × ${W} workers × ${K} classes`);
+    }
+    m.t = state.t;
+    m.items = [...state.items]; m.workers = [...state.workers]; m.classes = state.classes ? [...state.classes] : null;
+    m.item.push(state.item); m.worker.push(state.worker); m.label.push(state.label);
+    m.seen = Uint8Array.from(state.seen);
+    m.stats = Float64Array.from(state.stats); m.mass = Float64Array.from(state.mass); m.post = Float64Array.from(state.post);
+    m.logConf = state.logConf ? f64Tensor(state.logConf, [W, K, K]) : null;
+    m.logPrior = state.logPrior ? f64Tensor(state.logPrior, [K]) : null;
+    return m;
   }
 
   /**
