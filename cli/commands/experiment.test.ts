@@ -101,7 +101,11 @@ describe("the example experiment", () => {
       await experimentCommand().parseAsync(["--list"], { from: "user" });
       await experimentCommand().parseAsync([], { from: "user" });
       expect(log).toHaveBeenCalledTimes(2);
-      for (const [text] of log.mock.calls) expect(text).toMatch(/^experiments .*\n {2}example$/m);
+      for (const [text] of log.mock.calls) {
+        expect(text).toMatch(/^experiments \(models\/<name>\/experiment\.ts\):$/m);
+        expect(text).toMatch(/^ {2}example$/m);
+        expect(text).toMatch(/^ {2}crowd$/m);
+      }
     } finally {
       log.mockRestore();
     }
