@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { LatheError } from "../../core/errors.ts";
 import { cxxVersion } from "./host.ts";
-import { BenchReport, formatTable, median, ratioOf, timeIt, timeSides, timeSidesSpread, type HostInfo } from "./report.ts";
+import { BenchReport, formatTable, median, ratioOf, timeIt, timeSidesSpread, type HostInfo } from "./report.ts";
 
 const HOST: HostInfo = {
   cpu: "Test CPU", family: 25, model: 1, isa: ["avx2", "avx", "avx2", "fma"], cores: 2, peak_gflops_per_core: null, triad_gbs: null,
@@ -149,7 +149,7 @@ describe("helpers", () => {
     expect(slow.medianMs).toBeGreaterThanOrEqual(15); // awaited, not just started
   });
 
-  test("timeSides: blocks alternate forward and reverse, each prepared and warmed, promises awaited one at a time", async () => {
+  test("timeSidesSpread: blocks alternate forward and reverse, each prepared and warmed, promises awaited one at a time", async () => {
     const log: string[] = [];
     let running = 0, most = 0;
     const side = (name: string) => async () => {
@@ -158,7 +158,7 @@ describe("helpers", () => {
       await new Promise((r) => setTimeout(r, 1));
       running--;
     };
-    const secs = await timeSides([side("a"), side("b")], { repeats: 10, blocks: 5, inner: 2, pauseMs: 0, prepare: (i) => log.push(`prep${i}`) });
+    const secs = (await timeSidesSpread([side("a"), side("b")], { repeats: 10, blocks: 5, inner: 2, pauseMs: 0, prepare: (i) => log.push(`prep${i}`) })).map((t) => t.median);
     expect(secs).toHaveLength(2);
     for (const s of secs) expect(s).toBeGreaterThan(0);
     // Per block: prepare, one warm-up call, then 2 samples × 2 calls; a, b, then b, a, …
@@ -166,7 +166,7 @@ describe("helpers", () => {
     const ab = [...block(0, "a"), ...block(1, "b")], ba = [...block(1, "b"), ...block(0, "a")];
     expect(log).toEqual([...ab, ...ba, ...ab, ...ba, ...ab]);
     expect(most).toBe(1);
-    await expect(timeSides([side("a")], { repeats: 4, blocks: 4 })).rejects.toThrow(/blocks must be an integer >= 5/);
+    await expect(timeSidesSpread([side("a")], { repeats: 4, blocks: 4 })).rejects.toThrow(/blocks must be an integer >= 5/);
   });
 
   test("timeSidesSpread: the median of the blocks with the fastest and slowest block", async () => {

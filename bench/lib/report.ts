@@ -10,7 +10,7 @@ import { LatheError } from "../../core/errors.ts";
 import { hostInfo, type HostInfo } from "./host.ts";
 
 export { hostInfo, type HostInfo } from "./host.ts";
-export { median, timeIt, timeSides, timeSidesSpread, type SideTiming, type SidesOptions, type TimeOptions, type Timing } from "./timing.ts";
+export { median, timeIt, timeSidesSpread, type SideTiming, type SidesOptions, type TimeOptions, type Timing } from "./timing.ts";
 
 export const RESULTS_DIR = fileURLToPath(new URL("../results", import.meta.url));
 

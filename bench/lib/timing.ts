@@ -86,8 +86,3 @@ export async function timeSidesSpread(sides: readonly (() => unknown)[], opts: S
   }
   return figures.map((bs) => ({ median: median(bs), min: Math.min(...bs), max: Math.max(...bs), blocks: bs }));
 }
-
-/** timeSidesSpread's medians alone. */
-export async function timeSides(sides: readonly (() => unknown)[], opts: SidesOptions): Promise<number[]> {
-  return (await timeSidesSpread(sides, opts)).map((t) => t.median);
-}

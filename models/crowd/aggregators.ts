@@ -6,7 +6,7 @@
  */
 import { LatheError } from "../../core/errors.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
-import { agreement, argmaxRows, eStep, f64Data, f64Tensor, maxAbsDiff, mStep, oneCoinMStep, tensorsOf, votes } from "./graphs.ts";
+import { agreement, argmaxRows, f64Data, f64Tensor, mStep, oneCoinMStep, runEm, tensorsOf, votes } from "./graphs.ts";
 import type { SegmentStrategy } from "./graphs.ts";
 import type { LabelSet } from "./labels.ts";
 
@@ -128,19 +128,8 @@ export class DawidSkene {
   async fit(ls: LabelSet): Promise<EmResult> {
     checkLabels(ls, "DawidSkene");
     const t = tensorsOf(ls, this.segments), I = ls.numItems, K = ls.numClasses;
-    let post = await votes(t);
-    let m = await mStep(t, post, this.smoothing);
-    let prev = f64Data(post), it = 0, converged = false;
-    while (it < this.maxIter) {
-      post = await eStep(t, m.logConf, m.logPrior);
-      it++;
-      m = await mStep(t, post, this.smoothing);
-      const cur = f64Data(post);
-      const done = maxAbsDiff(cur, prev) <= this.tol;
-      prev = cur;
-      if (done) { converged = true; break; }
-    }
-    return { ...result(prev, I, K), confusion: exp(m.logConf), prior: exp(m.logPrior), iterations: it, converged };
+    const { m, post, iterations, converged } = await runEm(t, await votes(t), (p) => mStep(t, p, this.smoothing), this.maxIter, this.tol);
+    return { ...result(post, I, K), confusion: exp(m.logConf), prior: exp(m.logPrior), iterations, converged };
   }
 }
 
@@ -170,19 +159,7 @@ export class OneCoinDawidSkene {
   async fit(ls: LabelSet): Promise<EmResult & { readonly skills: Float64Array }> {
     checkLabels(ls, "OneCoinDawidSkene", 2);
     const t = tensorsOf(ls, this.segments), I = ls.numItems, K = ls.numClasses;
-    const m1 = (post: Tensor) => oneCoinMStep(t, post, this.eps);
-    let post = await votes(t);
-    let m = await m1(post);
-    let prev = f64Data(post), it = 0, converged = false;
-    while (it < this.maxIter) {
-      post = await eStep(t, m.logConf, m.logPrior);
-      it++;
-      m = await m1(post);
-      const cur = f64Data(post);
-      const done = maxAbsDiff(cur, prev) <= this.tol;
-      prev = cur;
-      if (done) { converged = true; break; }
-    }
-    return { ...result(prev, I, K), confusion: exp(m.logConf), prior: exp(m.logPrior), iterations: it, converged, skills: f64Data(m.skill) };
+    const { m, post, iterations, converged } = await runEm(t, await votes(t), (p) => oneCoinMStep(t, p, this.eps), this.maxIter, this.tol);
+    return { ...result(post, I, K), confusion: exp(m.logConf), prior: exp(m.logPrior), iterations, converged, skills: f64Data(m.skill) };
   }
 }

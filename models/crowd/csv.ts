@@ -20,6 +20,7 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { parse } from "csv-parse";
 import { LatheError, ParseError } from "../../core/errors.ts";
+import { Names } from "./labels.ts";
 
 /** One CSV record: its fields and the line it starts on (1-based). */
 export interface CsvRecord {
@@ -173,22 +174,6 @@ class Ints {
   view(): Int32Array { return this.data.slice(0, this.length); }
 }
 
-/** Names → dense indices in first-seen order, starting from `initial`. */
-class Interner {
-  readonly names: string[];
-  private readonly index = new Map<string, number>();
-  constructor(initial: readonly string[] = []) {
-    this.names = [];
-    for (const n of initial) this.of(n);
-  }
-  of(name: string): number {
-    let k = this.index.get(name);
-    if (k === undefined) { k = this.names.length; this.names.push(name); this.index.set(name, k); }
-    return k;
-  }
-  get(name: string): number | undefined { return this.index.get(name); }
-}
-
 export interface ReadLabelsOptions {
   /**
    * The classes, in index order. Given, a label outside them is an error and a label seen
@@ -233,9 +218,9 @@ const MAX_WORKERS = 0x4000000, MAX_ITEMS = 0x8000000;
 
 /** Reads a `task,worker,label` CSV (see the file comment for the errors). */
 export async function readLabelsCsv(path: string, opts: ReadLabelsOptions = {}): Promise<CrowdCsv> {
-  const items = new Interner(opts.extend?.items), workers = new Interner(opts.extend?.workers);
-  const fixed = opts.classes ? new Interner(opts.classes) : null;
-  const classes = fixed ?? new Interner();
+  const items = new Names(opts.extend?.items), workers = new Names(opts.extend?.workers);
+  const fixed = opts.classes ? new Names(opts.classes) : null;
+  const classes = fixed ?? new Names();
   const count: number[] = [], firstAt: { line: number; col: number }[] = [];
   const it = new Ints(), wk = new Ints(), lb = new Ints();
   // (task, worker) → the line it was labelled on (0: in the labels extended).

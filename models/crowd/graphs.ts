@@ -346,6 +346,29 @@ export function agreement(t: LabelTensors, post: Tensor): Promise<Tensor> {
   return run(agreementGraph(t.strategy), { post, item: t.item, worker: t.worker, label: t.label, ...t.seg("worker") });
 }
 
+/**
+ * Confusion-matrix EM from the posteriors `post`: an M-step, then E-step + M-step until no
+ * posterior moves by more than `tol` or after `maxIter` E-steps. `mStepOf` is the model's
+ * M-step (Dawid–Skene's, one-coin's, online DS's with its history); the E-step is Dawid–Skene's
+ * over `t`. Returns the last M-step, the last posteriors and whether it converged.
+ */
+export async function runEm<M extends { readonly logConf: Tensor; readonly logPrior: Tensor }>(
+  t: LabelTensors, post: Tensor, mStepOf: (post: Tensor) => Promise<M>, maxIter: number, tol: number,
+): Promise<{ m: M; post: Float64Array; iterations: number; converged: boolean }> {
+  let m = await mStepOf(post);
+  let prev = f64Data(post), iterations = 0;
+  while (iterations < maxIter) {
+    const next = await eStep(t, m.logConf, m.logPrior);
+    iterations++;
+    m = await mStepOf(next);
+    const cur = f64Data(next);
+    const moved = maxAbsDiff(cur, prev);
+    prev = cur;
+    if (moved <= tol) return { m, post: prev, iterations, converged: true };
+  }
+  return { m, post: prev, iterations, converged: false };
+}
+
 /** Largest |a − b| over two equally long arrays (∞ if any difference is NaN). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

@@ -15,8 +15,8 @@ import { LatheError } from "../../core/errors.ts";
 /** One raw label: item name, worker name, class name. */
 export type Triple = readonly [item: string, worker: string, label: string];
 
-/** Names → dense indices in first-seen order. */
-class Names {
+/** Names → dense indices in first-seen order (also the CSV reader's, csv.ts). */
+export class Names {
   readonly names: string[];
   private readonly index = new Map<string, number>();
   constructor(initial: readonly string[] = []) {

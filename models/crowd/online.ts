@@ -31,7 +31,7 @@ import { LatheError } from "../../core/errors.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
 import type { EmOptions } from "./aggregators.ts";
 import { checkSmoothing, emOptions } from "./aggregators.ts";
-import { argmaxRows, eStep, f64Data, f64Tensor, labelTensors, maxAbsDiff, mStep, votes } from "./graphs.ts";
+import { argmaxRows, eStep, f64Data, f64Tensor, labelTensors, mStep, runEm, votes } from "./graphs.ts";
 import type { LabelTensors, MStepHistory, SegmentStrategy } from "./graphs.ts";
 import type { LabelSet } from "./labels.ts";
 
@@ -241,19 +241,8 @@ export class OnlineDawidSkene {
       prevStats: f64Tensor(this.stats, [W, K, K]), prevMass: f64Tensor(this.mass, [K]), rho,
       labelScale: raw ? 1 : 1 / batch.numLabels, itemScale: raw ? 1 : 1 / B, countScale: raw ? 1 : this.numLabels,
     };
-    const m1 = (post: Tensor) => mStep(mT, post, this.smoothing, history);
-    let post = this.logConf && this.logPrior ? await eStep(eT, this.logConf, this.logPrior) : await votes(eT);
-    let m = await m1(post);
-    let prev = f64Data(post), it = 0, converged = false;
-    while (it < this.maxIter) {
-      post = await eStep(eT, m.logConf, m.logPrior);
-      it++;
-      m = await m1(post);
-      const cur = f64Data(post);
-      const done = maxAbsDiff(cur, prev) <= this.tol;
-      prev = cur;
-      if (done) { converged = true; break; }
-    }
+    const start = this.logConf && this.logPrior ? await eStep(eT, this.logConf, this.logPrior) : await votes(eT);
+    const { m, post: batchPost, iterations, converged } = await runEm(eT, start, (p) => mStep(mT, p, this.smoothing, history), this.maxIter, this.tol);
     // Commit. On the first batch the raw counts are stored as per-label averages.
     this.stats = f64Data(m.stats);
     this.mass = f64Data(m.mass);
@@ -267,9 +256,9 @@ export class OnlineDawidSkene {
     // Items not labelled yet get the prior; seen items outside the batch are refreshed (or kept).
     if (this.refresh && B < this.seenCount()) this.post = f64Data(await eStep(this.allTensors(), m.logConf, m.logPrior));
     else this.fillUnseen(I, K);
-    touched.forEach((i, b) => this.post.set(prev.subarray(b * K, b * K + K), i * K));
+    touched.forEach((i, b) => this.post.set(batchPost.subarray(b * K, b * K + K), i * K));
     this.t++;
-    return { batch: this.t - 1, rho, iterations: it, converged, touchedItems: B };
+    return { batch: this.t - 1, rho, iterations, converged, touchedItems: B };
   }
 
   private seenCount(): number { let s = 0; for (const x of this.seen) s += x; return s; }
