@@ -20,7 +20,7 @@ const LEVELS = [
   { lower: "^compiler/lower/" },
   { autotune: "^compiler/autotune/", frontend: "^compiler/frontend/" },
   { targets: "^compiler/targets/" },
-  { driver: "^compiler/driver/" },
+  { driver: "^compiler/driver/", distributed: "^compiler/distributed/" },
   { train: "^train/" },
   { models: "^models/" },
   { entries: "^(index|plugin-api)\\.ts$" },

@@ -54,6 +54,24 @@ async function onnxTestdata(): Promise<ProbeResult> {
   return existsSync(dir) ? ok(dir) : missing(`${dir} not found`);
 }
 
+/** BullMQ (the job queue of lathe worker) runs on Redis 5 and recommends 6.2 or newer. */
+export const MIN_REDIS = [6, 2] as const;
+
+/** The verdict on `redis-server --version`'s line ("Redis server v=7.0.15 sha=…"). */
+export function redisVersionVerdict(line: string): ProbeResult {
+  const m = /v=(\d+)\.(\d+)\.(\d+)/.exec(line);
+  if (!m) return missing(`cannot read a version from "${line}"`);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const good = major > MIN_REDIS[0] || (major === MIN_REDIS[0] && minor >= MIN_REDIS[1]);
+  const v = `${m[1]}.${m[2]}.${m[3]}`;
+  return good ? ok(`Redis ${v}`) : missing(`Redis ${v} is older than ${MIN_REDIS.join(".")} (BullMQ's recommended minimum)`);
+}
+
+async function redisServer(): Promise<ProbeResult> {
+  const r = await toolVersion("redis-server", ["--version"]);
+  return r.ok ? redisVersionVerdict(r.detail) : r;
+}
+
 const OPENMP = `#include <omp.h>
 #include <cstdio>
 int main() { int n = 0;
@@ -89,6 +107,7 @@ export const CHECKS: readonly Check[] = [
   { name: "vulkan+swiftshader", required: true, probe: vulkanSwiftShader, fix: apt("chromium", "libvulkan1") },
   { name: "verilator", required: true, probe: () => toolVersion("verilator", ["--version"]), fix: apt("verilator") },
   { name: "iverilog", required: true, probe: () => toolVersion("iverilog", ["-V"]), fix: apt("iverilog") },
+  { name: "redis-server", required: true, probe: redisServer, fix: apt("redis-server") },
   { name: "python3-torch", required: false, probe: () => pythonModule("torch"), fix: apt("python3-torch") },
   { name: "python3-torchvision", required: false, probe: () => pythonModule("torchvision"), fix: apt("python3-torchvision") },
   { name: "python3-onnx", required: false, probe: () => pythonModule("onnx"), fix: apt("python3-onnx") },

@@ -34,13 +34,14 @@ export interface LoadedModel {
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function parsePairs(pairs: readonly string[], what: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   for (const p of pairs) {
     const m = /^([^=]+)=(.+)$/.exec(p);
     if (!m) throw new LatheError(`${what} must look like name=value, got "${p}"`);
-    out[m[1]!.trim()] = m[2]!.trim();
+    out.push([m[1]!.trim(), m[2]!.trim()]);
   }
-  return out;
+  // fromEntries defines own properties: a name such as "__proto__" stays a name (and readers use hasOwn).
+  return Object.fromEntries(out);
 }
 
 export function parseDims(pairs: readonly string[]): Record<string, number> {
@@ -58,22 +59,23 @@ export async function loadModel(file: string, opts: LoadModelOptions = {}): Prom
   } catch (e) {
     throw new LatheError(`cannot read ${file}: ${(e as Error).message}`);
   }
+  // One read: the bytes hashed into the manifest are the bytes imported (the file may change in between).
   const meta: Record<string, string | number> = { model: file, modelSha256: createHash("sha256").update(bytes).digest("hex") };
   let graph: Graph;
   let names: LoadedModel["names"];
   if (file.toLowerCase().endsWith(".onnx")) {
-    // Loaded on demand: the text-graph path must not depend on the ONNX frontend. The path
-    // (not the bytes) goes in, so the importer's errors name the file.
+    // Loaded on demand: the text-graph path must not depend on the ONNX frontend. The bytes
+    // already read (and hashed) go in, with the path to name the file in errors.
     const onnx = await import("../compiler/frontend/onnx/index.ts");
-    const model = onnx.importOnnx(file, { ...(opts.dims ? { dims: opts.dims } : {}) });
+    const model = onnx.importOnnx(bytes, { ...(opts.dims ? { dims: opts.dims } : {}) }, file);
     graph = model.graph;
     meta.onnxOpset = model.opset;
     if (model.producer) meta.onnxProducer = model.producer;
     names = { inputs: model.inputs.map((v) => v.name), outputs: model.outputs.map((v) => v.name) };
   } else {
     if (opts.dims && Object.keys(opts.dims).length) throw new LatheError("--dim applies to ONNX models; a graph text file states its own dimensions");
-    const constants: Record<string, TypedArray> = {};
-    for (const [name, npy] of Object.entries(opts.constFiles ?? {})) constants[name] = readNpy(npy).data;
+    const constants = new Map<string, TypedArray>();
+    for (const [name, npy] of Object.entries(opts.constFiles ?? {})) constants.set(name, readNpy(npy).data);
     graph = parseGraph(bytes.toString("utf8"), { source: file, constants });
   }
   return { graph: runGraphPasses(graph, standardGraphPasses, opts.passes ?? {}), meta, ...(names ? { names } : {}) };

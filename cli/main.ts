@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { LatheError } from "../core/errors.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { compileCommand } from "./commands/compile.ts";
+import { clusterCommand } from "./commands/cluster.ts";
 import { crowdCommand } from "./commands/crowd.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { experimentCommand } from "./commands/experiment.ts";
@@ -12,9 +13,11 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { runCommand } from "./commands/run.ts";
 import { teCommand } from "./commands/te.ts";
 import { tuneCommand } from "./commands/tune.ts";
+import { workerCommand } from "./commands/worker.ts";
+import { queueCommand } from "./commands/queue.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, compileCommand, runCommand, inspectCommand, tuneCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, inspectCommand, tuneCommand, workerCommand, queueCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")
@@ -24,14 +27,20 @@ export function makeProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; diagnosed errors print one line and exit 1, anything else keeps its stack. */
+/**
+ * Runs the CLI. Every error prints one line and a non-zero exit: 1 for a diagnosed
+ * LatheError, 2 for anything else (a bug in Lathe). LATHE_DEBUG (any value) adds the stack.
+ */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
     await makeProgram().parseAsync([...argv]);
   } catch (e) {
-    if (!(e instanceof LatheError)) throw e;
-    console.error(`lathe: ${e.name}: ${e.message}`);
-    process.exitCode = 1;
+    const err = e instanceof Error ? e : new Error(String(e));
+    const ours = err instanceof LatheError;
+    if (ours) console.error(`lathe: ${err.name}: ${err.message}`);
+    else console.error(`lathe: ${err.name}: ${err.message.replace(/\s*\n\s*/g, " ")} (an internal error; LATHE_DEBUG=1 prints its stack)`);
+    if (process.env.LATHE_DEBUG && err.stack) console.error(err.stack);
+    process.exitCode = ours ? 1 : 2;
   }
 }
 

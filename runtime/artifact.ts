@@ -15,7 +15,9 @@
  *
  * Every file is written under a temporary name and renamed into place; the old manifest
  * is removed first and the new one written last, and it holds the SHA-256 of the other
- * files (and of itself), so an interrupted or tampered artifact never loads.
+ * files (and of itself), so an interrupted or damaged artifact never loads. That is
+ * integrity, not authenticity: whoever edits the manifest can recompute its checksum.
+ * artifact-signature.ts adds a detached Ed25519 signature (manifest.json.sig) for that.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -145,14 +147,29 @@ export const manifestText = (m: Omit<ArtifactManifest, "manifestSha256">): strin
 
 /** Reads and checks manifest.json: its own checksum, its format version and every field's type. */
 export function readManifest(dir: string): ArtifactManifest {
+  return parseManifest(readManifestBytes(dir), dir);
+}
+
+/** manifest.json's bytes, read once (a signature check and the parse then see the same bytes). */
+export function readManifestBytes(dir: string): Uint8Array {
   const file = path.join(dir, MANIFEST_FILE);
   if (!existsSync(file)) {
     throw new LatheError(`${dir} is not a Lathe artifact: ${MANIFEST_FILE} is missing (or a compile into it was interrupted)`);
   }
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new LatheError(`${file}: cannot read the manifest: ${(e as Error).message}`);
+  }
+}
+
+/** Checks manifest bytes read from `dir` (see readManifest). */
+export function parseManifest(bytes: Uint8Array, dir: string): ArtifactManifest {
+  const file = path.join(dir, MANIFEST_FILE);
   const fail = (why: string): never => { throw new LatheError(`${file}: ${why}`); };
   let m: Record<string, unknown>;
   try {
-    m = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    m = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as Record<string, unknown>;
   } catch (e) {
     return fail(`not valid JSON (${(e as Error).message}); the manifest is corrupt`);
   }

@@ -4,7 +4,8 @@
  * a program that only runs artifacts loads runtime/ and core/ alone.
  */
 export { loadModule } from "./module.ts";
-export type { LoadedModule } from "./module.ts";
+export type { LoadedModule, LoadOptions } from "./module.ts";
+export { readTrustedKey, keySha256, verifyArtifactSignature, SIGNATURE_FILE } from "./artifact-signature.ts";
 export { readManifest, ARTIFACT_FORMAT, ARTIFACT_VERSION, LATHE_VERSION } from "./artifact.ts";
 export type { ArtifactManifest, TensorSpec } from "./artifact.ts";
 export { Tensor } from "./tensor.ts";

@@ -8,6 +8,7 @@ import { LatheError } from "../core/errors.ts";
 import { DTYPES } from "../core/dtype.ts";
 import { decodeNpy, encodeNpy, readNpy, writeNpy } from "./npy.ts";
 import { Tensor } from "./tensor.ts";
+import { NEEDS, skipReason } from "../test/helpers/skip.ts";
 
 const PY = "/usr/bin/python3";
 const hasNumpy = existsSync(PY) && spawnSync(PY, ["-c", "import numpy"]).status === 0;
@@ -36,7 +37,7 @@ describe("npy", () => {
     expect(bytes[10 + len - 1]).toBe(0x0a);
   });
 
-  test.runIf(hasNumpy)("reads files written by numpy (v1.0, v2.0, v3.0 headers, every dtype)", () => {
+  test.runIf(hasNumpy)(skipReason("reads files written by numpy (v1.0, v2.0, v3.0 headers, every dtype)", !hasNumpy && NEEDS.numpy), () => {
     const cases: [string, string][] = [["float16", "f16"], ["float32", "f32"], ["float64", "f64"], ["int8", "i8"], ["uint8", "u8"], ["int32", "i32"], ["int64", "i64"], ["bool", "bool"]];
     python(`
 import numpy as np
@@ -63,7 +64,7 @@ np.save('${tmp}/scalar.npy', np.float32(2.5))
     expect(s.toArray()).toEqual([2.5]);
   });
 
-  test.runIf(hasNumpy)("numpy reads what Lathe writes", () => {
+  test.runIf(hasNumpy)(skipReason("numpy reads what Lathe writes", !hasNumpy && NEEDS.numpy), () => {
     const ts = DTYPES.map((d, i) => Tensor.random([3, 2], d, i + 1));
     ts.forEach((t) => writeNpy(`${tmp}/lathe_${t.dtype}.npy`, t));
     const out = python(`

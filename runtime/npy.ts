@@ -14,10 +14,10 @@ import { writeFileAtomic } from "./atomic-file.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** numpy type code (without byte order) ↔ Lathe dtype. */
-const FROM_NUMPY: Readonly<Record<string, DType>> = {
-  f2: "f16", f4: "f32", f8: "f64", i1: "i8", u1: "u8", i4: "i32", i8: "i64", b1: "bool",
-};
+/** numpy type code (without byte order) ↔ Lathe dtype. A Map: the code comes from the file, and "constructor" must not find Object's. */
+const FROM_NUMPY: ReadonlyMap<string, DType> = new Map([
+  ["f2", "f16"], ["f4", "f32"], ["f8", "f64"], ["i1", "i8"], ["u1", "u8"], ["i4", "i32"], ["i8", "i64"], ["b1", "bool"],
+]);
 const TO_NUMPY: Record<DType, string> = {
   f16: "<f2", f32: "<f4", f64: "<f8", i8: "|i1", u8: "|u1", i32: "<i4", i64: "<i8", bool: "|b1",
 };
@@ -54,8 +54,8 @@ export function decodeNpy(bytes: Uint8Array, name = "<npy>"): Tensor {
   if (fortran === "True") fail("fortran_order (column-major) arrays are not supported; save with np.ascontiguousarray");
   const order = descr![0]!, code = descr!.slice(1);
   if (order === ">") fail(`big-endian data ('${descr}') is not supported; convert with arr.astype(arr.dtype.newbyteorder('<'))`);
-  const dtype = "<|=".includes(order) ? FROM_NUMPY[code] : undefined;
-  if (dtype === undefined) fail(`unsupported dtype '${descr}' (supported: ${Object.keys(FROM_NUMPY).join(", ")})`);
+  const dtype = "<|=".includes(order) ? FROM_NUMPY.get(code) : undefined;
+  if (dtype === undefined) fail(`unsupported dtype '${descr}' (supported: ${[...FROM_NUMPY.keys()].join(", ")})`);
   const shape = shapeText!.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
     const n = Number(s.replace(/L$/, ""));
     return Number.isSafeInteger(n) && n >= 0 ? n : fail(`bad dimension '${s}' in shape (${shapeText})`);

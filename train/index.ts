@@ -5,7 +5,7 @@ import { jit } from "./jit.ts";
 /** The model API: tracing (lt.ts: `lt.trace`, `lt.input`, `lt.param`, …) and `lt.compile` (jit.ts). */
 export const lt: typeof tracing & { readonly compile: typeof jit } = { ...tracing, compile: jit };
 export { Tracer, withTrace } from "./lt.ts";
-export type { Operand, Conv2dOptions, PoolOptions, Traced } from "./lt.ts";
+export type { Operand, Conv2dOptions, PoolOptions, Traced, ScanBody, ScanOptions } from "./lt.ts";
 export { Trace } from "./trace.ts";
 export type { TraceOptions, InputSource } from "./trace.ts";
 export { Parameter } from "./parameter.ts";

@@ -13,9 +13,10 @@
  * (`lathe/train`) is this object plus `compile`, kept out of this file so that layers
  * tracing with `lt` do not load the compiler.
  */
-import { LatheError } from "../core/errors.ts";
+import { LatheError, ShapeError } from "../core/errors.ts";
 import type { Attrs, Graph, Value } from "../compiler/graph/graph.ts";
 import type { Dim } from "../compiler/graph/types.ts";
+import { sameType, showType } from "../compiler/graph/types.ts";
 import type { DType } from "../core/dtype.ts";
 import type { TypedArray } from "../core/dtype.ts";
 import type { Parameter } from "./parameter.ts";
@@ -63,13 +64,17 @@ export class Tracer {
 
   private lift(x: Operand): Value {
     if (typeof x === "number") return this.trace.scalar(x, this.dtype);
-    if (x.trace !== this.trace) throw new LatheError(`lt: ${x.value.name} and ${this.value.name} belong to different traces`);
-    return x.value;
+    // A value of an enclosing trace is read into a loop body as a capture (trace.ts).
+    return this.trace.read(x.value, x.trace);
+  }
+  /** This value in the innermost trace of this and `o` (a loop body's, when `o` is one of its values). */
+  private inner(o: Operand): Tracer {
+    return typeof o !== "number" && o.trace !== this.trace && o.trace.within(this.trace) ? new Tracer(o.trace, o.trace.read(this.value, this.trace)) : this;
   }
   private un(op: string, attrs: Attrs = {}): Tracer { return new Tracer(this.trace, this.trace.b.op1(op, [this.value], attrs)); }
-  private bin(op: string, o: Operand): Tracer { return new Tracer(this.trace, this.trace.b.op1(op, [this.value, this.lift(o)])); }
+  private bin(op: string, o: Operand): Tracer { const a = this.inner(o); return new Tracer(a.trace, a.trace.b.op1(op, [a.value, a.lift(o)])); }
   /** `other op this`, for a number on the left (`lt` has no operator overloading). */
-  private rbin(op: string, o: Operand): Tracer { return new Tracer(this.trace, this.trace.b.op1(op, [this.lift(o), this.value])); }
+  private rbin(op: string, o: Operand): Tracer { const a = this.inner(o); return new Tracer(a.trace, a.trace.b.op1(op, [a.lift(o), a.value])); }
 
   // Elementwise binary, NumPy broadcasting.
   add(o: Operand): Tracer { return this.bin("add", o); }
@@ -106,6 +111,8 @@ export class Tracer {
   sign(): Tracer { return this.un("sign"); }
   square(): Tracer { return this.mul(this); }
   cast(dtype: DType): Tracer { return dtype === this.dtype ? this : this.un("cast", { dtype }); }
+  /** The same value, held constant by differentiation (no gradient flows back through it). */
+  stopGradient(): Tracer { return this.un("stop_gradient"); }
 
   // Reductions (empty axes: all).
   sum(axes: readonly number[] = [], keepdims = false): Tracer { return this.un("sum", { axes, keepdims }); }
@@ -155,11 +162,15 @@ function poolAttrs(o: PoolOptions): Attrs {
   return { kernel: o.kernel, strides: o.strides ?? o.kernel, pads: o.pads ?? [0, 0, 0, 0] };
 }
 
+/** The innermost trace of the operands (each enclosing it, or it is a loop body they cannot reach: an error). */
 const sameTrace = (xs: readonly Tracer[], what: string): Trace => {
-  const t = xs[0]?.trace ?? current(what);
-  if (xs.some((x) => x.trace !== t)) throw new LatheError(`${what}: operands belong to different traces`);
+  let t = xs[0]?.trace ?? current(what);
+  for (const x of xs) if (x.trace !== t && x.trace.within(t)) t = x.trace;
+  if (xs.some((x) => !t.within(x.trace))) throw new LatheError(`${what}: operands belong to different traces`);
   return t;
 };
+/** The operands as values of `t` (values of enclosing traces captured). */
+const valuesIn = (t: Trace, xs: readonly Tracer[]): Value[] => xs.map((x) => t.read(x.value, x.trace));
 
 export interface Traced {
   readonly graph: Graph;
@@ -204,15 +215,58 @@ export const lt = {
   },
   concat(xs: readonly Tracer[], axis: number): Tracer {
     const t = sameTrace(xs, "lt.concat");
-    return new Tracer(t, t.b.op1("concat", xs.map((x) => x.value), { axis }));
+    return new Tracer(t, t.b.op1("concat", valuesIn(t, xs), { axis }));
   },
   where(cond: Tracer, a: Tracer, b: Tracer): Tracer {
     const t = sameTrace([cond, a, b], "lt.where");
-    return new Tracer(t, t.b.op1("where", [cond.value, a.value, b.value]));
+    return new Tracer(t, t.b.op1("where", valuesIn(t, [cond, a, b])));
   },
   /** Any registry op by name; returns all its outputs. */
   op(name: string, inputs: readonly Tracer[], attrs: Attrs = {}): Tracer[] {
     const t = sameTrace(inputs, `lt.op(${name})`);
-    return t.b.op(name, inputs.map((x) => x.value), attrs).map((v) => new Tracer(t, v));
+    return t.b.op(name, valuesIn(t, inputs), attrs).map((v) => new Tracer(t, v));
+  },
+  /**
+   * A loop over axis 0 of the sequences `xs`, as JAX's `lax.scan`: `fn(carry, x)` returns
+   * `[newCarry, y]` for one step (x: one slice of each sequence) and is traced once, into
+   * the body of one scan node (compiler/graph/scan.ts) — a loop in compiled code, not an
+   * unrolled graph. Values of the enclosing trace that `fn` reads (closures, `lt.param`,
+   * `lt.step`) become the loop's invariants. Returns `[final carry, ys]`, every y stacked
+   * along a new axis 0 in step order (with `reverse`, steps run T−1 … 0 and ys[t] is still
+   * step t's). `length` gives the trip count of a scan without sequences.
+   */
+  scan(fn: ScanBody, init: readonly Tracer[], xs: readonly Tracer[], opts: ScanOptions = {}): [Tracer[], Tracer[]] {
+    const t = sameTrace([...init, ...xs], "lt.scan");
+    const body = Trace.body(t);
+    const carries = init.map((c, k) => new Tracer(body, body.b.input(`carry${k}`, c.shape, c.dtype)));
+    const slices = xs.map((x, j) => {
+      if (x.rank === 0) throw new ShapeError(`lt.scan: sequence ${j} (${x.value.name}) is a scalar; sequences are scanned along axis 0`);
+      return new Tracer(body, body.b.input(`x${j}`, x.shape.slice(1), x.dtype));
+    });
+    const out: unknown = withTrace(body, () => fn(carries, slices));
+    const isList = (v: unknown): v is readonly Tracer[] => Array.isArray(v) && v.every((x) => x instanceof Tracer);
+    if (!Array.isArray(out) || out.length !== 2 || !isList(out[0]) || !isList(out[1])) {
+      throw new LatheError("lt.scan: the body function must return [newCarry, ys], two arrays of Tracers");
+    }
+    const [next, ys] = out as [readonly Tracer[], readonly Tracer[]];
+    if (next.length !== init.length) throw new LatheError(`lt.scan: the body returns ${next.length} carries for ${init.length} initial ones`);
+    next.forEach((c, k) => {
+      if (!sameType(c.value.type, init[k]!.value.type)) {
+        throw new ShapeError(`lt.scan: carry ${k} comes back as ${showType(c.value.type)}, it went in as ${showType(init[k]!.value.type)}`);
+      }
+    });
+    const graph = body.graph([...next, ...ys].map((x) => body.read(x.value, x.trace)));
+    const outs = t.b.scan(graph, { carries: valuesIn(t, init), sequences: valuesIn(t, xs), invariants: [...body.captures.keys()] }, opts);
+    return [outs.slice(0, init.length).map((v) => new Tracer(t, v)), outs.slice(init.length).map((v) => new Tracer(t, v))];
   },
 };
+
+/** One step of `lt.scan`: this step's carries and slices of the sequences → `[newCarry, ys]`. */
+export type ScanBody = (carry: Tracer[], x: Tracer[]) => readonly [readonly Tracer[], readonly Tracer[]];
+
+export interface ScanOptions {
+  /** Run the steps T−1 … 0 (outputs still stacked in step order). */
+  readonly reverse?: boolean;
+  /** The trip count when there are no sequences. */
+  readonly length?: number;
+}

@@ -3,6 +3,10 @@
  * comes from when it runs: a named data input, a `Parameter`'s current value, or the
  * step counter. Layers read `training` to choose their training or inference form and
  * record state updates (BatchNorm's running statistics) with `assign`.
+ *
+ * A loop body (`lt.scan`) is traced into a trace of its own, nested in the trace around
+ * it: a value of an enclosing trace that the body reads (a closure, a parameter, the step
+ * counter) becomes a body input, captured once and passed to the scan as an invariant.
  */
 import { LatheError, ShapeError } from "../core/errors.ts";
 import { GraphBuilder } from "../compiler/graph/builder.ts";
@@ -34,10 +38,39 @@ export class Trace {
   readonly updates = new Map<Parameter, Value>();
   private stepValue: Value | null = null;
   private readonly dataNames = new Set<string>();
+  /** The trace this one is a loop body of (lt.scan), or null. */
+  readonly parent: Trace | null;
+  /** Values of the parent trace this body reads → the body inputs standing for them, in capture order. */
+  readonly captures = new Map<Value, Value>();
 
-  constructor(opts: TraceOptions = {}, builder: GraphBuilder = new GraphBuilder()) {
+  constructor(opts: TraceOptions = {}, builder: GraphBuilder = new GraphBuilder(), parent: Trace | null = null) {
     this.training = opts.training ?? false;
     this.b = builder;
+    this.parent = parent;
+  }
+
+  /** A loop body's trace inside `parent` (lt.scan traces the body function into it). */
+  static body(parent: Trace): Trace {
+    return new Trace({ training: parent.training }, new GraphBuilder(), parent);
+  }
+
+  /** Whether this trace is `t` or nested (as a loop body) inside it. */
+  within(t: Trace): boolean {
+    for (let c: Trace | null = this; c; c = c.parent) if (c === t) return true;
+    return false;
+  }
+
+  /** `v`, a value of trace `owner` (this one or an enclosing one), as a value of this trace. */
+  read(v: Value, owner: Trace): Value {
+    if (owner === this) return v;
+    if (!this.parent || !this.within(owner)) throw new LatheError(`lt: ${v.name} and the values of this trace belong to different traces (a loop body reads only values of the traces around it)`);
+    const outer = this.parent.read(v, owner);
+    let inner = this.captures.get(outer);
+    if (!inner) {
+      inner = this.b.input(outer.name, outer.type.shape, outer.type.dtype);
+      this.captures.set(outer, inner);
+    }
+    return inner;
   }
 
   /** A trace that continues `g` (which `prev` traced, then a pass such as autodiff extended), keeping its inputs' sources. */
@@ -52,6 +85,7 @@ export class Trace {
   }
 
   input(name: string, shape: readonly Dim[], dtype: DType = "f32"): Value {
+    if (this.parent) throw new LatheError(`lt.input ${name}: a loop body takes no inputs of its own (read a value of the enclosing trace instead)`);
     if (this.dataNames.has(name)) throw new LatheError(`lt.input: the trace already has an input named ${name}`);
     this.dataNames.add(name);
     const v = this.b.input(name, shape, dtype);
@@ -61,6 +95,7 @@ export class Trace {
 
   /** The graph input holding `p`'s value (one per parameter per trace). */
   param(p: Parameter): Value {
+    if (this.parent) return this.read(this.parent.param(p), this.parent);
     let v = this.params.get(p);
     if (!v) {
       v = this.b.input(p.name, p.shape, p.dtype);
@@ -72,6 +107,7 @@ export class Trace {
 
   /** The step counter: an i32 scalar input holding the number of steps run before this one. */
   step(): Value {
+    if (this.parent) return this.read(this.parent.step(), this.parent);
     if (!this.stepValue) {
       this.stepValue = this.b.input("step", [], "i32");
       this.sources.set(this.stepValue, { kind: "step" });
@@ -81,6 +117,7 @@ export class Trace {
 
   /** Records `v` as the new value of non-trainable `p` after this step. */
   assign(p: Parameter, v: Value): void {
+    if (this.parent) throw new LatheError(`lt.assign: ${p.name} is assigned inside a loop body; return the new value as a carry and assign it after the scan`);
     if (p.trainable) throw new LatheError(`lt.assign: ${p.name} is trainable; only state parameters are assigned (the optimizer updates the others)`);
     const want = this.param(p).type;
     if (!sameType(want, v.type)) throw new ShapeError(`lt.assign: ${p.name} is ${showType(want)}, the new value ${v.name} is ${showType(v.type)}`);

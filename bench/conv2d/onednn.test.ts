@@ -6,6 +6,7 @@ import { interpret } from "../../compiler/graph/interpret.ts";
 import { BenchReport } from "../lib/report.ts";
 import { ONEDNN_FLAGS, vendorShim } from "../lib/vendor.ts";
 import { convGraph, layerGraph, outSize, RESNET18_CONVS, transformData } from "./index.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const haveDnnl = existsSync("/usr/include/dnnl.hpp") || existsSync("/usr/include/oneapi/dnnl/dnnl.hpp");
 const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -36,7 +37,7 @@ describe("the conv2d bench's blocked layers", () => {
   });
 });
 
-describe.skipIf(!haveDnnl)("oneDNN shims", () => {
+describe.skipIf(!haveDnnl)(skipReason("oneDNN shims", !haveDnnl && NEEDS.dnnl), () => {
   test("onednn_conv_prepare computes the interpreter's convolution (stride 2, pad 1)", async () => {
     const report = new BenchReport("t");
     const lib = (await vendorShim(report, "oneDNN", new URL("./onednn.cc", import.meta.url), ONEDNN_FLAGS))!;

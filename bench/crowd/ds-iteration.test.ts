@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LabelSet } from "../../models/crowd/index.ts";
 import { f64Data, maxAbsDiff } from "../../models/crowd/graphs.ts";
 import { checksum, close, crowd, latheIteration, numpyMissing, prepared, runNumpy, startModel, writeInput } from "./ds.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const missing = numpyMissing();
 const dir = mkdtempSync(join(tmpdir(), "lathe-crowd-ds-"));
@@ -36,7 +37,7 @@ async function compare(ls: LabelSet): Promise<void> {
   expect(close(np!.checksum_log_prior, checksum(logPrior), 1e-9)).toBe(true);
 }
 
-describe.skipIf(missing !== null)(`ds_iteration.py against Lathe's DS iteration${missing ? ` (skipped: ${missing})` : ""}`, () => {
+describe.skipIf(missing !== null)(skipReason("ds_iteration.py against Lathe's DS iteration", missing !== null && NEEDS.numpy), () => {
   it("agrees on a simulated crowd (50 items × 8 workers × 3 labels, K = 4)", async () => {
     await compare(crowd(50, 8, 3, 4, 11));
   });

@@ -9,6 +9,7 @@ import type { CompileGraphOptions, GraphLayout } from "../../compiler/targets/cp
 import { GRAPH_LAYOUTS } from "../../compiler/targets/cpu/graph.ts";
 import type { ArtifactManifest, TensorSpec } from "../../runtime/artifact.ts";
 import { writeArtifact } from "../../compiler/targets/cpu/artifact.ts";
+import { SIGNATURE_FILE, readSigningKey, removeSignature, signArtifact } from "../../runtime/artifact-signature.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
 import { getTarget, listTargets, loadPlugin } from "../../compiler/targets/registry.ts";
 import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
@@ -35,6 +36,8 @@ export interface CompileCommandOptions {
   readonly layout?: string;
   /** The cpu ISA (--isa); tune with the same one. */
   readonly isa?: string;
+  /** An Ed25519 private key (PEM): sign the manifest (runtime/artifact-signature.ts). */
+  readonly sign?: string;
 }
 
 /** `--isa`, shared by compile and tune: the cpu ISA to generate code for (LATHE_CPU_ISA), at most the host's. */
@@ -58,6 +61,7 @@ export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.s
 
 /** Compiles `model` into an artifact at opts.output; returns its manifest. */
 export async function compileModel(model: string, opts: CompileCommandOptions, extra: CompileGraphOptions = {}): Promise<ArtifactManifest> {
+  const signingKey = opts.sign !== undefined ? readSigningKey(opts.sign) : undefined; // a bad key fails before any work
   for (const p of opts.plugin ?? []) await loadPlugin(p);
   if (!(TARGETS as readonly string[]).includes(opts.target) && !(opts.plugin ?? []).length) {
     throw new LatheError(`unknown target "${opts.target}" (available: ${TARGETS.join(", ")}); a --plugin <package> can register more`);
@@ -76,7 +80,11 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
   const layout = opts.layout as GraphLayout | undefined;
   const compiled = await compile(graph, target, { ...extra, ...(tuned ? { tuned } : {}), ...(layout ? { layout } : {}), fuse: opts.fuse });
   if (!isNativeModule(compiled)) throw new LatheError(`target "${opts.target}" has no artifact format yet: it compiled the graph but cannot write it to ${opts.output}`);
-  return writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
+  // An old signature must not sit beside the new manifest (it would not verify, or worse, mislead).
+  removeSignature(opts.output);
+  const manifest = await writeArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
+  if (signingKey) signArtifact(opts.output, signingKey, manifest.manifestSha256);
+  return manifest;
 }
 
 export function compileCommand(): Command {
@@ -94,10 +102,11 @@ export function compileCommand(): Command {
     .addOption(layoutOption())
     .addOption(isaOption())
     .option("--print-after <passes>", "print the graph after these graph passes (comma-separated, or all) to stderr")
+    .option("--sign <key.pem>", "sign the artifact's manifest with this Ed25519 private key (openssl genpkey -algorithm ed25519 -out key.pem), writing manifest.json.sig; lathe run --trust checks it")
     .action(async (model: string, opts: CompileCommandOptions) => {
       applyIsa(opts.isa);
       const m = await compileModel(model, opts);
-      console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json`);
+      console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json${opts.sign !== undefined ? `, ${SIGNATURE_FILE}` : ""}`);
       console.log(`  inputs:  ${m.inputs.map(spellSpec).join(", ")}`);
       console.log(`  outputs: ${m.outputs.map(spellSpec).join(", ")}`);
     });

@@ -88,7 +88,7 @@ export interface AggregateResult {
 const f64 = (x: Float64Array | Tensor): Float64Array => (x instanceof Float64Array ? x : Float64Array.from(x.data as ArrayLike<number>));
 
 function methodOf(name: string): Method {
-  const m = METHODS[name];
+  const m = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
   if (!m) throw new LatheError(`unknown method "${name}"; one of ${Object.keys(METHODS).join(", ")}`);
   if (m.kind === "unavailable") throw new LatheError(`method ${name} is not available yet`);
   return m;

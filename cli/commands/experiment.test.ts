@@ -105,6 +105,7 @@ describe("the example experiment", () => {
         expect(text).toMatch(/^experiments \(models\/<name>\/experiment\.ts\):$/m);
         expect(text).toMatch(/^ {2}example$/m);
         expect(text).toMatch(/^ {2}crowd$/m);
+        expect(text).toMatch(/^ {2}cluster$/m);
       }
     } finally {
       log.mockRestore();

@@ -1,16 +1,18 @@
 /**
  * `lathe run <artifact> --input a.npy … [--output y.npy …] [--threads N]`: loads an
  * artifact (verifying it), runs it on .npy inputs in manifest order, and writes the
- * outputs as .npy files or prints a summary of each.
+ * outputs as .npy files or prints a summary of each. With --trust PUBKEY.pem the artifact
+ * must be signed by that key (runtime/artifact-signature.ts).
  */
 import { Command } from "commander";
 import { LatheError } from "../../core/errors.ts";
+import { readTrustedKey } from "../../runtime/artifact-signature.ts";
 import { loadModule } from "../../runtime/module.ts";
 import { readNpy, writeNpy } from "../../runtime/npy.ts";
 import type { Tensor } from "../../runtime/tensor.ts";
 import { collect } from "../load-model.ts";
 
-interface RunOptions { input: string[]; output: string[]; threads?: string }
+interface RunOptions { input: string[]; output: string[]; threads?: string; trust?: string }
 
 const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(6));
 
@@ -28,7 +30,7 @@ export function summarize(name: string, t: Tensor, first = 8): string {
 }
 
 export function runArtifact(dir: string, opts: RunOptions, log: (s: string) => void = console.log): Tensor[] {
-  const mod = loadModule(dir);
+  const mod = loadModule(dir, opts.trust !== undefined ? { trust: readTrustedKey(opts.trust) } : {});
   if (opts.input.length !== mod.inputs.length) {
     throw new LatheError(`${dir} takes ${mod.inputs.length} inputs (${mod.inputs.map((s) => s.name).join(", ")}); got ${opts.input.length} --input files`);
   }
@@ -53,5 +55,6 @@ export function runCommand(): Command {
     .option("--input <file.npy>", "an input, in the manifest's input order (repeatable)", collect, [])
     .option("--output <file.npy>", "where to write an output, in manifest order (repeatable; default: print a summary)", collect, [])
     .option("--threads <n>", "kernel threads (OpenMP)")
+    .option("--trust <pubkey.pem>", "run only an artifact whose manifest carries a valid signature by this Ed25519 public key (lathe compile --sign); unsigned ones are refused")
     .action((dir: string, opts: RunOptions) => { runArtifact(dir, opts); });
 }

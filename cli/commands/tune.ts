@@ -5,8 +5,13 @@
  * task), tunes each with measurements in a child process and appends every measurement to the
  * log. Running the same command again resumes: the log counts toward each task's trials.
  * `lathe compile --tuning-log tune.jsonl` then builds with the best config of each task.
+ *
+ * With `--queue redis://… --device cpu/x86-64-avx2` the trials are measured by the queue's
+ * workers of that device key instead (compiler/distributed): each batch is sent as jobs, the
+ * results are written to the log by this process alone, tasks are planned at the device's
+ * vector width, and a restarted run first collects the jobs its earlier run left behind.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { LatheError } from "../../core/errors.ts";
 import { cpuGraphLowering, type GraphLayout } from "../../compiler/targets/cpu/graph.ts";
@@ -20,6 +25,8 @@ import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import { allocateTrials, SEARCH_KINDS, tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
 import { cpuTuning } from "../../compiler/targets/cpu/task-template.ts";
+import type { MeasureFn } from "../../compiler/autotune/measure.ts";
+import { collectEarlierJobs, openTuningFarm, type TuningFarm } from "../../compiler/distributed/farm.ts";
 
 export interface TuneCommandOptions {
   readonly target: string;
@@ -39,6 +46,20 @@ export interface TuneCommandOptions {
   readonly progress: boolean;
   readonly cacheFlush: boolean;
   readonly layout?: string;
+  /** --queue URL --device KEY: measure on the queue's workers of KEY. */
+  readonly queue?: string;
+  readonly device?: string;
+  readonly waitWorkers: string;
+  /** Test-only (hidden): measure-stub jobs of this many ms instead of real measurements. */
+  readonly stubDelayMs?: string;
+}
+
+/** Where `lathe tune --queue` sends its trials (compiler/distributed/farm.ts). */
+export interface QueueTuning {
+  readonly url: string;
+  readonly device: string;
+  readonly waitMs: number;
+  readonly stubDelayMs?: number;
 }
 
 export interface PlannedTask {
@@ -89,8 +110,18 @@ export function tuneCommand(): Command {
     .option("--no-cache-flush", "time kernels with warm caches (default: caches evicted before every timed run, as inside a whole network)")
     .addOption(layoutOption())
     .addOption(isaOption())
+    .option("--queue <url>", "measure on the workers of a job queue (lathe worker; their --threads set the kernel threads): redis://[:password@]host[:port], rediss:// for TLS; needs --device")
+    .option("--device <key>", "with --queue: the workers' device key, e.g. cpu/x86-64-avx2 (lathe queue status lists them)")
+    .option("--wait-workers <s>", "with --queue: how long to wait for a worker of the device key", "60")
+    .addOption(new Option("--stub-delay-ms <ms>", "with --queue: measure-stub jobs (a deterministic cost after this delay, no build) for tests and bench/queue").hideHelp())
     .action(async (model: string, opts: TuneCommandOptions) => {
       applyIsa(opts.isa);
+      if ((opts.queue === undefined) !== (opts.device === undefined)) throw new LatheError("--queue and --device go together: the queue's URL and the device key whose workers measure");
+      const waitS = Number(opts.waitWorkers);
+      if (!(Number.isFinite(waitS) && waitS >= 0)) throw new LatheError(`--wait-workers must be a number of seconds >= 0, got "${opts.waitWorkers}"`);
+      const queue: QueueTuning | undefined = opts.queue !== undefined && opts.device !== undefined
+        ? { url: opts.queue, device: opts.device, waitMs: waitS * 1000, ...(opts.stubDelayMs !== undefined ? { stubDelayMs: intOption(opts.stubDelayMs, "stub-delay-ms", 0) } : {}) }
+        : undefined;
       if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
       if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
       const trials = intOption(opts.trials, "trials", 0);
@@ -100,15 +131,43 @@ export function tuneCommand(): Command {
       const threads = intOption(opts.threads, "threads", 0);
       const minRepeatMs = Number(opts.minRepeatMs);
       if (!(Number.isFinite(minRepeatMs) && minRepeatMs >= 0)) throw new LatheError(`--min-repeat-ms must be a number >= 0, got "${opts.minRepeatMs}"`);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, minRepeatMs, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout });
+      await runTune(model, { ...opts, trials, seed, batch, repeats, minRepeatMs, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout, queue });
     });
 }
 
 export async function runTune(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout },
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout; queue?: QueueTuning },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
+  if (o.queue === undefined) return tuneWith(model, o, new Measurer({ target: cpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true }), warn);
+  const farm: TuningFarm = await openTuningFarm({
+    url: o.queue.url, device: o.queue.device, waitMs: o.queue.waitMs, log: o.log, target: cpuTuning,
+    repeats: o.repeats, minRepeatMs: o.minRepeatMs ?? 50, flush: o.cacheFlush ?? true, ...(o.queue.stubDelayMs !== undefined ? { stubDelayMs: o.queue.stubDelayMs } : {}),
+    onInfo: (m) => console.log(m), onWarning: warn,
+  });
+  // Tasks and templates at the workers' vector width: the kernels are built there, not here.
+  const vectorBytes = process.env.LATHE_VECTOR_BYTES;
+  process.env.LATHE_VECTOR_BYTES = String(farm.vectorBytes);
+  try {
+    const ids = farm.workers.map((w) => w.id);
+    console.log(`queue ${farm.client.url.display}: ${ids.length} worker(s) of ${o.queue.device} (${ids.join(", ")}), run ${farm.run}`);
+    const recovered = await collectEarlierJobs(farm, o.log, warn);
+    if (recovered > 0) console.log(`collected ${recovered} measurement(s) that finished after the last run stopped`);
+    await tuneWith(model, o, farm.measurer, warn);
+  } finally {
+    if (vectorBytes === undefined) delete process.env.LATHE_VECTOR_BYTES;
+    else process.env.LATHE_VECTOR_BYTES = vectorBytes;
+    await farm.close();
+  }
+}
+
+async function tuneWith(
+  model: string,
+  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; layout?: GraphLayout },
+  measurer: MeasureFn,
+  warn: (m: string) => void,
+): Promise<void> {
   const { planned, skipped } = await planTuning(model, o.trials, o);
   console.log(`${planned.length} tunable task(s), ${skipped.length} without a template (default schedule); ${o.trials} trials, log ${o.log}`);
   let transfer: TransferModel | undefined;
@@ -117,7 +176,6 @@ export async function runTune(
     transfer = (await TransferModel.train(earlier, { target: cpuTuning, seed: o.seed })) ?? undefined;
     console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
   }
-  const measurer = new Measurer({ target: cpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true });
   const bars = o.progress && process.stderr.isTTY
     ? new cliProgress.MultiBar({ format: " {task} |{bar}| {value}/{total} trials | best {best} GFLOP/s | left ~{left}", hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
     : null;

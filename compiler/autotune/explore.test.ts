@@ -1,8 +1,10 @@
 import { describe, expect, test } from "vitest";
+import { LatheError } from "../../core/errors.ts";
 import { Rng } from "../../runtime/random.ts";
 import { configKey, type Config } from "./log.ts";
 import { defineSpace } from "./space.ts";
 import { Explorer, NearestModel, RandomModel, XGBModel, tune, type CostModel } from "./explore.ts";
+import { MeasurementError } from "./measure.ts";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const D = ["x", "y", "z", "w", "v"];
@@ -155,7 +157,7 @@ describe("tune", () => {
     const r = await tune(
       small,
       (c) => {
-        if ((c["x"] as number) === 5) throw new Error("build failed");
+        if ((c["x"] as number) === 5) throw new MeasurementError("build failed");
         return (c["x"] as number) + (c["y"] as number);
       },
       new XGBModel(small, { seed: 1, rounds: 10 }),
@@ -164,5 +166,26 @@ describe("tune", () => {
     expect(r.history).toHaveLength(36);
     expect(r.history.filter((h) => h.score === -Infinity)).toHaveLength(6);
     expect(r.best!.config).toEqual({ x: 4, y: 5 });
+  });
+
+  test("any other exception from measuring is a bug: it stops tuning instead of counting as a failed config", async () => {
+    const small = defineSpace({ knobs: { x: range(6), y: range(6) } });
+    const seen: Config[] = [];
+    const bug = tune(
+      small,
+      (c) => {
+        seen.push(c);
+        if ((c["x"] as number) === 5) throw new TypeError("Cannot read properties of undefined (reading 'costs')");
+        return (c["x"] as number) + (c["y"] as number);
+      },
+      new RandomModel(new Rng(2)),
+      { trials: 36, batchSize: 10, rng: new Rng(1) },
+    );
+    await expect(bug).rejects.toThrow(TypeError);
+    await expect(bug).rejects.toThrow(/reading 'costs'/);
+    expect(seen.at(-1)!["x"]).toBe(5); // it stopped at the first such config
+    // A LatheError that is not a MeasurementError (e.g. the tuning log cannot be written) surfaces too.
+    await expect(tune(small, () => { throw new LatheError("tune.log: cannot append: ENOSPC"); }, new RandomModel(new Rng(2)), { trials: 4, batchSize: 2, rng: new Rng(1) }))
+      .rejects.toThrow(/ENOSPC/);
   });
 });

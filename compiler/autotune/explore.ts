@@ -13,6 +13,7 @@ import { Rng, permutation } from "../../runtime/random.ts";
 import { Booster, DMatrix, type BoosterParams } from "./xgboost.ts";
 import { configKey, type Config } from "./log.ts";
 import type { ConfigSpace } from "./space.ts";
+import { MeasurementError } from "./measure.ts";
 
 /** Predicts a score per config, higher = better (only the order matters). */
 export interface CostModel {
@@ -352,13 +353,15 @@ export interface TuneOptions extends ExplorerOptions {
   readonly initial?: readonly Measured[];
   /** Picks the first batch when nothing is measured yet (a transfer model's seeds); the explorer otherwise. */
   readonly firstBatch?: (size: number) => Config[];
+  /** Called with each batch before its first config is measured (a measurer that runs them side by side starts them). */
+  readonly beforeBatch?: (batch: readonly Config[]) => void;
   /** Called after each batch is measured (e.g. a progress bar or appending to the tuning log). */
   readonly onBatch?: (batch: readonly Measured[], best: Measured) => void;
 }
 
 export interface Measured {
   readonly config: Config;
-  /** Higher is better; -Infinity/NaN for a failed measurement. */
+  /** Higher is better; -Infinity/NaN for a failed measurement (a MeasurementError thrown by `measure`). */
   readonly score: number;
 }
 
@@ -369,7 +372,11 @@ export interface TuneResult {
   readonly history: readonly Measured[];
 }
 
-/** Measures batches proposed by the explorer, refitting the model after each, until `trials`. */
+/**
+ * Measures batches proposed by the explorer, refitting the model after each, until `trials`.
+ * `measure` throws MeasurementError (measure.ts) for a config that fails to build, crashes,
+ * hangs or computes a wrong result: it scores -Infinity. Any other exception propagates.
+ */
 export async function tune(
   space: ConfigSpace,
   measure: (c: Config) => number | Promise<number>,
@@ -396,12 +403,15 @@ export async function tune(
     first = false;
     if (batch.length === 0) break;
     batch = batch.slice(0, trials - history.length);
+    opts.beforeBatch?.(batch);
     const done: Measured[] = [];
     for (const config of batch) {
       let score: number;
       try {
         score = await measure(config);
-      } catch {
+      } catch (e) {
+        // Only a measurement failure is a failed config; anything else is a bug to surface.
+        if (!(e instanceof MeasurementError)) throw e;
         score = -Infinity;
       }
       if (typeof score !== "number" || Number.isNaN(score)) score = -Infinity;

@@ -41,6 +41,14 @@ export interface TuneRecord {
    * records written before fingerprints existed, and from targets that have none.
    */
   readonly fingerprint?: string;
+  /**
+   * Where it was measured when a queue's worker measured it (compiler/distributed): the
+   * worker's id, its device key and the job's id (one record per job: the tuner writes a
+   * trial once however often the queue delivered its job). Absent for local measurements.
+   */
+  readonly worker?: string;
+  readonly device?: string;
+  readonly job?: string;
 }
 
 export const LOG_VERSION = 1;
@@ -117,6 +125,9 @@ function recordProblem(v: unknown): string | null {
   if (typeof r.time !== "string" || Number.isNaN(Date.parse(r.time))) return "field time is not an ISO date string";
   if (r.spec !== undefined && (typeof r.spec !== "object" || r.spec === null || Array.isArray(r.spec))) return "field spec is not an object";
   if (r.fingerprint !== undefined && (typeof r.fingerprint !== "string" || r.fingerprint === "")) return "field fingerprint is not a non-empty string";
+  for (const f of ["worker", "device", "job"] as const) {
+    if (r[f] !== undefined && (typeof r[f] !== "string" || r[f] === "")) return `field ${f} is not a non-empty string`;
+  }
   return null;
 }
 

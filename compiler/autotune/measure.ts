@@ -82,6 +82,24 @@ export interface MeasureResult {
   readonly calls?: readonly number[];
   /** Why it failed (build, crash, timeout, wrong answer); null on success. */
   readonly error: string | null;
+  /**
+   * The fingerprint of what measured it, when not the target's (a queue's worker,
+   * compiler/distributed): the tuner stamps this one on the record instead.
+   */
+  readonly fingerprint?: string;
+  /** Which queue worker measured it, on which device key, in which job (TuneRecord worker/device/job). */
+  readonly origin?: { readonly worker: string; readonly device: string; readonly job: string };
+}
+
+/**
+ * A candidate config could not be measured: it failed to build, crashed or hung the process
+ * measuring it, or computed a wrong result. A measure function given to `tune` (explore.ts)
+ * throws this for a bad config, which then counts as a failed one (score -Infinity); any
+ * other exception is a bug in the tuner or its caller and stops tuning. (The Measurer reports
+ * the same failures as MeasureResult.error instead of throwing.)
+ */
+export class MeasurementError extends LatheError {
+  override name = "MeasurementError";
 }
 
 /** Something that measures configs of tasks (the Measurer, or a synthetic one in tests). */
@@ -89,6 +107,12 @@ export interface MeasureFn {
   /** The target it measures for; the tuner searches that target's templates. */
   readonly target: TuningTarget;
   measure(task: TaskSpec, config: Config): Promise<MeasureResult>;
+  /**
+   * The configs the tuner is about to measure, in order (one batch). A measurer that measures
+   * several at once (a queue's workers, compiler/distributed) starts them all now; measure()
+   * then collects each. Absent: configs are measured one by one as measure() is called.
+   */
+  prefetch?(task: TaskSpec, configs: readonly Config[]): void;
   close(): void;
 }
 

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { AttrValue, Graph, Node, Value } from "../graph/graph.ts";
 import { fusionGroups, type FusionGroup } from "../graph/passes/fuse.ts";
+import { isScan } from "../graph/scan.ts";
 import type { TensorType } from "../graph/types.ts";
 
 /** A node of a task, with values numbered: group inputs first (0..k-1), then node outputs in order. */
@@ -89,16 +90,27 @@ export function taskKey(task: TaskBody): string {
   return `${task.target}/${ops.length > 60 ? ops.slice(0, 60) + "…" : ops}/${hash}`;
 }
 
-/** The graph's tuning tasks, one per distinct fused group, in order of first appearance. */
+/**
+ * The graph's tuning tasks, one per distinct fused group, in order of first appearance. A
+ * scan is a group of its own with no kernel; its body's groups are the kernels compiled for
+ * it (once, whatever the trip count), so they are the tasks, found where the scan is. Pass
+ * the graph as the target prepares it, bodies included (cpu: `cpuGraphLowering`), so the
+ * keys are the ones compilation looks up.
+ */
 export function extractTasks(g: Graph, target = "cpu"): Task[] {
   const byKey = new Map<string, { body: TaskBody; groups: FusionGroup[] }>();
-  for (const group of fusionGroups(g)) {
-    const body = taskBody(group, target);
-    const key = taskKey(body);
-    const cur = byKey.get(key);
-    if (cur) cur.groups.push(group);
-    else byKey.set(key, { body, groups: [group] });
-  }
+  const visit = (level: Graph): void => {
+    for (const group of fusionGroups(level)) {
+      const scan = group.nodes.find(isScan);
+      if (scan) { visit(scan.body); continue; }
+      const body = taskBody(group, target);
+      const key = taskKey(body);
+      const cur = byKey.get(key);
+      if (cur) cur.groups.push(group);
+      else byKey.set(key, { body, groups: [group] });
+    }
+  };
+  visit(g);
   return [...byKey].map(([key, { body, groups }]) => ({ ...body, weight: groups.length, groups, key }));
 }
 

@@ -113,7 +113,8 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
   const model = makeModel(opts.model ?? "xgb", space, seed, opts.nthread ?? 1);
   const measure = async (config: Config): Promise<number> => {
     const r = await opts.measurer.measure(spec, config);
-    const rec = makeRecord(spec.key, config, r.costs, r.error, fingerprint);
+    const made = makeRecord(spec.key, config, r.costs, r.error, r.fingerprint ?? fingerprint);
+    const rec: TuneRecord = r.origin ? { ...made, ...r.origin } : made;
     // The first record of a task in a log carries its spec (for transfer from this log later).
     const line: TuneRecord = withSpec ? rec : { ...rec, spec };
     if (opts.log) appendRecord(opts.log, line);
@@ -140,6 +141,7 @@ export async function tuneTask(task: TaskSpec, opts: TuneTaskOptions): Promise<T
     }
     const r = await tune(space, measure, model, {
       trials, initial, rng, batchSize: opts.batch ?? 64, firstBatch, ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+      ...(opts.measurer.prefetch ? { beforeBatch: (batch: readonly Config[]) => opts.measurer.prefetch!(spec, batch) } : {}),
     });
     return { best: r.best ? { config: r.best.config, gflops: r.best.score } : null, history: r.history, measuredNow };
   } finally {

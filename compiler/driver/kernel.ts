@@ -24,7 +24,7 @@ export interface CompileOptions extends PassOptions {
 function targetOf(t: CompileOptions["target"]): Target {
   if (t === undefined) return cpuTarget;
   if (typeof t !== "string") return t;
-  const found = targets[t];
+  const found = Object.hasOwn(targets, t) ? targets[t] : undefined;
   if (!found) throw new LatheError(`unknown target "${t}" (known: ${Object.keys(targets).join(", ")})`);
   return found;
 }

@@ -5,6 +5,12 @@
  * compiled many to a shared library (compileGraphsSettled), so the ~1,000 cases cost a few
  * dozen g++ runs. Each case ends in one outcome; a non-Lathe exception anywhere is a
  * "crash" (a Lathe bug), recorded like the others rather than thrown.
+ *
+ * A case whose every graph input had to be bound at compile time (or that has none) is
+ * "folded": its outputs are constants the compiler computed, and the generated code only
+ * copies them. Such a case is also run "free" where the graph allows: the bound inputs that
+ * graph nodes still read become run-time inputs again (shapes stay specialized to the data
+ * set's values), so generated code computes what depends on them. The report counts both.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -14,6 +20,7 @@ import { compileGraphsSettled } from "../targets/cpu/graph.ts";
 import type { CompiledGraph, CompileOutcome } from "../targets/cpu/graph.ts";
 import type { Graph } from "../graph/graph.ts";
 import { interpret } from "../graph/interpret.ts";
+import { validate } from "../graph/validate.ts";
 import { dataToNumbers, numbersToData } from "../graph/passes/constant-data.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { OnnxError, StaticInputError, UnsupportedFeatureError, UnsupportedOpsError } from "../frontend/onnx/errors.ts";
@@ -49,6 +56,18 @@ export interface CaseResult {
   readonly bound: readonly string[];
   /** Unsupported ONNX op types (for the report's ranking). */
   readonly unsupportedOps: readonly string[];
+  /** Every graph input was bound at compile time (or there are none): the outputs are constants folded by the compiler. */
+  readonly folded?: boolean;
+  /** A folded case run again with its bound inputs left free (see the file comment). */
+  readonly free?: FreeRun;
+}
+
+/** The outcome of a folded case's run with free inputs; "not possible" when nothing in the graph reads a bound input any more. */
+export interface FreeRun {
+  readonly outcome: Outcome | "not possible";
+  readonly reason: string;
+  /** The inputs left free. */
+  readonly inputs: readonly string[];
 }
 
 export interface ConformanceOptions {
@@ -163,9 +182,13 @@ interface Unit {
   readonly graph: Graph;
   readonly model: ImportedModel;
   readonly datasets: readonly { readonly set: DataSet; readonly inputs: readonly Tensor[] }[];
+  /** A folded case's graph with its bound inputs left free: results go to CaseResult.free. */
+  readonly free?: boolean;
 }
 
-type Prepared = { readonly done: CaseResult } | { readonly units: readonly Unit[]; readonly bound: readonly string[] };
+type Prepared =
+  | { readonly done: CaseResult }
+  | { readonly units: readonly Unit[]; readonly bound: readonly string[]; readonly folded: boolean; readonly free: readonly Unit[] | FreeRun };
 
 /** Bounded: each round binds at least one more input, and a model has few. */
 const MAX_BIND_ROUNDS = 16;
@@ -198,12 +221,13 @@ function dataInputNames(g: GraphProto | undefined): string[] {
   return (g?.input ?? []).map((i) => i.name ?? "").filter((n) => !inits.has(n));
 }
 
-/** Op types (domain-qualified outside the default domain) that have no converter. */
+/** Op types (domain-qualified outside the default domain) that have no converter, in the graph and its bodies. */
 function unconvertibleOps(g: GraphProto | undefined): string[] {
-  const ops = (g?.node ?? []).flatMap((n) => {
+  const ops = (g?.node ?? []).flatMap((n): string[] => {
     const domain = n.domain ?? "", op = n.op_type ?? "";
-    if (domain !== "" && domain !== "ai.onnx") return [`${domain}.${op}`];
-    return converterFor(op) ? [] : [op];
+    const inner = (n.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]).flatMap(unconvertibleOps);
+    if (domain !== "" && domain !== "ai.onnx") return [`${domain}.${op}`, ...inner];
+    return converterFor(op) ? inner : [op, ...inner];
   });
   return [...new Set(ops)].sort();
 }
@@ -287,12 +311,42 @@ function prepare(c: ConformanceCase, caseIndex: number): Prepared {
         })),
       };
     });
-    return { units, bound };
+    const folded = units.every((u) => u.graph.inputs.length === 0);
+    return { units, bound, folded, free: folded ? freeUnits(units, bound, valueOf) : [] };
   } catch (e) {
     const r = failure(c, e, bound, "import");
     // Ops without a converter count in the ranking even when something else stopped the import first.
     return { done: r.outcome === "unsupported" && r.unsupportedOps.length === 0 ? { ...r, unsupportedOps: missingOps } : r };
   }
+}
+
+/**
+ * A folded case's units with the bound inputs that graph nodes still read turned back into
+ * graph inputs (fed from each data set), or why that is not possible: the importer folded
+ * everything that depended on them (an output whose shape is their value: Range,
+ * ConstantOfShape), or the model has no inputs at all.
+ */
+function freeUnits(units: readonly Unit[], bound: readonly string[], valueOf: (s: DataSet, name: string) => Tensor | undefined): readonly Unit[] | FreeRun {
+  if (bound.length === 0) return { outcome: "not possible", reason: "the model has no inputs", inputs: [] };
+  const out: Unit[] = [];
+  for (const u of units) {
+    const read = new Set(u.graph.nodes.flatMap((n) => n.inputs));
+    const freed = u.graph.constants.filter((c) => bound.includes(c.value.name) && read.has(c.value));
+    if (freed.length === 0) {
+      return { outcome: "not possible", reason: `the importer folded everything computed from ${bound.join(", ")} (their values set output shapes)`, inputs: [] };
+    }
+    const graph: Graph = { ...u.graph, inputs: freed.map((c) => c.value), constants: u.graph.constants.filter((c) => !freed.includes(c)) };
+    try {
+      validate(graph);
+    } catch (e) {
+      return { outcome: isCrash(e) ? "crash" : "error", reason: `freeing ${freed.map((c) => c.value.name).join(", ")}: ${explain(e)}`, inputs: [] };
+    }
+    out.push({
+      ...u, graph, free: true,
+      datasets: u.datasets.map(({ set }) => ({ set, inputs: freed.map((c) => valueOf(set, c.value.name)!) })),
+    });
+  }
+  return out;
 }
 
 function sameTensor(a: Tensor | undefined, b: Tensor | undefined): boolean {
@@ -344,11 +398,19 @@ export async function runConformance(cases: readonly ConformanceCase[], opts: Co
   const results: (CaseResult | undefined)[] = new Array(cases.length);
   const units: Unit[] = [];
   const boundOf: (readonly string[])[] = new Array(cases.length).fill([]);
+  const foldedOf: boolean[] = new Array(cases.length).fill(false);
+  const freeOf: (FreeRun | undefined)[] = new Array(cases.length);
   cases.forEach((c, i) => {
     const start = performance.now();
     const p = prepare(c, i);
     if ("done" in p) results[i] = p.done;
-    else { units.push(...p.units); boundOf[i] = p.bound; }
+    else {
+      units.push(...p.units);
+      boundOf[i] = p.bound;
+      foldedOf[i] = p.folded;
+      if (p.folded && Array.isArray(p.free)) units.push(...(p.free as readonly Unit[]));
+      else if (p.folded) freeOf[i] = p.free as FreeRun;
+    }
     const ms = performance.now() - start;
     if (ms > 1000) log(`slow import: ${c.folder}/${c.name} took ${(ms / 1000).toFixed(1)} s`);
   });
@@ -360,7 +422,8 @@ export async function runConformance(cases: readonly ConformanceCase[], opts: Co
   const buckets = new Map<string, number[]>();
   units.forEach((u, k) => {
     const c = cases[u.caseIndex]!;
-    const key = u.graph.nodes.length > large ? `large:${k}` : `lib:${fnv1a(`${c.folder}/${c.name}`) % libraries}`;
+    // Free runs share one library of their own, so adding them rebuilds none of the others.
+    const key = u.free ? "free" : u.graph.nodes.length > large ? `large:${k}` : `lib:${fnv1a(`${c.folder}/${c.name}`) % libraries}`;
     buckets.set(key, [...(buckets.get(key) ?? []), k]);
   });
   const compiled: CompileOutcome[] = new Array(units.length);
@@ -372,6 +435,23 @@ export async function runConformance(cases: readonly ConformanceCase[], opts: Co
   log(`compiled ${units.length} graphs in ${buckets.size} libraries (${elapsed()})`);
   units.forEach((unit, k) => {
     const i = unit.caseIndex, c = cases[i]!;
+    if (unit.free) {
+      if (freeOf[i]) return; // an earlier free unit of this case already failed
+      const inputs = unit.graph.inputs.map((v) => v.name);
+      const outcome = compiled[k]!;
+      let r: CaseResult | undefined;
+      if (!outcome.ok) r = failure(c, outcome.error, [], "compile");
+      else {
+        try {
+          const bad = check(outcome.compiled, unit);
+          if (bad) r = { folder: c.folder, name: c.name, outcome: "fail", reason: bad.reason, bound: [], unsupportedOps: [] };
+        } catch (e) {
+          r = failure(c, e, [], "run");
+        }
+      }
+      if (r) freeOf[i] = { outcome: r.outcome, reason: r.reason, inputs };
+      return;
+    }
     if (results[i]) return; // an earlier unit of this case already failed
     const outcome = compiled[k]!;
     if (!outcome.ok) { results[i] = failure(c, outcome.error, boundOf[i]!, "compile"); return; }
@@ -386,7 +466,12 @@ export async function runConformance(cases: readonly ConformanceCase[], opts: Co
     }
   });
   log(`ran and compared (${elapsed()})`);
-  return cases.map((c, i) => results[i] ?? { folder: c.folder, name: c.name, outcome: "pass", reason: "", bound: boundOf[i]!, unsupportedOps: [] });
+  // A free run with no failure recorded passed on every unit.
+  units.forEach((u) => { if (u.free && !freeOf[u.caseIndex]) freeOf[u.caseIndex] = { outcome: "pass", reason: "", inputs: u.graph.inputs.map((v) => v.name) }; });
+  return cases.map((c, i) => {
+    const r = results[i] ?? { folder: c.folder, name: c.name, outcome: "pass" as const, reason: "", bound: boundOf[i]!, unsupportedOps: [] };
+    return foldedOf[i] ? { ...r, folded: true, free: freeOf[i] ?? { outcome: "not possible", reason: "", inputs: [] } } : r;
+  });
 }
 
 /** 32-bit FNV-1a: a stable hash of case names for choosing their library. */
@@ -470,18 +555,46 @@ export function renderReport(results: readonly CaseResult[], root = TESTDATA_ROO
     "\"bound\" lists graph inputs fixed at compile time because an operand (a shape, axes, pads, …)",
     "must be static; they are bound from each data set's own input files.",
     "",
+    "A case is **folded** when every graph input was bound (or it has none): its outputs are constants",
+    "the compiler computed, and the generated code only copies them, so its pass says little about",
+    "code generation. A folded case is also run with its bound inputs **free** where the graph allows:",
+    "the bound inputs that graph nodes still read become run-time inputs again, fed from each data",
+    "set (shapes stay specialized to the data set's values, and what the importer already folded stays",
+    "folded); \"not possible\" when the importer folded everything that depended on them (an output",
+    "whose shape is their value, as in Range or ConstantOfShape). In the summary, **folded** counts the",
+    "passing cases that are folded, and **computed** counts the passes whose outputs generated code",
+    "computed: the passes that are not folded, plus the folded cases whose free run passed.",
+    "",
+    "**Control flow.** `Scan` and `Loop` import as loops (scan nodes: the body compiled once; see",
+    "docs/architecture.md, \"Loops\"), `If` not at all. A `Loop` needs a static trip count M and initial",
+    "cond, and a condition that the body leaves true (or makes false after the first step): a",
+    "condition the body computes from run-time values is dynamic termination, which is out of",
+    "scope and refused naming the node. Also refused: an operand a body op needs at compile time",
+    "that changes per step (`test_loop11`'s Slice starts), opset-8 `Scan`'s sequence_lens, and a",
+    "`Scan` input or output running against the others over a symbolic length.",
+    "",
     "## Summary",
     "",
-    "| folder | cases | pass | fail | unsupported | error | crash | pass % |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| folder | cases | pass | fail | unsupported | error | crash | pass % | folded | computed | computed % |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const total: Counts = { total: 0, pass: 0, fail: 0, unsupported: 0, error: 0, crash: 0 };
+  const foldedPass = (rs: readonly CaseResult[]) => rs.filter((r) => r.outcome === "pass" && r.folded).length;
+  const computedPass = (rs: readonly CaseResult[]) => rs.filter((r) => r.outcome === "pass" && (!r.folded || r.free?.outcome === "pass")).length;
   for (const f of folders) {
-    const c = counts.get(f)!;
-    lines.push(`| ${f} | ${c.total} | ${c.pass} | ${c.fail} | ${c.unsupported} | ${c.error} | ${c.crash} | ${pct(c.pass, c.total)} |`);
+    const c = counts.get(f)!, rs = results.filter((r) => r.folder === f);
+    lines.push(`| ${f} | ${c.total} | ${c.pass} | ${c.fail} | ${c.unsupported} | ${c.error} | ${c.crash} | ${pct(c.pass, c.total)} | ${foldedPass(rs)} | ${computedPass(rs)} | ${pct(computedPass(rs), c.total)} |`);
     for (const k of ["total", ...OUTCOMES] as const) total[k] += c[k];
   }
-  lines.push(`| all | ${total.total} | ${total.pass} | ${total.fail} | ${total.unsupported} | ${total.error} | ${total.crash} | ${pct(total.pass, total.total)} |`);
+  lines.push(`| all | ${total.total} | ${total.pass} | ${total.fail} | ${total.unsupported} | ${total.error} | ${total.crash} | ${pct(total.pass, total.total)} | ${foldedPass(results)} | ${computedPass(results)} | ${pct(computedPass(results), total.total)} |`);
+  const folded = results.filter((r) => r.folded).sort((a, b) => `${a.folder}/${a.name}`.localeCompare(`${b.folder}/${b.name}`));
+  if (folded.length > 0) {
+    lines.push("", "## Folded cases and their free runs", "", "| case | outcome | free run | free inputs / why not |", "| --- | --- | --- | --- |");
+    for (const r of folded) {
+      const free = r.free ?? { outcome: "not possible" as const, reason: "", inputs: [] };
+      lines.push(`| ${r.folder}/${r.name} | ${r.outcome} | ${free.outcome} | ${cell([free.inputs.length ? `free: ${free.inputs.join(", ")}` : "", free.reason].filter(Boolean).join("; "))} |`);
+    }
+  }
   const ranking = unsupportedOpRanking(results);
   if (ranking.length > 0) {
     lines.push("", "## Unsupported ops and op variants by number of cases", "", "| op | cases |", "| --- | ---: |");
@@ -491,10 +604,21 @@ export function renderReport(results: readonly CaseResult[], root = TESTDATA_ROO
     lines.push("", `## ${f}`, "", "| case | outcome | reason / bound inputs |", "| --- | --- | --- |");
     for (const r of results.filter((x) => x.folder === f).sort((a, b) => a.name.localeCompare(b.name))) {
       const bound = r.bound.length ? `bound: ${r.bound.join(", ")}` : "";
-      lines.push(`| ${r.name} | ${r.outcome} | ${cell([r.reason, bound].filter(Boolean).join("; "))} |`);
+      const folded = r.folded ? `folded (free run: ${r.free?.outcome ?? "not possible"})` : "";
+      lines.push(`| ${r.name} | ${r.outcome} | ${cell([r.reason, bound, folded].filter(Boolean).join("; "))} |`);
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Free-run outcomes of the folded cases a report lists, keyed "folder/case". */
+export function parseReportFreeRuns(markdown: string): Map<string, FreeRun["outcome"]> {
+  const out = new Map<string, FreeRun["outcome"]>();
+  for (const line of markdown.split("\n")) {
+    const row = /^\| (\S+\/\S+) \| (?:pass|fail|unsupported|error|crash) \| (pass|fail|unsupported|error|crash|not possible) \|/.exec(line);
+    if (row) out.set(row[1]!, row[2] as FreeRun["outcome"]);
+  }
+  return out;
 }
 
 /** Outcomes recorded in a report, keyed "folder/case" (for checking that a committed report is current). */

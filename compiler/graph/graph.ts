@@ -25,6 +25,11 @@ export interface Node {
   readonly inputs: readonly Value[];
   readonly attrs: Attrs;
   readonly outputs: readonly Value[];
+  /**
+   * The loop body of a `scan` node (graph/scan.ts), a graph of its own; absent on every
+   * other node. Passes copy nodes with `{ ...n }`, which keeps it.
+   */
+  readonly body?: Graph;
 }
 
 /** A constant tensor: a parameter's initial value or a folded result. */

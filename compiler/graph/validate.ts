@@ -8,6 +8,7 @@ import { LatheError } from "../../core/errors.ts";
 import { ops, normalizeAttrs } from "../ops/registry.ts";
 import type { Graph, Node, Value } from "./graph.ts";
 import { sameType, showType, staticSize } from "./types.ts";
+import { SCAN, inferScan, isScan } from "./scan.ts";
 
 type Def = { readonly kind: "input" | "constant" } | { readonly kind: "node"; readonly node: Node; readonly index: number };
 
@@ -72,13 +73,18 @@ export function graphProblems(g: Graph): string[] {
     }
   }
 
-  // Types: each op re-infers its outputs from the recorded input types.
+  // Types: each op re-infers its outputs from the recorded input types; a scan from its
+  // body, which must itself be valid.
   for (const node of g.nodes) {
     const op = ops[node.op];
-    if (!op) { problems.push(`node ${node.name}: unknown op "${node.op}"`); continue; }
+    if (node.body !== undefined && !isScan(node)) problems.push(`node ${node.name} (${node.op}) has a body graph; only scan nodes have one`);
+    if (node.op === SCAN && node.body === undefined) { problems.push(`node ${node.name} (scan) has no body graph`); continue; }
+    if (isScan(node)) problems.push(...graphProblems(node.body).map((p) => `in the body of node ${node.name}: ${p}`));
+    else if (!op) { problems.push(`node ${node.name}: unknown op "${node.op}"`); continue; }
     try {
-      const attrs = normalizeAttrs(op, node.attrs, node.name);
-      const types = op.infer(node.inputs.map((v) => v.type), attrs, node.name);
+      const types = isScan(node)
+        ? inferScan(node.inputs.map((v) => v.type), node.attrs, node.body, node.name)
+        : op!.infer(node.inputs.map((v) => v.type), normalizeAttrs(op!, node.attrs, node.name), node.name);
       if (types.length !== node.outputs.length) {
         problems.push(`node ${node.name} (${node.op}): the op gives ${types.length} outputs, the node has ${node.outputs.length}`);
       } else {

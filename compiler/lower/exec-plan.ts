@@ -1,10 +1,14 @@
 /**
- * The ahead-of-time executor's plan for a whole graph: kernels in order, where every
- * value lives (a caller argument or a planned storage block) and the symbolic sizes read
- * from the inputs. The C++ entry point is printed from this plan (targets/cpu/graph-entry.ts).
+ * The ahead-of-time executor's plan for a whole graph: steps in order, where every value
+ * lives (a caller argument or a planned storage block) and the symbolic sizes read from
+ * the inputs. A step is a kernel call or a scan: a loop that runs its body's own plan T
+ * times, the body's arguments (carries, one slice of each sequence and of each stacked
+ * output, invariants) bound anew each step. The C++ entry point is printed from this
+ * plan (targets/cpu/graph-entry.ts).
  */
 import { LatheError } from "../../core/errors.ts";
 import type { Graph, Value } from "../graph/graph.ts";
+import type { ScanNode } from "../graph/scan.ts";
 import type { FusionGroup } from "../graph/passes/fuse.ts";
 import type { LoweredGroup } from "./group.ts";
 import type { MemoryPlan } from "./memory-plan.ts";
@@ -14,12 +18,18 @@ export type Location =
   | { readonly kind: "arg"; readonly index: number }
   | { readonly kind: "storage"; readonly id: number };
 
+export type PlanStep =
+  | { readonly kind: "kernel"; readonly kernel: LoweredGroup }
+  /** `body`'s args are the scan body's inputs, then its outputs (its constants were hoisted into the scan's invariants). */
+  | { readonly kind: "scan"; readonly node: ScanNode; readonly body: ExecPlan };
+
 export interface ExecPlan {
   /** Entry arguments: graph inputs, then constants, then outputs. */
   readonly args: readonly Value[];
   readonly numInputs: number;
   readonly numConstants: number;
-  readonly kernels: readonly LoweredGroup[];
+  /** One per fused group, in order. */
+  readonly steps: readonly PlanStep[];
   readonly memory: MemoryPlan;
   readonly location: ReadonlyMap<Value, Location>;
   /** Symbolic dimension → (argument, dimension) it is read from. */
@@ -28,7 +38,8 @@ export interface ExecPlan {
   readonly copies: readonly { from: Value; to: number }[];
 }
 
-export function makeExecPlan(g: Graph, groups: readonly FusionGroup[], kernels: readonly LoweredGroup[]): ExecPlan {
+export function makeExecPlan(g: Graph, groups: readonly FusionGroup[], steps: readonly PlanStep[]): ExecPlan {
+  if (steps.length !== groups.length) throw new LatheError(`exec plan: ${steps.length} steps for ${groups.length} fused groups`);
   const args = [...g.inputs, ...g.constants.map((c) => c.value), ...g.outputs];
   const location = new Map<Value, Location>();
   g.inputs.forEach((v, i) => location.set(v, { kind: "arg", index: i }));
@@ -48,5 +59,5 @@ export function makeExecPlan(g: Graph, groups: readonly FusionGroup[], kernels: 
       if (typeof d === "string" && !dims.has(d)) throw new LatheError(`symbolic dimension ${d} of ${v.name} is not the size of any graph input`);
     }
   }
-  return { args, numInputs: g.inputs.length, numConstants: g.constants.length, kernels, memory, location, dims, copies };
+  return { args, numInputs: g.inputs.length, numConstants: g.constants.length, steps, memory, location, dims, copies };
 }

@@ -11,6 +11,7 @@ import type { Value } from "../graph/graph.ts";
 import type { FusionGroup } from "../graph/passes/fuse.ts";
 import type { SizeVars } from "../graph/te-bridge.ts";
 import { placeholderOf } from "../graph/te-bridge.ts";
+import { SCAN } from "../graph/scan.ts";
 
 export interface LoweredGroup {
   readonly func: PrimFunc;
@@ -31,6 +32,10 @@ export interface GroupTensors {
 
 /** The group's tensor expressions: its nodes' compute rules chained over placeholders of its inputs. */
 export function groupTensors(group: FusionGroup, sizes: SizeVars): GroupTensors {
+  const scan = group.nodes.find((n) => n.op === SCAN);
+  if (scan) {
+    throw new LatheError(`node ${scan.name} (scan) is a loop over a body graph, not a kernel: its target must run the loop itself (the cpu target does; see exec-plan.ts)`);
+  }
   const te = new Map<Value, TeTensor>();
   const inputs = group.inputs.map((v) => { const t = placeholderOf(v, sizes); te.set(v, t); return t; });
   for (const n of group.nodes) {

@@ -6,10 +6,14 @@ import { basicOps } from "./basic/index.ts";
 import { nnOps } from "./nn/index.ts";
 import { quantOps } from "./quant/index.ts";
 
-export const ops: Readonly<Record<string, OpDef>> = { ...basicOps, ...nnOps, ...quantOps } as Readonly<Record<string, OpDef>>;
+/**
+ * Every op by name. Names come from user files (.lg text, ONNX-built graphs), so the table
+ * has no prototype: `ops["constructor"]` is undefined, not Object.
+ */
+export const ops: Readonly<Record<string, OpDef>> = Object.assign(Object.create(null) as Record<string, OpDef>, basicOps, nnOps, quantOps);
 
 export function getOp(name: string, node?: string): OpDef {
-  const op = ops[name];
+  const op = Object.hasOwn(ops, name) ? ops[name] : undefined;
   if (!op) throw new LatheError(`${node ? `node ${node}: ` : ""}unknown op "${name}"`);
   return op;
 }
@@ -31,10 +35,10 @@ const kindOk = (kind: string, v: AttrValue): boolean => {
 export function normalizeAttrs(op: OpDef, given: Attrs, node: string): Attrs {
   const out: Record<string, AttrValue> = {};
   for (const k of Object.keys(given)) {
-    if (!(k in op.attrs)) throw new LatheError(`node ${node} (${op.name}): unknown attribute "${k}"`);
+    if (!Object.hasOwn(op.attrs, k)) throw new LatheError(`node ${node} (${op.name}): unknown attribute "${k}"`);
   }
   for (const [k, spec] of Object.entries(op.attrs)) {
-    const v = given[k] ?? spec.default;
+    const v = (Object.hasOwn(given, k) ? given[k] : undefined) ?? spec.default;
     if (v === undefined) throw new LatheError(`node ${node} (${op.name}): missing attribute "${k}"`);
     if (!kindOk(spec.kind, v)) throw new LatheError(`node ${node} (${op.name}): attribute "${k}" must be ${spec.kind}, got ${JSON.stringify(v)}`);
     out[k] = v;

@@ -6,6 +6,7 @@ import { LatheError } from "../../core/errors.ts";
 import { DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa } from "./aggregators.ts";
 import { LabelSet } from "./labels.ts";
 import { labelError, simulateCrowd } from "./simulate.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const T = 120_000; // the first test to use a graph compiles it
 
@@ -145,7 +146,7 @@ function numpyDs(ls: LabelSet, opts: { smoothing: number; maxIter: number; tol: 
 
 describe("DawidSkene against a NumPy reference of the same algorithm", () => {
   if (numpyMissing) console.warn(`skipping the NumPy reference tests: ${numpyMissing}`);
-  test.skipIf(numpyMissing !== null)(`posteriors, confusions and prior to 1e-6 (${numpyMissing ?? "numpy found"})`, async () => {
+  test.skipIf(numpyMissing !== null)(skipReason("posteriors, confusions and prior to 1e-6", numpyMissing !== null && NEEDS.numpy), async () => {
     const crowds = [
       { ls: simulateCrowd({ numItems: 120, numClasses: 3, workers: { good: 3, biased: 2, spammer: 2, adversarial: 1 }, labelsPerItem: 4, seed: 11 }).labels, opts: { smoothing: 0.01, maxIter: 100, tol: 1e-6 } },
       { ls: simulateCrowd({ numItems: 80, numClasses: 4, workers: { good: 2, biased: 3, spammer: 1 }, labelsPerItem: 3, prior: [0.4, 0.3, 0.2, 0.1], seed: 12 }).labels, opts: { smoothing: 0.5, maxIter: 20, tol: 1e-6 } },

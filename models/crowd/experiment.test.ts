@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { isMetricName } from "../lib/experiment.ts";
 import { missingSklearnDigits } from "../data/index.ts";
 import { run } from "./experiment.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const STRATEGIES = ["random", "entropy", "cent"];
 const BUDGETS = ["5", "10", "20"];
 const METHODS = ["mv", "wawa", "one-coin", "ds", "glad", "mace", "online-ds"];
 
-describe.skipIf(missingSklearnDigits() !== null)("crowd experiment (tiny)", () => {
+describe.skipIf(missingSklearnDigits() !== null)(skipReason("crowd experiment (tiny)", missingSklearnDigits() !== null && NEEDS.sklearn), () => {
   it("reports every aggregator, relabel strategy × budget and a plot, in EXPERIMENTS.md's names", async () => {
     const report = await run({ quick: true, seeds: [0] }, { items: 900 });
     expect(report.name).toBe("crowd");

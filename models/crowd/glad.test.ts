@@ -8,6 +8,7 @@ import { MajorityVote } from "./aggregators.ts";
 import { GLAD, gladObjective } from "./glad.ts";
 import { LabelSet } from "./labels.ts";
 import { labelError, simulateCrowd } from "./simulate.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const T = 120_000; // the first test to use a graph compiles it
 
@@ -131,7 +132,7 @@ function numpyGlad(ls: LabelSet, opts: Opts): Reference {
 
 describe("GLAD against a NumPy reference of the same update rules", () => {
   if (numpyMissing) console.warn(`skipping the GLAD NumPy reference test: ${numpyMissing}`);
-  test.skipIf(numpyMissing !== null)(`posteriors, abilities and difficulties to 1e-6 (${numpyMissing ?? "numpy found"})`, async () => {
+  test.skipIf(numpyMissing !== null)(skipReason("posteriors, abilities and difficulties to 1e-6", numpyMissing !== null && NEEDS.numpy), async () => {
     const base = { stepSize: 1, alphaPriorMean: 1, betaPriorMean: 1 };
     const crowds = [
       // A fixed number of iterations and ascent steps from the same (majority-vote) start.

@@ -10,6 +10,7 @@ import { LabelSet } from "./labels.ts";
 import { digamma, MACE } from "./mace.ts";
 import type { MaceMethod, MaceStart } from "./mace.ts";
 import { labelError, simulateCrowd } from "./simulate.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const T = 120_000; // the first test to use a graph compiles it
 
@@ -119,7 +120,7 @@ function numpyMace(ls: LabelSet, opts: Opts, start: MaceStart): Reference {
 
 describe("MACE against a NumPy reference of the same update rules", () => {
   if (numpyMissing) console.warn(`skipping the MACE NumPy reference test: ${numpyMissing}`);
-  test.skipIf(numpyMissing !== null)(`posteriors, competences and strategies to 1e-6, from the same start (${numpyMissing ?? "numpy found"})`, async () => {
+  test.skipIf(numpyMissing !== null)(skipReason("posteriors, competences and strategies to 1e-6, from the same start", numpyMissing !== null && NEEDS.numpy), async () => {
     const base = { alpha: 0.5, beta: 0.5, strategyPrior: 10 };
     const sim1 = simulateCrowd({ numItems: 120, numClasses: 3, workers: { good: 3, biased: 2, spammer: 2, adversarial: 1 }, labelsPerItem: 4, seed: 11 }).labels;
     const sim2 = simulateCrowd({ numItems: 80, numClasses: 4, workers: { good: 2, biased: 3, spammer: 1 }, labelsPerItem: 3, seed: 12 }).labels;

@@ -6,6 +6,7 @@ import { subset } from "../data/dataset.ts";
 import { twoMoons } from "../data/synthetic.ts";
 import { loadSklearnDigits, missingSklearnDigits } from "../data/sklearn-digits.ts";
 import { MlpClassifier } from "./mlp-classifier.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const T = 120_000;
 
@@ -46,7 +47,7 @@ describe("MlpClassifier", () => {
   }, T);
 
   const missing = missingSklearnDigits();
-  test.skipIf(missing !== null)(`the small CNN learns 8×8 digits (${missing ?? "digits found"})`, async () => {
+  test.skipIf(missing !== null)(skipReason("the small CNN learns 8×8 digits", missing !== null && NEEDS.sklearn), async () => {
     const all = loadSklearnDigits({ shape: "images" });
     const idx = Array.from({ length: 700 }, (_, i) => i);
     const train = subset(all, idx.slice(0, 500)), test_ = subset(all, idx.slice(500));

@@ -107,17 +107,21 @@ export function loadCrowdState(dir: string): { manifest: CrowdStateManifest; sta
   checkEndianness();
   const names = JSON.parse(new TextDecoder().decode(readRef(dir, m.names, "task and worker names"))) as { items: string[]; workers: string[] };
   const bin = readRef(dir, m.arrays, "arrays");
-  const arrays: Record<string, Int32Array | Uint8Array | Float64Array> = {};
+  // A Map, and dtypes checked with hasOwn: names and dtypes come from the file ("constructor" is not a dtype).
+  const arrays = new Map<string, Int32Array | Uint8Array | Float64Array>();
   for (const a of m.arrays.layout) {
+    if (!Object.hasOwn(BYTES, a.dtype) || !Number.isSafeInteger(a.length) || a.length < 0 || !Number.isSafeInteger(a.offset) || a.offset < 0) {
+      throw new LatheError(`${join(dir, STATE_MANIFEST)}: array ${JSON.stringify(a.name)} has a malformed layout entry (dtype ${JSON.stringify(a.dtype)}, length ${JSON.stringify(a.length)}, offset ${JSON.stringify(a.offset)})`);
+    }
     const n = a.length * BYTES[a.dtype];
     if (a.offset % 8 !== 0 || a.offset + n > bin.length) throw new LatheError(`${join(dir, m.arrays.file)}: array ${a.name} lies outside the file`);
     // Copy, so each array owns an aligned buffer (a Buffer's slice would share its pool).
     const bytes = new Uint8Array(n);
     bytes.set(bin.subarray(a.offset, a.offset + n));
-    arrays[a.name] = a.dtype === "i32" ? new Int32Array(bytes.buffer) : a.dtype === "u8" ? bytes : new Float64Array(bytes.buffer);
+    arrays.set(a.name, a.dtype === "i32" ? new Int32Array(bytes.buffer) : a.dtype === "u8" ? bytes : new Float64Array(bytes.buffer));
   }
   const need = <T>(name: string): T => {
-    const a = arrays[name];
+    const a = arrays.get(name);
     if (!a) throw new LatheError(`${join(dir, STATE_MANIFEST)}: the state has no array "${name}"`);
     return a as T;
   };
@@ -125,7 +129,7 @@ export function loadCrowdState(dir: string): { manifest: CrowdStateManifest; sta
     options: m.options, t: m.batches, items: names.items, workers: names.workers, classes: m.classes,
     item: need("item"), worker: need("worker"), label: need("label"), seen: need("seen"),
     stats: need("stats"), mass: need("mass"), post: need("post"),
-    logConf: (arrays["logConf"] as Float64Array | undefined) ?? null, logPrior: (arrays["logPrior"] as Float64Array | undefined) ?? null,
+    logConf: (arrays.get("logConf") as Float64Array | undefined) ?? null, logPrior: (arrays.get("logPrior") as Float64Array | undefined) ?? null,
   };
   if (state.items.length !== m.numItems || state.workers.length !== m.numWorkers || state.item.length !== m.numLabels) {
     throw new LatheError(`${join(dir, STATE_MANIFEST)}: the sizes it records differ from the files' (${state.items.length} tasks, ${state.workers.length} workers, ${state.item.length} labels)`);

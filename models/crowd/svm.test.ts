@@ -9,6 +9,7 @@ import { blobs } from "../data/synthetic.ts";
 import { loadSklearnDigits, missingSklearnDigits } from "../data/sklearn-digits.ts";
 import { MlpClassifier } from "./mlp-classifier.ts";
 import { RbfSvm, confidenceWeights, inverseCholeskyT } from "./svm.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const T = 120_000; // the first test to use a graph compiles it
 
@@ -86,7 +87,7 @@ const rowsOf = (t: Tensor): number[][] => {
 
 describe("RbfSvm against scikit-learn's SVC(C=10, kernel='rbf', gamma='scale')", () => {
   if (sklearnMissing) console.warn(`skipping the scikit-learn cross-check: ${sklearnMissing}`);
-  test.skipIf(sklearnMissing !== null)(`digits, 400 train / 200 test: accuracy within 2 points (${sklearnMissing ?? "sklearn found"})`, async () => {
+  test.skipIf(sklearnMissing !== null)(skipReason("digits, 400 train / 200 test: accuracy within 2 points", sklearnMissing !== null && NEEDS.sklearn), async () => {
     const all = loadSklearnDigits();
     const order = permutation(all.y.size, new Rng(1));
     const train = subset(all, order.slice(0, 400)), test_ = subset(all, order.slice(400, 600));

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { FASHION_MNIST_DIR, loadFashionMnist, missingFashionMnistFile } from "./fashion-mnist.ts";
 import { readIdx } from "./idx.ts";
+import { skipReason } from "../../test/helpers/skip.ts";
 
 const missing = missingFashionMnistFile();
 
@@ -15,8 +16,7 @@ describe("Fashion-MNIST", () => {
     );
   });
 
-  const why = missing === null ? "" : ` (skipped: ${missing} is missing; apt-get install dataset-fashion-mnist)`;
-  test.skipIf(missing !== null)(`real files: counts, shapes, labels${why}`, () => {
+  test.skipIf(missing !== null)(skipReason("real files: counts, shapes, labels", missing !== null && `${missing} is missing; install: apt-get install dataset-fashion-mnist`), () => {
     // The training images are only checked as raw IDX (u8), to keep the test quick.
     const trainImages = readIdx(join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz"));
     expect([trainImages.dtype, ...trainImages.shape]).toEqual(["u8", 60000, 28, 28]);

@@ -3,7 +3,7 @@ export type { Dataset } from "./dataset.ts";
 export { subset, takeRows, sizeOf } from "./dataset.ts";
 export { parseIdx, readIdx, encodeIdx } from "./idx.ts";
 export { loadFashionMnist, missingFashionMnistFile, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from "./fashion-mnist.ts";
-export { loadMnistDigits, mnistDigitCounts } from "./mnist-digits.ts";
+export { loadAllMnistDigits, loadMnistDigits, mnistDigitCounts } from "./mnist-digits.ts";
 export { blobs, twoMoons, spirals } from "./synthetic.ts";
 export { batches, permutation, shuffle } from "./batches.ts";
 export { pixelsToUnit, minMaxScale } from "./normalize.ts";

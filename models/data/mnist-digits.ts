@@ -62,3 +62,15 @@ export function loadMnistDigits(opts: MnistDigitsOptions): { train: Dataset; tes
   const seed = opts.seed ?? 0;
   return { train: build(0, opts.trainPerClass, seed), test: build(opts.trainPerClass, opts.testPerClass, seed + 1) };
 }
+
+/** Every digit in the package (9,926, unbalanced), digit by digit in package order: f32 [n, 28, 28], i32 [n]. */
+export function loadAllMnistDigits(): Dataset {
+  const digits = loadPackage();
+  const n = digits.reduce((s, d) => s + d.length, 0);
+  const x = new Float32Array(n * 784), y = new Int32Array(n);
+  let i = 0;
+  digits.forEach((d, c) => {
+    for (let k = 0; k < d.length; k++, i++) { x.set(d.get(k), i * 784); y[i] = c; }
+  });
+  return { x: new Tensor(x, [n, 28, 28], "f32"), y: new Tensor(y, [n], "i32") };
+}

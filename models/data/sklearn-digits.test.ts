@@ -1,11 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { LatheError } from "../../core/errors.ts";
 import { loadSklearnDigits, missingSklearnDigits } from "./sklearn-digits.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const missing = missingSklearnDigits();
 
 describe("scikit-learn digits", () => {
-  test.skipIf(missing !== null)(`1797 rows of 64 pixels in 0..16, classes as load_digits (${missing ?? "found"})`, () => {
+  test.skipIf(missing !== null)(skipReason("1797 rows of 64 pixels in 0..16, classes as load_digits", missing !== null && NEEDS.sklearn), () => {
     const d = loadSklearnDigits();
     expect(d.x.shape).toEqual([1797, 64]);
     expect(d.y.shape).toEqual([1797]);

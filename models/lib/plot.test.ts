@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { LatheError } from "../../core/errors.ts";
-import { barPlot, linePlot, renderVegaLite, scatterPlot, type Datum } from "./plot.ts";
+import { barPlot, heatmapPlot, linePlot, renderVegaLite, scatterPlot, type Datum } from "./plot.ts";
 
 /**
  * Checks that `svg` is well-formed XML as far as an SVG viewer cares: one root <svg>
@@ -92,6 +92,17 @@ test("barPlot draws a bar per datum, groups side by side; scatterPlot a point pe
   const points = await scatterPlot({ x: { field: "step" }, y: { field: "loss" }, color: { field: "method" }, data: curves });
   checkWellFormed(points);
   expect(count(points, 'aria-roledescription="point"')).toBe(curves.length);
+});
+
+test("heatmapPlot draws a cell and a label per datum", async () => {
+  const data: Datum[] = [];
+  for (let c = 0; c < 3; c++) for (let k = 0; k < 2; k++) data.push({ cluster: k, cls: `c${c}`, n: c * 10 + k });
+  const svg = await heatmapPlot({ title: "Clusters vs classes", x: { field: "cluster" }, y: { field: "cls", title: "class" }, value: { field: "n", title: "points" }, data });
+  checkWellFormed(svg);
+  expect(count(svg, 'aria-roledescription="rect mark"')).toBe(6);
+  expect(count(svg, 'aria-roledescription="text mark"')).toBe(6);
+  expect(svg).toContain(">21</text>");
+  await expect(heatmapPlot({ x: { field: "cluster" }, y: { field: "cls" }, value: { field: "missing" }, data })).rejects.toThrow(/no field "missing"/);
 });
 
 test("renderVegaLite takes any spec, with inline data only", async () => {

@@ -195,3 +195,23 @@ export async function barPlot(opts: PlotOptions): Promise<string> {
     },
   } as TopLevelSpec);
 }
+
+export interface HeatmapOptions extends Omit<PlotOptions, "color"> {
+  /** The field whose value colours each cell (and is printed in it). */
+  readonly value: Channel;
+}
+
+/** A grid of cells, x by y (both ordinal unless given), coloured by `value`, each cell labelled with its value. */
+export async function heatmapPlot(opts: HeatmapOptions): Promise<string> {
+  checkData("heatmapPlot", { ...opts, color: opts.value });
+  const x = encode(opts.x, opts.data, "ordinal"), y = encode(opts.y, opts.data, "ordinal");
+  const value = encode(opts.value, opts.data);
+  return renderVegaLite({
+    ...baseSpec(opts),
+    encoding: { x, y },
+    layer: [
+      { mark: { type: "rect" }, encoding: { color: { ...value, scale: { scheme: "blues" } } } },
+      { mark: { type: "text", fontSize: 9 }, encoding: { text: { field: opts.value.field, type: "quantitative" } } },
+    ],
+  } as TopLevelSpec);
+}

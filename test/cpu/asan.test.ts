@@ -12,6 +12,7 @@ import type { PrimFunc } from "../../compiler/tir/stmt.ts";
 import { variable } from "../../compiler/te/expr.ts";
 import { gemmSchedule } from "../../compiler/targets/cpu/schedules/gemm.ts";
 import { hasAsan, runUnderAsan } from "./asan-harness.ts";
+import { NEEDS, skipReason } from "../helpers/skip.ts";
 
 
 function conv2dPadAt(): { s: Schedule; args: Tensor[] } {
@@ -99,7 +100,7 @@ describe("stride-2 vector loads", () => {
   }, 60_000);
 });
 
-describe.skipIf(!hasAsan)("generated kernels under AddressSanitizer", () => {
+describe.skipIf(!hasAsan)(skipReason("generated kernels under AddressSanitizer", !hasAsan && NEEDS.asan), () => {
   test.each(cases)("%s: no error", async (_, make) => {
     const { s, args } = make();
     const f = lower(s, args, { name: "kernel" });

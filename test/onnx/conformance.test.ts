@@ -17,9 +17,10 @@ import protobuf from "protobufjs";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { CaseResult } from "../../compiler/driver/onnx-conformance.ts";
 import {
-  FOLDERS, TESTDATA_ROOT, conciseReason, countByFolder, listCases, mismatch, parseReportOutcomes, passRate, renderReport, runConformance,
+  FOLDERS, TESTDATA_ROOT, conciseReason, countByFolder, listCases, mismatch, parseReportFreeRuns, parseReportOutcomes, passRate, renderReport, runConformance,
 } from "../../compiler/driver/onnx-conformance.ts";
 import { Tensor } from "../../runtime/tensor.ts";
+import { NEEDS, skipReason } from "../helpers/skip.ts";
 
 const REPORT = new URL("../../docs/onnx-conformance.md", import.meta.url);
 const WRITE = process.env.LATHE_WRITE_CONFORMANCE === "1";
@@ -80,8 +81,48 @@ describe.skipIf(missing !== null)(`ONNX backend tests${missing ? ` (skipped: ${m
     }
     const now = new Set(results.map((r) => `${r.folder}/${r.name}`));
     for (const key of committed.keys()) if (!now.has(key)) changed.push(`${key}: in the report, but no such case`);
+    // Folded cases and their free runs are part of the contract too.
+    const free = parseReportFreeRuns(readFileSync(REPORT, "utf8"));
+    for (const r of results.filter((x) => x.folded)) {
+      const key = `${r.folder}/${r.name}`;
+      if (free.get(key) !== r.free?.outcome) changed.push(`${key}: report says free run ${free.get(key) ?? "nothing (not folded)"}, now ${r.free?.outcome}`);
+    }
+    for (const key of free.keys()) if (!results.some((r) => r.folded && `${r.folder}/${r.name}` === key)) changed.push(`${key}: listed as folded, but it is not`);
     expect(changed).toEqual([]);
   });
+
+  test("folded cases (every input bound) are marked, and no free run fails or crashes", () => {
+    const folded = results.filter((r) => r.folded);
+    expect(folded.length).toBeGreaterThan(0);
+    for (const r of folded) expect(r.bound.length === 0 || r.free !== undefined, `${r.folder}/${r.name}`).toBe(true);
+    expect(folded.filter((r) => r.free?.outcome === "fail" || r.free?.outcome === "crash").map((r) => `${r.folder}/${r.name}: ${r.free!.reason}`)).toEqual([]);
+  });
+});
+
+const FOLDED_CASES = ["node/test_hannwindow_expanded", "node/test_range_float_type_positive_delta", "node/test_constant", "node/test_relu"];
+const noFoldedCases = FOLDED_CASES.some((c) => !existsSync(join(TESTDATA_ROOT, c, "model.onnx")));
+describe.skipIf(noFoldedCases)(skipReason("folded cases and free runs", noFoldedCases && NEEDS.onnxTestdata), () => {
+  test("a window built from primitives runs free on x; Range and Constant cannot; Relu is not folded", async () => {
+    const cases = listCases(TESTDATA_ROOT, ["node"], new RegExp(`^(${FOLDED_CASES.join("|")})$`));
+    const by = new Map((await runConformance(cases, { hints: false })).map((r) => [`${r.folder}/${r.name}`, r]));
+    const win = by.get("node/test_hannwindow_expanded")!;
+    expect([win.outcome, win.folded, win.bound]).toEqual(["pass", true, ["x"]]);
+    // Generated code computes the window from a run-time x (its length stays the data set's).
+    expect(win.free).toEqual({ outcome: "pass", reason: "", inputs: ["x"] });
+    const range = by.get("node/test_range_float_type_positive_delta")!;
+    expect([range.outcome, range.folded, range.free?.outcome]).toEqual(["pass", true, "not possible"]);
+    expect(range.free?.reason).toMatch(/folded everything computed from start, limit, delta/);
+    expect(by.get("node/test_constant")!.free).toEqual({ outcome: "not possible", reason: "the model has no inputs", inputs: [] });
+    const relu = by.get("node/test_relu")!;
+    expect([relu.outcome, relu.folded, relu.free]).toEqual(["pass", undefined, undefined]);
+    // The summary counts the folded passes and the computed ones apart.
+    const md = renderReport([...by.values()]);
+    expect(md).toContain("| node | 4 | 4 | 0 | 0 | 0 | 0 | 100.0% | 3 | 2 | 50.0% |");
+    expect([...parseReportFreeRuns(md)]).toEqual([
+      ["node/test_constant", "not possible"], ["node/test_hannwindow_expanded", "pass"], ["node/test_range_float_type_positive_delta", "not possible"],
+    ]);
+    expect([...parseReportOutcomes(md).values()]).toEqual(["pass", "pass", "pass", "pass"]);
+  }, 300_000);
 });
 
 describe("comparison under ONNX's tolerance", () => {
@@ -111,7 +152,7 @@ describe("comparison under ONNX's tolerance", () => {
 });
 
 const relu = join(TESTDATA_ROOT, "node", "test_relu");
-describe.skipIf(!existsSync(relu))("a wrong expected output fails, with the interpreter's verdict", () => {
+describe.skipIf(!existsSync(relu))(skipReason("a wrong expected output fails, with the interpreter's verdict", !existsSync(relu) && NEEDS.onnxTestdata), () => {
   test("node/test_relu with a perturbed output_0.pb", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lathe-conformance-"));
     const set = join(dir, "test_data_set_0");

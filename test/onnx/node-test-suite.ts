@@ -1,6 +1,7 @@
 /** A vitest suite over ONNX backend node tests (shared by the converter families' test files). */
 import { describe, expect, it } from "vitest";
 import { haveNodeTests, nodeTestsMatching, runNodeTest } from "./node-test-runner.ts";
+import { NEEDS, skipReason } from "../helpers/skip.ts";
 
 /**
  * Node tests a family's converters must pass, by prefix (every matching directory, minus
@@ -8,7 +9,7 @@ import { haveNodeTests, nodeTestsMatching, runNodeTest } from "./node-test-runne
  * minus names matching `exclude`).
  */
 export function nodeSuite(title: string, prefixes: string[], unsupported: Readonly<Record<string, RegExp>>, exclude?: RegExp): void {
-  describe.skipIf(!haveNodeTests)(title, () => {
+  describe.skipIf(!haveNodeTests)(skipReason(title, !haveNodeTests && NEEDS.onnxTestdata), () => {
     const names = haveNodeTests ? nodeTestsMatching(...prefixes).filter((n) => !exclude?.test(n)) : [];
     it.each(names.filter((n) => !(n in unsupported)))("%s", (name) => {
       const r = runNodeTest(name);

@@ -13,12 +13,13 @@ import { compileGraph } from "../../compiler/targets/cpu/graph.ts";
 import { interpret } from "../../compiler/graph/interpret.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import { agreement, exportTorchModel, torchUnavailable } from "../../models/onnx/torch-models.ts";
+import { skipReason } from "../helpers/skip.ts";
 
 const why = torchUnavailable();
 const dir = mkdtempSync(join(tmpdir(), "lathe-torch-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(why !== null)(`PyTorch → ONNX → Lathe${why ? ` (skipped: ${why})` : ""}`, () => {
+describe.skipIf(why !== null)(skipReason("PyTorch → ONNX → Lathe", why), () => {
   it("a conv-bn-relu-pool-linear-softmax net matches PyTorch at rtol 1e-3", async () => {
     const ex = exportTorchModel("tiny_cnn", dir, 2);
     const m = importOnnx(ex.model, { dims: { batch: 2 } });

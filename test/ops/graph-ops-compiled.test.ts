@@ -110,6 +110,9 @@ const CASES: readonly Case[] = [
   ["layer_norm", [u(4, 7, 9), u(9), u(9)], { axis: -1 }],
   ["softmax", [u(5, 19)], { axis: -1 }], ["log_softmax", [u(5, 3, 7)], { axis: 1 }],
   ["dropout", [u(4, 37), idx(5)], { rate: 0.3, seed: 9 }],
+  ["stop_gradient", [u(3, 7)]],
+  ["augment_shift", [u(3, 1, 7, 6), idx(5)], { max_shift: 2, seed: 9 }], ["augment_rotate", [u(3, 1, 7, 6), idx(5)], { max_degrees: 30, seed: 9 }],
+  ["augment_noise", [u(3, 1, 7, 6), idx(5)], { std: 0.2, seed: 9 }],
   ["lstm_cell", [u(2, 3), u(2, 5), u(2, 5), u(20, 3), u(20, 5), u(20)]],
   ["layout_transform", [u(1, 16, 3, 5)], { src: "NCHW", dst: "NCHW8c" }],
   ["conv2d_nchwc", [u(1, 2, 6, 6, 8), u(2, 2, 3, 3, 8, 8)], { pads: [1, 1, 1, 1], block_in: 8, block_out: 8 }],
@@ -121,6 +124,7 @@ const CASES: readonly Case[] = [
   ["block_pack", [i8(5, 19, 3)], { blocks: [2, 8] }], ["block_unpack", [i8(3, 3, 3, 2, 8)], { shape: [5, 19] }],
   ["qconv2d_packed", [i8(1, 2, 5, 5, 1, 4), i8(2, 2, 3, 3, 4, 4)], { pads: [1, 1, 1, 1] }],
   ["qmatmul_packed", [i8(2, 3, 2, 4), i8(2, 3, 4, 4)]],
+  ["cholesky", [pos(3, 1, 1)]], ["triangular_solve", [pos(2, 3, 3), u(2, 3, 4)], { transpose: 1 }],
   ...ONNX_PRIMS,
 ];
 

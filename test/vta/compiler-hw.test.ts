@@ -13,6 +13,7 @@ import { convLayer, denseLayer } from "../../compiler/targets/vta/layer.ts";
 import type { ConvLayer } from "../../compiler/targets/vta/layer.ts";
 import { runLayerOn, runQuantizedGraph } from "../../compiler/targets/vta/run.ts";
 import { simulatorUnavailable } from "../../compiler/targets/vta/runner.ts";
+import { SIMULATOR_NEEDS, skipReason } from "../helpers/skip.ts";
 
 const SIMS = ["hls", "verilator", "iverilog"] as const;
 const randInt8 = (rng: Rng, n: number): Int8Array => Int8Array.from({ length: n }, () => rng.int(-128, 128));
@@ -41,7 +42,7 @@ const unavailable = new Map(await Promise.all(SIMS.map(async (s) => [s, await si
 describe.each(SIMS)("on %s", (sim) => {
   const why = unavailable.get(sim);
   if (why) {
-    test.skip(`${sim} unavailable: ${why}`, () => {});
+    test.skip(skipReason(`the layers on ${sim}`, SIMULATOR_NEEDS[sim] ?? why), () => {});
     return;
   }
   test.each(layers)("$name equals the interpreter bit for bit", async ({ dense, l }) => {

@@ -14,6 +14,7 @@ import { buildIcarus } from "../../compiler/targets/vta/hw/iverilog.ts";
 import { buildVerilator } from "../../compiler/targets/vta/hw/verilator.ts";
 import { buildHls } from "../../compiler/targets/vta/hw/hls.ts";
 import { buildAluFuzz, buildGemm, randInt, rng } from "./hw-programs.ts";
+import { SIMULATOR_NEEDS, skipReason } from "../helpers/skip.ts";
 
 const small = { inpBufferEntries: 128, wgtBufferEntries: 64, accBufferEntries: 128, uopBufferEntries: 128 };
 const CONFIGS: VtaParams[] = [makeParams(small)];
@@ -26,6 +27,8 @@ const unavailable = new Map<SimKind, string | null>();
 for (const s of HW) unavailable.set(s, await simulatorUnavailable(s));
 for (const [s, why] of unavailable) if (why) console.warn(`skipping VTA ${s} tests: ${why}`);
 const available = HW.filter((s) => !unavailable.get(s));
+/** Every hardware simulator is missing: the title names all three (any one of them runs these tests). */
+const noSimulator = available.length === 0 && HW.map((s) => SIMULATOR_NEEDS[s]!);
 
 /** A padded LOAD acc (2×2 data, one zero entry around), ALU add 1 over all 16 entries, STORE. */
 function paddedProgram(p: VtaParams): { program: Insn[]; dram: Uint8Array; expected: Int8Array; outOffset: number } {
@@ -63,7 +66,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     ]);
   }, 600_000);
 
-  test.skipIf(available.length === 0)("random GEMM programs: every simulator matches fsim and the int8 reference", async () => {
+  test.skipIf(available.length === 0)(skipReason("random GEMM programs: every simulator matches fsim and the int8 reference", noSimulator), async () => {
     const r = rng(2026 + p.blockIn);
     for (let t = 0; t < 5; t++) {
       const m = randInt(r, 1, 4);
@@ -90,7 +93,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     }
   }, 300_000);
 
-  test.skipIf(available.length === 0)("random ALU programs (every op, immediates and accumulator operands) agree everywhere", async () => {
+  test.skipIf(available.length === 0)(skipReason("random ALU programs (every op, immediates and accumulator operands) agree everywhere", noSimulator), async () => {
     const r = rng(77);
     for (let t = 0; t < 3; t++) {
       const f = buildAluFuzz(p, r);
@@ -100,7 +103,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     }
   }, 120_000);
 
-  test.skipIf(available.length === 0)("padded LOAD, ALU and int8 truncation agree everywhere", async () => {
+  test.skipIf(available.length === 0)(skipReason("padded LOAD, ALU and int8 truncation agree everywhere", noSimulator), async () => {
     const prog = paddedProgram(p);
     const ref = await runProgram(prog.program, prog.dram, { sim: "fsim", params: p });
     expect(new Int8Array(ref.dram.buffer, prog.outOffset, prog.expected.length)).toEqual(prog.expected);
@@ -109,7 +112,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     }
   }, 120_000);
 
-  test.skipIf(available.length === 0)("a deadlocking stream is a clear error on every simulator", async () => {
+  test.skipIf(available.length === 0)(skipReason("a deadlocking stream is a clear error on every simulator", noSimulator), async () => {
     // compute pops a token that load never pushes.
     const prog = [
       load({ memType: "inp", sramBase: 0, dramBase: 0, ySize: 1, xSize: 1 }),
@@ -123,7 +126,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     }
   }, 120_000);
 
-  test.skipIf(available.length === 0)("a deadlock from full instruction queues is seen by every simulator", async () => {
+  test.skipIf(available.length === 0)(skipReason("a deadlock from full instruction queues is seen by every simulator", noSimulator), async () => {
     // load holds L0 (waiting for compute's token) while depth more loads fill its queue; the
     // next cannot be fetched, so the GEMM that would push the token never arrives.
     const ld = (popNext = false) => load({ memType: "inp", sramBase: 0, dramBase: 0, ySize: 1, xSize: 1, popNext });
@@ -137,7 +140,7 @@ describe.each(CONFIGS.map((p) => [`${p.batch}x${p.blockIn}x${p.blockOut} bus ${p
     for (const sim of ["fsim" as const, ...available]) await runProgram(fits, dram, { sim, params: p });
   }, 120_000);
 
-  test.skipIf(available.length === 0)("more queued work than the instruction queues hold still completes", async () => {
+  test.skipIf(available.length === 0)(skipReason("more queued work than the instruction queues hold still completes", noSimulator), async () => {
     // 3 × depth inp loads, each handing compute a token, before any compute instruction.
     const n = 3 * p.insnQueueDepth;
     const E = entryBytes(p);

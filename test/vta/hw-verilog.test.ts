@@ -18,6 +18,7 @@ import { generateVerilog } from "../../compiler/targets/vta/hw/verilog.ts";
 import { generateHls } from "../../compiler/targets/vta/hw/hls.ts";
 import { printModule } from "../../compiler/codegen/verilog/print.ts";
 import { always, assign, cases, iff, input, nb, output, reg } from "../../compiler/codegen/verilog/ast.ts";
+import { NEEDS, skipReason } from "../helpers/skip.ts";
 
 const run = promisify(execFile);
 const noVerilator = await simulatorUnavailable("verilator");
@@ -51,7 +52,7 @@ describe("VTA hardware sources", () => {
     ].join("\n"));
   });
 
-  test.skipIf(!!noVerilator).each(CONFIGS)("Verilator lints the %s design", async (_, p) => {
+  test.skipIf(!!noVerilator).each(CONFIGS)(skipReason("Verilator lints the %s design", !!noVerilator && NEEDS.verilator), async (_, p) => {
     await inTmp(async (dir) => {
       writeFileSync(path.join(dir, "vta.v"), generateVerilog(p));
       const r = await run("verilator", ["--lint-only", "-Wall", "-Wno-WIDTH", "-Wno-UNUSED", "-Wno-DECLFILENAME", "--top-module", "vta_top", "vta.v"], { cwd: dir });
@@ -59,7 +60,7 @@ describe("VTA hardware sources", () => {
     });
   }, 60_000);
 
-  test.skipIf(!!noIcarus)("Icarus elaborates the 4-byte-bus design", async () => {
+  test.skipIf(!!noIcarus)(skipReason("Icarus elaborates the 4-byte-bus design", !!noIcarus && NEEDS.iverilog), async () => {
     await inTmp(async (dir) => {
       writeFileSync(path.join(dir, "vta.v"), generateVerilog(CONFIGS[2]![1]));
       const r = await run("iverilog", ["-g2012", "-Wall", "-s", "vta_top", "-o", "x.vvp", "vta.v"], { cwd: dir });
@@ -67,7 +68,7 @@ describe("VTA hardware sources", () => {
     });
   }, 60_000);
 
-  test.skipIf(!!noGxx)("the HLS C++ compiles cleanly with -Wall -Wextra", async () => {
+  test.skipIf(!!noGxx)(skipReason("the HLS C++ compiles cleanly with -Wall -Wextra", !!noGxx && NEEDS.gxx), async () => {
     await inTmp(async (dir) => {
       writeFileSync(path.join(dir, "vta_hls.h"), generateHls(CONFIGS[1]![1]));
       writeFileSync(path.join(dir, "t.cpp"), '#include "vta_hls.h"\nint main() { return 0; }\n');
@@ -77,7 +78,7 @@ describe("VTA hardware sources", () => {
     });
   }, 60_000);
 
-  test.skipIf(!!noIcarus)("Icarus shows X where a program reads accumulators nothing wrote; fsim names the read", async () => {
+  test.skipIf(!!noIcarus)(skipReason("Icarus shows X where a program reads accumulators nothing wrote; fsim names the read", !!noIcarus && NEEDS.iverilog), async () => {
     const p = makeParams({ inpBufferEntries: 128, wgtBufferEntries: 64, accBufferEntries: 128, uopBufferEntries: 128 });
     const dram = new Uint8Array(1024);
     dram.set(encodeUops([{ acc: 5, inp: 0, wgt: 0 }]), 0);

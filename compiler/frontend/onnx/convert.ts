@@ -4,8 +4,9 @@
  * values, operands that must be known at compile time as tensors, typed attributes, the
  * model's opset) and returns the node's outputs as graph values.
  */
-import type { Attrs, Value } from "../../graph/graph.ts";
+import type { Attrs, Graph, Value } from "../../graph/graph.ts";
 import type { GraphBuilder } from "../../graph/builder.ts";
+import type { TensorType } from "../../graph/types.ts";
 import type { DType } from "../../../core/dtype.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
 import { OnnxError } from "./errors.ts";
@@ -19,7 +20,25 @@ export type OnnxAttr =
   | { readonly kind: "ints"; readonly value: readonly number[] }
   | { readonly kind: "strings"; readonly value: readonly string[] }
   | { readonly kind: "tensor"; readonly value: Tensor }
+  /** A subgraph (Scan's and Loop's body), imported through ConvertContext.body. */
+  | { readonly kind: "graph" }
   | { readonly kind: "other"; readonly type: string };
+
+/** One input of a body graph: its type (a value given per step), or the value it has in every step that runs. */
+export type BodyInput = { readonly type: TensorType } | { readonly constant: Tensor };
+
+/** A graph attribute imported as a loop body (import.ts). */
+export interface ImportedBody {
+  /**
+   * The body: an input for each BodyInput given as a type, in order, then one per captured
+   * value; outputs as the attribute's graph lists them.
+   */
+  readonly graph: Graph;
+  /** Values of the enclosing graph the body reads (outer-scope names), in the order of their body inputs. */
+  readonly captured: readonly Value[];
+  /** Each body output's value where it is known at compile time. */
+  readonly constants: readonly (Tensor | undefined)[];
+}
 
 /** The node was understood but this variant of it is not supported (collected, not fatal at once). */
 export class UnsupportedVariant extends OnnxError {
@@ -72,6 +91,11 @@ export interface ConvertContext {
     /** Names of all attributes given on the node. */
     names(): string[];
   };
+  /**
+   * Imports graph attribute `name` as a body whose inputs are `inputs`; the body may read
+   * values of the enclosing graphs by name (they become `captured`).
+   */
+  body(name: string, inputs: readonly BodyInput[]): ImportedBody;
   /** Applies a graph op named after this node; single output. */
   op(opName: string, inputs: readonly Value[], attrs?: Attrs): Value;
   /** Applies a graph op with several outputs. */

@@ -5,6 +5,11 @@
  * right away with the reference interpreter, so shape arithmetic in the model (Shape →
  * Gather → Concat → Reshape) becomes static attributes of Lathe ops. Every unsupported
  * op of a model is reported at once, with node names.
+ *
+ * Graph-valued attributes (Scan's and Loop's bodies) are imported by a nested Importer on a
+ * builder of its own: a name the body does not define is looked up in the enclosing graphs
+ * and captured as an extra body input (the loop's invariant operand), keeping what is known
+ * of it (its constant value, the graph inputs it depends on).
  */
 import { readFileSync } from "node:fs";
 import { LatheError } from "../../../core/errors.ts";
@@ -18,9 +23,10 @@ import { RANDOM_OPS } from "../../graph/passes/fold-constants.ts";
 import type { Dim } from "../../graph/types.ts";
 import { staticSize } from "../../graph/types.ts";
 import { validate } from "../../graph/validate.ts";
+import { someNode } from "../../graph/scan.ts";
 import type { DType } from "../../../core/dtype.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
-import type { ConvertContext, OnnxAttr, ValueSequence } from "./convert.ts";
+import type { BodyInput, ConvertContext, ImportedBody, OnnxAttr, ValueSequence } from "./convert.ts";
 import { converterFor, isSequence, UnsupportedVariant } from "./convert.ts";
 import { OnnxError, StaticInputError, UnsupportedFeatureError, UnsupportedOpsError } from "./errors.ts";
 import type { UnsupportedOp } from "./errors.ts";
@@ -60,9 +66,9 @@ export interface ImportedModel {
 // reject legacy attributes such as opset-6 broadcasting that change meaning).
 const MIN_OPSET = 1, MAX_OPSET = 17;
 
-/** Imports a model from a file path or its bytes. */
-export function importOnnx(source: string | Uint8Array, opts: ImportOptions = {}): ImportedModel {
-  const what = typeof source === "string" ? source : "model";
+/** Imports a model from a file path or its bytes; `name` names bytes in errors (e.g. the file they were read from). */
+export function importOnnx(source: string | Uint8Array, opts: ImportOptions = {}, name?: string): ImportedModel {
+  const what = typeof source === "string" ? source : name ?? "model";
   let bytes: Uint8Array;
   if (typeof source === "string") {
     try {
@@ -110,6 +116,7 @@ function decodeAttr(a: AttributeProto, where: string): OnnxAttr {
     case 2: return { kind: "int", value: a.i ?? 0 };
     case 3: return { kind: "string", value: utf8.decode(a.s ?? new Uint8Array()) };
     case 4: return { kind: "tensor", value: tensorFromProto(a.t!, `${where}: attribute ${a.name}`) };
+    case 5: return { kind: "graph" };
     case 6: return { kind: "floats", value: a.floats ?? [] };
     case 7: return { kind: "ints", value: a.ints ?? [] };
     case 8: return { kind: "strings", value: (a.strings ?? []).map((s) => utf8.decode(s)) };
@@ -120,30 +127,131 @@ function decodeAttr(a: AttributeProto, where: string): OnnxAttr {
 /** Marks a value that could not be produced (its node was unsupported), so dependents are skipped. */
 const POISON: Value = { id: -1, name: "<unsupported>", type: { shape: [], dtype: "f32" } };
 
+/**
+ * A body output could not be produced because a node inside was unsupported or needs a
+ * static operand; that node is already reported, so the node owning the body is only skipped.
+ */
+class PoisonedBody extends OnnxError {
+  override name = "PoisonedBody";
+}
+
+/** The graphs a node's attributes hold (Scan/Loop bodies, If branches). */
+const subgraphs = (n: NodeProto): GraphProto[] => (n.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]);
+
+/** Names a graph (or a graph nested in it) reads but does not define: values of the enclosing scopes. */
+function outerNames(g: GraphProto): Set<string> {
+  const defined = new Set<string>([...(g.input ?? []).map((i) => i.name ?? ""), ...(g.initializer ?? []).map((t) => t.name ?? ""), ...(g.node ?? []).flatMap((n) => n.output ?? [])]);
+  const out = new Set<string>();
+  for (const n of g.node ?? []) {
+    for (const x of [...(n.input ?? []), ...subgraphs(n).flatMap((sg) => [...outerNames(sg)])]) if (x && !defined.has(x)) out.add(x);
+  }
+  return out;
+}
+
+/** The enclosing importer of a body, and the node whose attribute the body is. */
+interface OuterScope {
+  readonly importer: Importer;
+  readonly node: string;
+}
+
 class Importer {
   private b = new GraphBuilder();
   private readonly env = new Map<string, Value | ValueSequence>();
   private readonly initializers = new Map<string, Tensor>();
   /** Values known at compile time and their data. */
   private readonly consts = new Map<Value, Tensor>();
-  private readonly unsupported: UnsupportedOp[] = [];
-  private readonly staticErrors: StaticInputError[] = [];
+  /** Shared with nested body importers: everything unsupported in the model is reported at once. */
+  private readonly unsupported: UnsupportedOp[];
+  private readonly staticErrors: StaticInputError[];
   /** Graph inputs each value depends on (for StaticInputError messages). */
   private readonly inputDeps = new Map<Value, ReadonlySet<string>>();
+  /** In a body: values that change from step to step (the per-step inputs and what is computed from them). */
+  private readonly varying = new Set<Value>();
+  /** In a body: outer values read, and the body inputs standing for them. */
+  private readonly captures = new Map<Value, Value>();
   readonly bound: string[] = [];
   readonly outputNames: string[] = [];
   private readonly maxStatic: number;
 
-  constructor(private readonly g: GraphProto, private readonly opset: number, private readonly what: string, private readonly opts: ImportOptions) {
+  constructor(private readonly g: GraphProto, private readonly opset: number, private readonly what: string, private readonly opts: ImportOptions, private readonly outer?: OuterScope) {
     this.maxStatic = opts.maxStaticElements ?? 65536;
+    this.unsupported = outer ? outer.importer.unsupported : [];
+    this.staticErrors = outer ? outer.importer.staticErrors : [];
+  }
+
+  /** Reads initializers (for the root graph and bodies alike). */
+  private readInitializers(): void {
+    for (const t of this.g.initializer ?? []) {
+      if (!t.name) throw new OnnxError(`${this.what}: an initializer has no name`);
+      this.initializers.set(t.name, tensorFromProto(t, `${this.what}: initializer ${t.name}`));
+    }
+    if ((this.g.sparse_initializer?.length ?? 0) > 0) throw new UnsupportedFeatureError(`${this.what}: sparse initializers are not supported`);
+  }
+
+  /**
+   * Imports this importer's graph as a body (see ConvertContext.body). A node inside that is
+   * unsupported or needs a static operand is reported with the model's others (named
+   * `outer/inner`), and PoisonedBody tells the owning node to skip itself.
+   */
+  runBody(inputs: readonly BodyInput[]): ImportedBody {
+    this.readInitializers();
+    const declared = this.g.input ?? [];
+    if (declared.length !== inputs.length) throw new OnnxError(`${this.what}: the body takes ${declared.length} inputs, expected ${inputs.length}`);
+    declared.forEach((vi, k) => {
+      const name = vi.name ?? "";
+      const given = inputs[k]!;
+      const dtype = "type" in given ? given.type.dtype : given.constant.dtype;
+      const elem = vi.type?.tensor_type?.elem_type;
+      if (vi.type && !vi.type.tensor_type) throw new UnsupportedFeatureError(`${this.what}: body input '${name}' is not a tensor (sequence, map and optional values are not supported)`);
+      if (elem) {
+        const want = dtypeOf(elem, `${this.what}: body input ${name}`);
+        if (want !== dtype) throw new OnnxError(`${this.what}: body input '${name}' is declared ${want} but receives ${dtype}`);
+      }
+      if ("type" in given) {
+        const v = this.b.input(name, given.type.shape, dtype);
+        this.varying.add(v);
+        this.inputDeps.set(v, new Set());
+        this.env.set(name, v);
+      } else {
+        const t = given.constant;
+        const v = this.b.constant(name, t.data, t.shape, t.dtype);
+        this.consts.set(v, t);
+        this.env.set(name, v);
+      }
+    });
+    const nodes = this.topologicalOrder(this.g.node ?? []);
+    nodes.forEach((n, i) => this.convertNode(n, i));
+    const outputs = (this.g.output ?? []).map((o) => {
+      const name = o.name ?? "";
+      const v = this.lookup(name, "body output");
+      if (v === POISON) throw new PoisonedBody(`${this.what}: body output '${name}' could not be imported`);
+      if (isSequence(v)) throw new UnsupportedVariant(`body output '${name}' is a sequence (only tensors are supported)`);
+      return v;
+    });
+    if (outputs.length === 0) throw new OnnxError(`${this.what}: the body has no outputs`);
+    return {
+      graph: deadCodeElimination(this.b.build(outputs)),
+      captured: [...this.captures.keys()],
+      constants: outputs.map((v) => this.consts.get(v)),
+    };
+  }
+
+  /** The body input standing for outer value `v` (created on first use; a constant stays known as one). */
+  private capture(v: Value, from: Importer): Value {
+    let c = this.captures.get(v);
+    if (c) return c;
+    c = this.b.input(v.name, v.type.shape, v.type.dtype);
+    this.captures.set(v, c);
+    const t = from.consts.get(v);
+    if (t) this.consts.set(c, t);
+    this.inputDeps.set(c, from.inputDeps.get(v) ?? new Set());
+    // Invariant in this loop, but it may change with an enclosing one's step.
+    if (from.varying.has(v)) this.varying.add(c);
+    return c;
   }
 
   run(): Graph {
-    for (const t of this.g.initializer ?? []) {
-      if (!t.name) throw new OnnxError(`${this.what}: an initializer has no name`);
-      this.initializers.set(t.name, tensorFromProto(t, `initializer ${t.name}`));
-    }
-    if ((this.g.sparse_initializer?.length ?? 0) > 0) throw new UnsupportedFeatureError(`${this.what}: sparse initializers are not supported`);
+    this.readInitializers();
     this.declareInputs();
     const nodes = this.topologicalOrder(this.g.node ?? []);
     this.checkOpsSupported(nodes);
@@ -175,7 +283,7 @@ class Importer {
     for (const vi of this.g.input ?? []) {
       const name = vi.name ?? "";
       if (this.initializers.has(name)) continue; // IR < 4 lists initializers as inputs too
-      const bound = bind[name];
+      const bound = Object.hasOwn(bind, name) ? bind[name] : undefined; // an input named "constructor" is not bound
       if (bound) {
         this.bound.push(name);
         const v = this.b.constant(name, bound.data, bound.shape, bound.dtype);
@@ -198,7 +306,7 @@ class Importer {
     const shape = (tt.shape?.dim ?? []).map((d, k): Dim => {
       if (d.dim_value !== undefined && d.dim_value !== null) return Number(d.dim_value);
       const p = d.dim_param ? d.dim_param : `${vi.name}_dim${k}`;
-      return dims[p] ?? p;
+      return (Object.hasOwn(dims, p) ? dims[p] : undefined) ?? p;
     });
     if (!tt.shape) throw new OnnxError(`${this.what}: ${what} has no shape (its rank must be known)`);
     return { dtype, shape };
@@ -214,8 +322,12 @@ class Importer {
         producer.set(o, i);
       }
     });
-    // Gradient names the value it differentiates in an attribute: that is a dependency too.
-    const reads = (n: NodeProto): string[] => [...(n.input ?? []), ...(n.domain === TRAINING_DOMAIN ? (n.attribute ?? []).flatMap((a) => (a.name === "y" && a.s ? [utf8.decode(a.s)] : [])) : [])];
+    // Gradient names the value it differentiates in an attribute, and a body reads outer values by name: dependencies too.
+    const reads = (n: NodeProto): string[] => [
+      ...(n.input ?? []),
+      ...(n.domain === TRAINING_DOMAIN ? (n.attribute ?? []).flatMap((a) => (a.name === "y" && a.s ? [utf8.decode(a.s)] : [])) : []),
+      ...subgraphs(n).flatMap((sg) => [...outerNames(sg)]),
+    ];
     const deps = nodes.map((n) => [...new Set(reads(n).filter((x) => x && producer.has(x)).map((x) => producer.get(x)!))]);
     const users = nodes.map((): number[] => []);
     deps.forEach((ds, i) => ds.forEach((d) => users[d]!.push(i)));
@@ -234,16 +346,18 @@ class Importer {
     return order;
   }
 
-  private checkOpsSupported(nodes: readonly NodeProto[]): void {
+  /** Ops without a converter, in the graph and in every body inside it (named outer/inner), all reported at once. */
+  private checkOpsSupported(nodes: readonly NodeProto[], prefix = ""): void {
     nodes.forEach((n, i) => {
       const domain = n.domain ?? "";
       const op = n.op_type ?? "";
+      subgraphs(n).forEach((sg) => this.checkOpsSupported(sg.node ?? [], `${prefix}${nodeName(n, i)}/`));
       if (domain === TRAINING_DOMAIN && op === "Gradient") return;
       if (converterFor(op, domain)) return;
       const known = domain === "" || domain === "ai.onnx" || domain === TRAINING_DOMAIN;
-      this.unsupported.push({ node: nodeName(n, i), op: domain === "" || domain === "ai.onnx" ? op : `${domain}.${op}`, reason: known ? "no converter for this op" : `domain ${domain} is not supported` });
+      this.unsupported.push({ node: prefix + nodeName(n, i), op: domain === "" || domain === "ai.onnx" ? op : `${domain}.${op}`, reason: known ? "no converter for this op" : `domain ${domain} is not supported` });
     });
-    if (this.unsupported.length > 0) throw new UnsupportedOpsError(this.unsupported);
+    if (!prefix && this.unsupported.length > 0) throw new UnsupportedOpsError(this.unsupported);
   }
 
   private lookup(name: string, what: string): Value | ValueSequence {
@@ -253,6 +367,13 @@ class Importer {
     if (init) {
       const c = this.b.constant(name, init.data, init.shape, init.dtype);
       this.consts.set(c, init);
+      this.env.set(name, c);
+      return c;
+    }
+    if (this.outer) {
+      const from = this.outer.importer;
+      const o = from.lookup(name, what);
+      const c = o === POISON ? POISON : isSequence(o) ? { kind: "sequence" as const, items: o.items.map((x) => this.capture(x, from)) } : this.capture(o, from);
       this.env.set(name, c);
       return c;
     }
@@ -271,24 +392,30 @@ class Importer {
       return;
     }
     const attrs = new Map<string, OnnxAttr>();
+    const graphs = new Map<string, GraphProto>();
     for (const a of n.attribute ?? []) {
       if (a.ref_attr_name) throw new UnsupportedFeatureError(`${this.what}: ${where}: attribute references (functions) are not supported`);
       attrs.set(a.name ?? "", decodeAttr(a, where));
+      if (a.g) graphs.set(a.name ?? "", a.g);
     }
     if (n.domain === TRAINING_DOMAIN && op === "Gradient") {
       this.gradient(attrs, outNames, where);
       return;
     }
     const before = this.b.build([]).nodes.length;
-    const ctx = this.context(name, op, inputs, outNames.length, attrs, where);
+    const ctx = this.context(name, op, inputs, outNames.length, attrs, graphs, where);
     let outs: readonly (Value | ValueSequence | undefined)[];
     try {
       outs = converterFor(op, n.domain ?? "")!(ctx);
     } catch (e) {
-      if (e instanceof UnsupportedVariant) {
-        this.unsupported.push({ node: name, op, reason: e.message });
+      if (e instanceof PoisonedBody) {
+        // What made the body fail is reported already.
+      } else if (e instanceof UnsupportedVariant) {
+        this.unsupported.push({ node: this.outer ? `${this.outer.node}/${name}` : name, op, reason: e.message });
       } else if (e instanceof StaticInputError) {
         this.staticErrors.push(e);
+      } else if (e instanceof UnsupportedOpsError) {
+        this.unsupported.push(...e.unsupported); // from a body (its Gradient node)
       } else if (e instanceof LatheError) {
         const Ctor = e.constructor as new (m: string) => LatheError;
         const msg = e.message.includes(name) ? e.message : `${where}: ${e.message}`;
@@ -303,10 +430,12 @@ class Importer {
       if (!v) throw new OnnxError(`${this.what}: ${where}: output ${k} ('${o}') is not produced by Lathe's conversion`);
       this.env.set(o, v);
     });
-    // Sequences carry their elements, which are values tracked on their own.
+    // Sequences carry their elements, which are values tracked on their own; a body's captured values are read too.
     const flat = (vs: readonly (Value | ValueSequence | undefined)[]): (Value | undefined)[] => vs.flatMap((v) => (isSequence(v) ? [...v.items] : [v]));
-    this.trackDependencies(flat(inputs), flat(outs));
-    if (!inputs.some(isSequence) && !outs.some(isSequence)) this.evaluateStatic(inputs as (Value | undefined)[], outs as (Value | undefined)[], before);
+    const captured = graphs.size > 0 ? externalInputs(this.b.build([]).nodes.slice(before)) : [];
+    const read = [...flat(inputs), ...captured];
+    this.trackDependencies(read, flat(outs));
+    if (!inputs.some(isSequence) && !outs.some(isSequence)) this.evaluateStatic(read, outs as (Value | undefined)[], before);
   }
 
   /**
@@ -335,6 +464,7 @@ class Importer {
     const deps = new Set<string>();
     for (const v of inputs) for (const d of (v && this.inputDeps.get(v)) ?? []) deps.add(d);
     for (const o of outs) if (o && !this.consts.has(o) && !this.inputDeps.has(o)) this.inputDeps.set(o, deps);
+    if (inputs.some((v) => v !== undefined && this.varying.has(v))) for (const o of outs) if (o && !this.consts.has(o)) this.varying.add(o);
   }
 
   /** If every input is known, computes the outputs now (small ones) so later nodes see them as constants. */
@@ -345,15 +475,15 @@ class Importer {
     const sizes = targets.map((o) => staticSize(o.type));
     if (sizes.some((s) => s === null) || sizes.reduce((a: number, s) => a + s!, 0) > this.maxStatic) return;
     const emitted = this.b.build([]).nodes.slice(before);
-    if (emitted.some((n) => RANDOM_OPS.has(n.op))) return;
+    if (emitted.some((n) => RANDOM_OPS.has(n.op) || (n.body !== undefined && someNode(n.body, (m) => RANDOM_OPS.has(m.op))))) return;
+    if (!externalInputs(emitted).every((v) => this.consts.has(v))) return;
     const results = this.interpretNodes(emitted, targets);
     targets.forEach((o, k) => this.consts.set(o, results[k]!));
     // The emitted nodes stay in the builder; dead-code elimination drops them if nothing else reads them.
   }
 
   private interpretNodes(nodes: readonly Node[], outputs: readonly Value[]): Tensor[] {
-    const produced = new Set(nodes.flatMap((n) => n.outputs));
-    const ins = [...new Set(nodes.flatMap((n) => n.inputs))].filter((v) => !produced.has(v));
+    const ins = externalInputs(nodes);
     const res = interpret({ inputs: ins, constants: [], nodes, outputs }, ins.map((v) => {
       const t = this.consts.get(v)!;
       return { data: dataToNumbers(t.dtype, t.data), shape: t.shape };
@@ -361,7 +491,7 @@ class Importer {
     return outputs.map((o, k) => new Tensor(numbersToData(o.type.dtype, res.outputs[k]!.data), o.type.shape as number[], o.type.dtype));
   }
 
-  private context(name: string, op: string, inputs: readonly (Value | ValueSequence | undefined)[], numOutputs: number, attrs: ReadonlyMap<string, OnnxAttr>, where: string): ConvertContext {
+  private context(name: string, op: string, inputs: readonly (Value | ValueSequence | undefined)[], numOutputs: number, attrs: ReadonlyMap<string, OnnxAttr>, graphs: ReadonlyMap<string, GraphProto>, where: string): ConvertContext {
     const { b } = this;
     const self = this;
     const fail = (msg: string): never => {
@@ -388,7 +518,15 @@ class Importer {
       const v = input(i);
       const t = self.consts.get(v);
       if (t) return t;
+      // Binding graph inputs cannot make a per-step value static.
+      if (self.varying.has(v)) throw new UnsupportedVariant(`operand '${operand}' changes from step to step of the enclosing loop (it must be known at compile time)`);
       throw new StaticInputError(name, op, operand, [...(self.inputDeps.get(v) ?? [])]);
+    };
+    const body = (key: string, bodyInputs: readonly BodyInput[]): ImportedBody => {
+      const g = graphs.get(key) ?? fail(`graph attribute '${key}' is required`);
+      // Errors inside are prefixed with this node by each enclosing level's convertNode.
+      const inner = new Importer(g, self.opset, `${where} body`, self.opts, { importer: self, node: self.outer ? `${self.outer.node}/${name}` : name });
+      return inner.runBody(bodyInputs);
     };
     return {
       name, opType: op, opset: this.opset, b, numInputs: inputs.length, numOutputs,
@@ -410,6 +548,7 @@ class Importer {
         tensor: (key) => attr(key, "tensor", undefined) as Tensor,
         names: () => [...attrs.keys()],
       },
+      body,
       op: (opName: string, ins: readonly Value[], a: Attrs = {}) => b.op1(opName, ins, a, name),
       ops: (opName: string, ins: readonly Value[], a: Attrs = {}) => b.op(opName, ins, a, name),
       constant: (t: Tensor) => {
@@ -431,5 +570,11 @@ class Importer {
 }
 
 const TRAINING_DOMAIN = "ai.onnx.preview.training";
+
+/** Values the nodes read that none of them produces. */
+function externalInputs(nodes: readonly Node[]): Value[] {
+  const produced = new Set(nodes.flatMap((n) => n.outputs));
+  return [...new Set(nodes.flatMap((n) => n.inputs))].filter((v) => !produced.has(v));
+}
 
 const nodeName = (n: NodeProto, i: number): string => n.name || (n.output?.[0] ? `${n.op_type}:${n.output[0]}` : `${n.op_type}#${i}`);

@@ -38,15 +38,38 @@ function fromRaw(dtype: DType, raw: Uint8Array, n: number, what: string): TypedA
   return out;
 }
 
+/**
+ * The integers each dtype's typed array holds exactly (int32_data carries every type narrower
+ * than 32 bits; f16 as its bit pattern, which is what Lathe's f16 array holds). A value
+ * outside is an error, not a silent wrap.
+ */
+const INT_FIELD_RANGE: Partial<Record<DType, readonly [number, number]>> = {
+  i32: [-(2 ** 31), 2 ** 31 - 1], i8: [-128, 127], u8: [0, 255], bool: [0, 1], f16: [0, 0xffff],
+};
+const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n;
+
 function fromFields(dtype: DType, t: TensorProto, n: number, what: string): TypedArray {
-  const src: ArrayLike<number> | undefined =
-    dtype === "f32" ? t.float_data : dtype === "f64" ? t.double_data : dtype === "i64" ? t.int64_data : t.int32_data;
-  const vals = src ?? [];
+  const field = dtype === "f32" ? "float_data" : dtype === "f64" ? "double_data" : dtype === "i64" ? "int64_data" : "int32_data";
+  const vals: ArrayLike<number | bigint> = t[field] ?? [];
   if (vals.length !== n) throw new OnnxError(`${what}: has ${vals.length} values, expected ${n} for shape [${(t.dims ?? []).join(", ")}]`);
   const out = typedArrayFor(dtype, n);
-  // f16 values arrive as their bit patterns in int32_data, which is what the f16 array holds.
-  if (dtype === "i64") for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = BigInt(Math.trunc(vals[i]!));
-  else for (let i = 0; i < n; i++) out[i] = vals[i]!;
+  const bad = (i: number, why: string): never => { throw new OnnxError(`${what}: ${field}[${i}] = ${String(vals[i])} ${why}`); };
+  if (dtype === "i64") {
+    // Decoded protos hold exact bigints; a number (a proto built by hand) must be exact too.
+    for (let i = 0; i < n; i++) {
+      const v = vals[i]!;
+      const b = typeof v === "bigint" ? v : Number.isSafeInteger(v) ? BigInt(v) : bad(i, "is not an exact integer (pass int64 values beyond 2^53 as bigint)");
+      if (b < INT64_MIN || b > INT64_MAX) bad(i, "does not fit in int64");
+      (out as BigInt64Array)[i] = b;
+    }
+    return out;
+  }
+  const range = INT_FIELD_RANGE[dtype];
+  for (let i = 0; i < n; i++) {
+    const v = Number(vals[i]!);
+    if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) bad(i, `does not fit in ${dtype}${dtype === "f16" ? " (its 16-bit pattern)" : ""}`);
+    out[i] = v;
+  }
   return out;
 }
 

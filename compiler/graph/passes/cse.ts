@@ -6,6 +6,7 @@
 import type { AttrValue, Graph, Node, Value } from "../graph.ts";
 import { spellNumber } from "../text/names.ts";
 import type { GraphPass } from "./pass.ts";
+import { mapScanBodies } from "../scan.ts";
 
 /** Ops whose two inputs may be swapped: add(a, b) and add(b, a) are one node. */
 const COMMUTATIVE: ReadonlySet<string> = new Set(["add", "mul", "maximum", "minimum", "equal", "not_equal"]);
@@ -18,7 +19,14 @@ const attrKey = (attrs: Readonly<Record<string, AttrValue>>): string =>
     return `${k}=${Array.isArray(v) ? `[${v.map(scalarKey).join(",")}]` : scalarKey(v as number | string | boolean)}`;
   }).join(",");
 
-export function commonSubexpressions(g: Graph): Graph {
+export function commonSubexpressions(g0: Graph): Graph {
+  const g = mapScanBodies(g0, commonSubexpressions);
+  const bodies = new Map<Graph, number>();
+  const bodyKey = (n: Node): string => {
+    if (!n.body) return "";
+    if (!bodies.has(n.body)) bodies.set(n.body, bodies.size);
+    return `#body${bodies.get(n.body)}`;
+  };
   const number = new Map<Value, number>(); // values by identity, numbered as met
   const num = (v: Value): number => {
     let k = number.get(v);
@@ -32,7 +40,7 @@ export function commonSubexpressions(g: Graph): Graph {
     const inputs = n.inputs.map((v) => subst.get(v) ?? v);
     const ids = inputs.map(num);
     if (COMMUTATIVE.has(n.op) && ids.length === 2) ids.sort((a, b) => a - b);
-    const key = `${n.op}(${ids.join(",")}){${attrKey(n.attrs)}}`;
+    const key = `${n.op}(${ids.join(",")}){${attrKey(n.attrs)}}${bodyKey(n)}`;
     const first = seen.get(key);
     if (first && first.outputs.length === n.outputs.length) {
       n.outputs.forEach((o, k) => subst.set(o, first.outputs[k]!));

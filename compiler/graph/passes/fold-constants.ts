@@ -2,13 +2,16 @@
  * fold-constants: a node whose inputs are all constants is evaluated with the reference
  * interpreter, and its outputs become constants (keeping their values' ids and names).
  * Skipped: ops with randomness, and results over `maxElements` elements (folding would
- * trade a cheap kernel for a large blob of data).
+ * trade a cheap kernel for a large blob of data). Recurses into scan bodies; a scan whose
+ * operands are all constants folds like any node (the interpreter runs its loop) unless
+ * its body draws random numbers.
  */
 import { interpret } from "../interpret.ts";
 import type { Constant, Graph, Node, Value } from "../graph.ts";
 import { staticSize } from "../types.ts";
 import { dataToNumbers, numbersToData } from "./constant-data.ts";
 import type { GraphPass } from "./pass.ts";
+import { isScan, mapScanBodies, someNode } from "../scan.ts";
 
 /** Ops that draw random numbers: folding would freeze one draw into the graph. */
 export const RANDOM_OPS: ReadonlySet<string> = new Set(["dropout"]);
@@ -29,12 +32,15 @@ function evaluateNode(n: Node, consts: ReadonlyMap<Value, Constant>): Constant[]
   return n.outputs.map((o, k) => ({ value: o, data: numbersToData(o.type.dtype, res.outputs[k]!.data) }));
 }
 
-export function foldConstants(g: Graph, opts: FoldOptions = {}): Graph {
+const random = (n: Node): boolean => RANDOM_OPS.has(n.op) || (isScan(n) && someNode(n.body, (m) => RANDOM_OPS.has(m.op)));
+
+export function foldConstants(g0: Graph, opts: FoldOptions = {}): Graph {
+  const g = mapScanBodies(g0, (body) => foldConstants(body, opts));
   const { maxElements = 1e6 } = opts;
   const consts = new Map<Value, Constant>(g.constants.map((c) => [c.value, c]));
   const folded: Constant[] = [];
   const nodes = g.nodes.filter((n) => {
-    if (RANDOM_OPS.has(n.op) || !n.inputs.every((v) => consts.has(v))) return true;
+    if (random(n) || !n.inputs.every((v) => consts.has(v))) return true;
     const sizes = n.outputs.map((o) => staticSize(o.type));
     if (sizes.some((s) => s === null) || sizes.reduce((a: number, s) => a + s!, 0) > maxElements) return true;
     for (const c of evaluateNode(n, consts)) {

@@ -4,11 +4,13 @@
  * injective chains fuse; a reduction absorbs injective producers; an out-elementwise-
  * fusable op (conv2d, matmul) or a reduction absorbs elementwise/broadcast consumers;
  * opaque ops never fuse. A group holds at most one anchor (reduction or
- * out-elementwise-fusable op). Each group becomes one kernel.
+ * out-elementwise-fusable op). Each group becomes one kernel. A scan node is opaque: it
+ * forms a group of its own, and its body is fused separately when it is lowered.
  */
 import type { Graph, Node, Value } from "../graph.ts";
 import type { FusionKind } from "../../ops/op.ts";
 import { getOp } from "../../ops/registry.ts";
+import { isScan } from "../scan.ts";
 
 export interface FusionGroup {
   /** Nodes in topological order. */
@@ -23,6 +25,8 @@ export interface FusionGroup {
 
 const RANK: Record<FusionKind, number> = { elemwise: 0, broadcast: 1, injective: 2, reduce: 3, outEWiseFusable: 4, opaque: 5 };
 const isAnchor = (k: FusionKind) => k === "reduce" || k === "outEWiseFusable";
+/** A node's pattern kind; a scan is opaque. */
+const fusionKind = (n: Node): FusionKind => (isScan(n) ? "opaque" : getOp(n.op, n.name).fusion);
 /** Groups larger than this are not grown (TVM uses a similar cap) to bound kernel size. */
 const MAX_GROUP = 64;
 
@@ -38,7 +42,7 @@ export function fusionGroups(g: Graph): FusionGroup[] {
       if (p && !consumers.get(p)!.includes(n)) consumers.get(p)!.push(n);
     }
   }
-  const kind = (n: Node): FusionKind => getOp(n.op, n.name).fusion;
+  const kind = fusionKind;
   const outputsGraph = new Set(g.outputs);
   const feedsSink = (n: Node) => n.outputs.some((o) => outputsGraph.has(o));
 
@@ -125,7 +129,7 @@ export function singletonGroups(g: Graph): FusionGroup[] {
   const outs = new Set(g.outputs);
   return g.nodes.map((n) => ({
     nodes: [n],
-    anchor: isAnchor(getOp(n.op, n.name).fusion) ? n : null,
+    anchor: isAnchor(fusionKind(n)) ? n : null,
     inputs: [...new Set(n.inputs)],
     outputs: n.outputs.filter((o) => outs.has(o) || g.nodes.some((m) => m !== n && m.inputs.includes(o))),
   }));

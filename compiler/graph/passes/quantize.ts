@@ -22,6 +22,8 @@ import { GraphBuilder } from "../builder.ts";
 import type { Graph, Node, Value } from "../graph.ts";
 import { interpret } from "../interpret.ts";
 import { INT8_MAX, MAX_SHIFT } from "../../ops/quant/common.ts";
+import type { ScanNode } from "../scan.ts";
+import { isScan, scanAttrs } from "../scan.ts";
 
 export interface CalibrationInput { readonly data: ArrayLike<number>; readonly shape: readonly number[] }
 
@@ -159,9 +161,16 @@ export function quantizeGraph(g: Graph, opts: QuantizeOptions): QuantizeResult {
       intOf.set(n.outputs[0]!, { v: out, exp: q.exp });
       continue;
     }
-    const outs = b.op(n.op, n.inputs.map(floatValue), n.attrs, n.name);
+    const ins = n.inputs.map(floatValue);
+    // A scan stays a float loop: its body is not quantized (opaque to this pass).
+    const outs = isScan(n) ? copyScan(b, n, ins) : b.op(n.op, ins, n.attrs, n.name);
     n.outputs.forEach((o, k) => floatOf.set(o, outs[k]!));
   }
   return { graph: b.build(g.outputs.map(floatValue)), exps };
 }
 
+/** Scan `n` again, on operands `ins`. */
+function copyScan(b: GraphBuilder, n: ScanNode, ins: readonly Value[]): Value[] {
+  const { carries: C, sequences: S, reverse, length } = scanAttrs(n.attrs, n.name);
+  return b.scan(n.body, { carries: ins.slice(0, C), sequences: ins.slice(C, C + S), invariants: ins.slice(C + S) }, { reverse, length }, n.name);
+}

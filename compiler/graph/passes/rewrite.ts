@@ -5,6 +5,8 @@
  * exact type (checked here), so a rule cannot change shapes through broadcasting.
  *
  *   rule("mul-one", p.mul(p.x, p.const(1)), ({ x }) => x)   // commutative ops match both orders
+ *
+ * Scan bodies are rewritten with the same rules (a rule never matches a scan node itself).
  */
 import { LatheError } from "../../../core/errors.ts";
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
@@ -12,6 +14,7 @@ import type { Attrs, Constant, Graph, Node, Value } from "../graph.ts";
 import type { TensorType } from "../types.ts";
 import { sameType } from "../types.ts";
 import { dataToNumbers } from "./constant-data.ts";
+import { mapScanBodies } from "../scan.ts";
 
 export type Pattern =
   | { readonly k: "var"; readonly name: string }
@@ -156,11 +159,12 @@ export interface RewriteOptions {
 }
 
 /** Rebuilds the graph in order, applying the first matching rule to each node until none applies. */
-export function rewrite(g: Graph, rules: readonly Rule[], opts: RewriteOptions = {}): Graph {
+export function rewrite(g0: Graph, rules: readonly Rule[], opts: RewriteOptions = {}): Graph {
+  const g = mapScanBodies(g0, (body) => rewrite(body, rules, opts));
+  let changed = g !== g0;
   const facts = new Facts(g);
   const subst = new Map<Value, Value>();
   const nodes: Node[] = [];
-  let changed = false;
   for (const n0 of g.nodes) {
     const inputs = n0.inputs.map((v) => subst.get(v) ?? v);
     let n: Node | null = inputs.every((v, k) => v === n0.inputs[k]) ? n0 : { ...n0, inputs };

@@ -14,7 +14,8 @@ import { ARRAY_CLASS, isDType, isFloat, typedArrayFor, wrapTo } from "../../../c
 import { getOp, normalizeAttrs } from "../../ops/registry.ts";
 import type { OpDef } from "../../ops/op.ts";
 import { f16ToBits } from "../../../core/f16.ts";
-import type { AttrValue, Constant, Graph, Node, Value } from "../graph.ts";
+import type { AttrValue, Attrs, Constant, Graph, Node, Value } from "../graph.ts";
+import { SCAN, inferScan, scanAttrs } from "../scan.ts";
 import type { Dim, TensorType } from "../types.ts";
 import { sameType, showType, staticSize } from "../types.ts";
 import { defaultNodeName } from "./names.ts";
@@ -47,7 +48,7 @@ type ArgAst =
 interface BindingAst { readonly name: NameAt; readonly type: TypeAst | null }
 type StmtAst =
   | { readonly k: "const"; readonly name: NameAt; readonly type: TypeAst; readonly data: { readonly items: readonly ScalarAst[]; readonly pos: Pos } | null }
-  | { readonly k: "node"; readonly lhs: readonly BindingAst[]; readonly op: NameAt; readonly args: readonly ArgAst[]; readonly label: NameAt | null; readonly pos: Pos };
+  | { readonly k: "node"; readonly lhs: readonly BindingAst[]; readonly op: NameAt; readonly args: readonly ArgAst[]; readonly label: NameAt | null; readonly body: ProgramAst | null; readonly pos: Pos };
 interface ProgramAst {
   readonly inputs: readonly { readonly name: NameAt; readonly type: TypeAst }[];
   readonly stmts: readonly StmtAst[];
@@ -81,9 +82,9 @@ const semantics = grammar.createSemantics().addOperation<unknown>("ast", {
     return { k: "const", name: ast<NameAt>(name), type: ast<TypeAst>(type), data: opt(data) };
   },
   ConstData(eq, _l, items, _r) { return { items: list<ScalarAst>(items), pos: at(eq) }; },
-  NodeStmt(lhs, call, label): StmtAst {
+  NodeStmt(lhs, call, label, body): StmtAst {
     const c = ast<{ op: NameAt; args: ArgAst[] }>(call);
-    return { k: "node", lhs: opt<BindingAst[]>(lhs) ?? [], op: c.op, args: c.args, label: opt<NameAt>(label), pos: at(lhs.children[0] ?? call) };
+    return { k: "node", lhs: opt<BindingAst[]>(lhs) ?? [], op: c.op, args: c.args, label: opt<NameAt>(label), body: opt<ProgramAst>(body), pos: at(lhs.children[0] ?? call) };
   },
   Lhs(bindings, _eq) { return list<BindingAst>(bindings); },
   Binding_typed(name, _colon, type): BindingAst { return { name: ast<NameAt>(name), type: ast<TypeAst>(type) }; },
@@ -241,15 +242,22 @@ class Elaborator {
 
   private node(s: Extract<StmtAst, { k: "node" }>): void {
     const opName = s.op.name;
-    let op: OpDef;
-    try {
-      op = getOp(opName);
-    } catch (e) {
-      if (!(e instanceof LatheError)) throw e;
-      this.err(`unknown op '${opName}'`, s.op.pos);
+    let op: OpDef | null = null;
+    if (opName === SCAN) {
+      if (!s.body) this.err(`a scan needs its body: scan(...) graph body(...) { ... }`, s.op.pos);
+    } else {
+      if (s.body) this.err(`only a scan has a body graph, not ${opName}`, s.op.pos);
+      try {
+        op = getOp(opName);
+      } catch (e) {
+        if (!(e instanceof LatheError)) throw e;
+        this.err(`unknown op '${opName}'`, s.op.pos);
+      }
     }
+    // A scan's body is a graph of its own: its own names, ids and constants.
+    const body = s.body ? new Elaborator(this.text, this.opts).program(s.body) : undefined;
     const inputs: Value[] = [];
-    const given: Record<string, AttrValue> = {};
+    const given: [string, AttrValue][] = []; // entries, not an object: `__proto__=[1]` must stay an attribute
     const keyPos = new Map<string, Pos>();
     for (const a of s.args) {
       if (a.k === "value") {
@@ -259,7 +267,7 @@ class Elaborator {
       }
       if (keyPos.has(a.key.name)) this.err(`attribute '${a.key.name}' is given twice`, a.key.pos);
       keyPos.set(a.key.name, a.value.pos);
-      given[a.key.name] = this.attrValue(a.value);
+      given.push([a.key.name, this.attrValue(a.value)]);
     }
     for (const b of s.lhs) {
       const prev = this.values.get(b.name.name);
@@ -273,9 +281,9 @@ class Elaborator {
       this.err(`node name '${nodeName}' is already used (at ${this.where(prevNode)})${s.label ? "" : "; name this node with @name"}`, namePos);
     }
 
-    let attrs;
+    let attrs: Attrs;
     try {
-      attrs = normalizeAttrs(op, given, nodeName);
+      attrs = op ? normalizeAttrs(op, Object.fromEntries(given), nodeName) : { ...scanAttrs(Object.fromEntries(given), nodeName) };
     } catch (e) {
       if (!(e instanceof LatheError)) throw e;
       // The registry's message names the attribute; point at its value when it was written.
@@ -284,7 +292,7 @@ class Elaborator {
     }
     let types: readonly TensorType[];
     try {
-      types = op.infer(inputs.map((v) => v.type), attrs, nodeName);
+      types = op ? op.infer(inputs.map((v) => v.type), attrs, nodeName) : inferScan(inputs.map((v) => v.type), attrs, body, nodeName);
     } catch (e) {
       if (!(e instanceof LatheError)) throw e;
       this.err(e.message, s.op.pos);
@@ -303,7 +311,7 @@ class Elaborator {
       return this.define(b.name, t);
     });
     this.nodeNames.set(nodeName, namePos);
-    this.nodes.push({ id: this.nextId++, name: nodeName, op: opName, inputs, attrs, outputs });
+    this.nodes.push(body ? { id: this.nextId++, name: nodeName, op: opName, inputs, attrs, outputs, body } : { id: this.nextId++, name: nodeName, op: opName, inputs, attrs, outputs });
   }
 }
 

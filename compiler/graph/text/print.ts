@@ -34,21 +34,29 @@ function spellData(c: Constant): string {
 
 const binding = (v: Value, types: boolean): string => (types ? `${spellName(v.name)}: ${spellType(v.type)}` : spellName(v.name));
 
-function spellNode(n: Node, types: boolean): string {
+function spellNode(n: Node, opts: PrintGraphOptions, indent: string): string {
+  const types = opts.types ?? true;
   const args = [...n.inputs.map((v) => spellName(v.name)), ...Object.entries(n.attrs).map(([k, v]) => `${k}=${spellAttr(v)}`)];
   const lhs = n.outputs.length ? `${n.outputs.map((o) => binding(o, types)).join(", ")} = ` : "";
   const label = n.name === defaultNodeName(n.op, n.outputs.map((o) => o.name)) ? "" : ` @${spellName(n.name)}`;
-  return `${lhs}${n.op}(${args.join(", ")})${label}`;
+  // A scan's body follows it, indented one level deeper (graph.ohm).
+  const body = n.body ? ` ${printAt(n.body, { ...opts, name: "body" }, `${indent}  `).trimEnd()}` : "";
+  return `${lhs}${n.op}(${args.join(", ")})${label}${body}`;
 }
 
 export function printGraph(g: Graph, opts: PrintGraphOptions = {}): string {
-  const { name = "main", types = true, inlineConstants = 0 } = opts;
+  return printAt(g, opts, "");
+}
+
+/** The graph with every line after the first indented by `indent` (a scan body inside its node's line). */
+function printAt(g: Graph, opts: PrintGraphOptions, indent: string): string {
+  const { name = "main", inlineConstants = 0 } = opts;
   const lines = [`graph ${spellName(name)}(${g.inputs.map((v) => `${spellName(v.name)}: ${spellType(v.type)}`).join(", ")}) {`];
   for (const c of g.constants) {
     const data = c.data.length <= inlineConstants ? ` = ${spellData(c)}` : "";
-    lines.push(`  const ${spellName(c.value.name)}: ${spellType(c.value.type)}${data}`);
+    lines.push(`${indent}  const ${spellName(c.value.name)}: ${spellType(c.value.type)}${data}`);
   }
-  for (const n of g.nodes) lines.push(`  ${spellNode(n, types)}`);
-  lines.push(`  return ${g.outputs.map((v) => spellName(v.name)).join(", ")}`.trimEnd(), "}");
+  for (const n of g.nodes) lines.push(`${indent}  ${spellNode(n, opts, indent)}`);
+  lines.push(`${indent}  return ${g.outputs.map((v) => spellName(v.name)).join(", ")}`.trimEnd(), `${indent}}`);
   return lines.join("\n") + "\n";
 }

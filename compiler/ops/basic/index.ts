@@ -4,6 +4,7 @@ import { binaryOps } from "./binary.ts";
 import { compareOps } from "./compare.ts";
 import { gatherOps } from "./gather.ts";
 import { gradHelperOps } from "./grad-helpers.ts";
+import { linalgOps } from "./linalg.ts";
 import { logicalOps } from "./logical.ts";
 import { reduceOps } from "./reduce.ts";
 import { scanOps } from "./scan.ts";
@@ -11,6 +12,7 @@ import { scatterOps } from "./scatter.ts";
 import { segmentOps } from "./segment.ts";
 import { shapeOps } from "./shape.ts";
 import { sliceOps } from "./slice.ts";
+import { stopGradientOps } from "./stop-gradient.ts";
 import { unaryOps } from "./unary.ts";
 
 // Each op is typed by its own attributes; the registry hands every op attributes already
@@ -18,6 +20,8 @@ import { unaryOps } from "./unary.ts";
 const all: readonly OpDef[] = [
   ...unaryOps, ...binaryOps, ...compareOps, ...reduceOps, ...shapeOps, ...sliceOps, ...gatherOps, ...gradHelperOps,
   ...logicalOps, ...scanOps, ...scatterOps, ...segmentOps,
+  ...linalgOps,
+  ...stopGradientOps,
 ].map((op) => op as OpDef);
 
 export const basicOps: Readonly<Record<string, OpDef>> = Object.fromEntries(all.map((op) => [op.name, op]));

@@ -1,5 +1,6 @@
 /** Neural-network ops: matmul, convolution, pooling, normalization, softmax, dropout, recurrent cells. */
 import type { OpDef } from "../op.ts";
+import { augmentOps } from "./augment.ts";
 import { conv1d, conv2d } from "./conv.ts";
 import { conv1dGradWeight, conv2dGradWeight } from "./conv-grad.ts";
 import { convTranspose1d, convTranspose2d } from "./conv-transpose.ts";
@@ -26,6 +27,7 @@ const list: readonly OpDef[] = [
   lstmCell,
   layoutTransform, conv2dNchwc,
   im2col,
+  ...augmentOps,
 ];
 
 export const nnOps: Readonly<Record<string, OpDef>> = Object.fromEntries(list.map((op) => [op.name, op]));

@@ -27,7 +27,10 @@ import { lowerGroup, type TunedConfigs } from "./lower-group.ts";
 import { convToGemm } from "../../graph/passes/conv-to-gemm.ts";
 import { alterLayout, blockedLayoutPays } from "../../graph/passes/layout.ts";
 import { makeExecPlan } from "../../lower/exec-plan.ts";
-import type { ExecPlan } from "../../lower/exec-plan.ts";
+import type { ExecPlan, PlanStep } from "../../lower/exec-plan.ts";
+import { isScan, mapScanBodies } from "../../graph/scan.ts";
+import { pruneScanOutputs } from "../../graph/passes/dce.ts";
+import { hoistScanConstants } from "../../graph/passes/hoist-scan-constants.ts";
 import { SizeVars } from "../../graph/te-bridge.ts";
 import { printFunc } from "../../tir/print.ts";
 import type { TargetPlugin } from "../plugin.ts";
@@ -92,7 +95,9 @@ export interface CompiledGraph {
 /** A graph lowered to loop-IR kernels and an execution plan, not yet printed or built. */
 export interface LoweredGraph {
   readonly graph: Graph;
+  /** Each kernel's fused group, in the kernels' order (a scan's body groups where the scan is). */
   readonly groups: readonly FusionGroup[];
+  /** Every kernel of the library, scan bodies' included, in call order. */
   readonly kernels: readonly GraphKernel[];
   readonly plan: ExecPlan;
   readonly entry: string;
@@ -104,38 +109,67 @@ export type CompileOutcome =
 
 /**
  * Fuses and lowers one graph. `prefix` goes in front of kernel names and `suffix` after
- * the entry symbol, so that several graphs can share a library.
+ * the entry symbol, so that several graphs can share a library. A scan's body is fused
+ * and lowered once, into kernels of its own that the entry point calls in a loop
+ * (graph-entry.ts): the library does not grow with the trip count.
  */
 export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix = "", suffix = ""): LoweredGraph {
   // The returned graph (with its constants) is what the library runs.
   // A target plugin's BYOC patterns were written against what conv-to-gemm makes (an
   // OpenBLAS plugin offloads the GEMMs): with patterns, the default layout stays NCHW.
   const g = cpuGraphLowering(input, { ...opts, layout: opts.layout ?? (opts.target?.patterns?.length ? "nchw" : "auto") });
-  const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
-  const target = opts.target;
-  // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
-  const { groups, external } = target?.patterns?.length ? partitionExternal(g, fused, target.patterns) : { groups: fused, external: new Map() };
-  const sizes = new SizeVars();
-  const vectorBytes = hostVectorBytes();
-  const lowerOne = (grp: FusionGroup, name: string): LoweredGroup =>
-    target?.schedule ? lowerGroupFor(target, grp, name, sizes, opts.tuned) : lowerGroup(grp, name, sizes, vectorBytes, opts.tuned);
-  const kernels: GraphKernel[] = groups.map((grp, i) => {
-    const ext = external.get(grp);
-    if (ext) return externalKernel(ext, grp, `${prefix}ext_${i}_${ext.pattern.name}`, (name) => lowerOne(grp, name));
-    return lowerOne(grp, `${prefix}fused_${i}_${(grp.anchor ?? grp.nodes[0]!).op}`);
-  });
-  const plan = makeExecPlan(g, groups, kernels);
+  const { groups, kernels, plan } = lowerLevel(g, opts, prefix, new SizeVars(), hostVectorBytes());
   // LATHE_SHOW_KERNELS=name1,name2 prints those kernels' loop IR (names as in LATHE_PROFILE).
   const show = (process.env.LATHE_SHOW_KERNELS ?? "").split(",").filter(Boolean);
   for (const k of kernels) if (show.includes(k.func.name)) process.stderr.write(`${printFunc(k.func)}\n`);
   return { graph: g, groups, kernels, plan, entry: GRAPH_ENTRY + suffix };
 }
 
+
+/** One level's groups, kernels and plan; a scan group's body lowered recursively into kernels of its own. */
+function lowerLevel(g: Graph, opts: CompileGraphOptions, prefix: string, sizes: SizeVars, vectorBytes: number): { groups: FusionGroup[]; kernels: GraphKernel[]; plan: ExecPlan } {
+  const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
+  const target = opts.target;
+  // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
+  const { groups, external } = target?.patterns?.length ? partitionExternal(g, fused, target.patterns) : { groups: fused, external: new Map() };
+  const lowerOne = (grp: FusionGroup, name: string): LoweredGroup =>
+    target?.schedule ? lowerGroupFor(target, grp, name, sizes, opts.tuned) : lowerGroup(grp, name, sizes, vectorBytes, opts.tuned);
+  const kernelGroups: FusionGroup[] = [], kernels: GraphKernel[] = [], steps: PlanStep[] = [];
+  groups.forEach((grp, i) => {
+    const scan = grp.nodes.find(isScan);
+    if (scan) {
+      const body = lowerLevel(scan.body, opts, `${prefix}s${i}_`, sizes, vectorBytes);
+      kernelGroups.push(...body.groups);
+      kernels.push(...body.kernels);
+      steps.push({ kind: "scan", node: scan, body: body.plan });
+      return;
+    }
+    const ext = external.get(grp);
+    const k = ext
+      ? externalKernel(ext, grp, `${prefix}ext_${i}_${ext.pattern.name}`, (name) => lowerOne(grp, name))
+      : lowerOne(grp, `${prefix}fused_${i}_${(grp.anchor ?? grp.nodes[0]!).op}`);
+    kernelGroups.push(grp);
+    kernels.push(k);
+    steps.push({ kind: "kernel", kernel: k });
+  });
+  return { groups: kernelGroups, kernels, plan: makeExecPlan(g, groups, steps) };
+}
+
 /**
- * The cpu target's graph rewrites before fusion (see `layout` and `convToGemm`). `lathe tune`
- * extracts its tasks from the same graph, so tuned task keys match what compileGraph builds.
+ * The cpu target's graph rewrites before fusion (see `layout` and `convToGemm`), at every
+ * level of loop nesting, bodies first (each body is a graph the rewrites see whole); then
+ * the bodies' constants move up as invariants (a body reads only its operands), and stacked
+ * outputs nobody reads are dropped (they would have nowhere to go). `lathe tune` extracts
+ * its tasks from the same graph, so tuned task keys match what compileGraph builds, scan
+ * bodies' included.
  */
 export function cpuGraphLowering(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm"> = {}): Graph {
+  const inner = mapScanBodies(pruneScanOutputs(g), (body) => cpuGraphLowering(body, opts));
+  return hoistScanConstants(levelRewrites(inner, opts));
+}
+
+/** The rewrites of one level (its scans' bodies are rewritten on their own). */
+function levelRewrites(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm">): Graph {
   const layout = opts.layout ?? "auto";
   const blocked = layout === "nchw" ? g : alterLayout(hostVectorBytes() / 4).run(g);
   const chosen = layout === "auto" && !blockedLayoutPays(g, blocked) ? g : blocked;

@@ -9,6 +9,7 @@
 import { LatheError } from "../../../core/errors.ts";
 import type { Config, TemplateSpace } from "../../autotune/space.ts";
 import { defineSpace } from "../../autotune/space.ts";
+import { MeasurementError } from "../../autotune/measure.ts";
 import { lowerFor } from "../target.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import { mul } from "../../te/expr.ts";
@@ -63,9 +64,14 @@ export function webgpuMatmulSpace(M: number, N: number, K: number, maxThreads = 
  * scores -Infinity, never a speed.
  */
 export async function measureMatmulConfig(device: GpuDevice, space: TemplateSpace, config: Config, M: number, N: number, K: number, repeats = 3): Promise<number> {
-  const { s, args } = space.apply(config);
-  const f = lowerFor(webgpuTarget, s, args, "mm_tune");
-  const p = await device.pipeline(printWgsl(f, { f16: device.f16 }));
+  let p: Awaited<ReturnType<GpuDevice["pipeline"]>>;
+  try {
+    const { s, args } = space.apply(config);
+    p = await device.pipeline(printWgsl(lowerFor(webgpuTarget, s, args, "mm_tune"), { f16: device.f16 }));
+  } catch (e) {
+    // A config that does not build is a failed measurement for tune(), not a bug in it.
+    throw new MeasurementError(`matmul config ${JSON.stringify(config)} did not build: ${(e as Error).message}`, { cause: e });
+  }
   const a = Float32Array.from({ length: M * K }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const b = Float32Array.from({ length: K * N }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
   const bufs = [device.upload("f32", a), device.upload("f32", b), device.alloc("f32", M * N)];

@@ -10,3 +10,4 @@ import "./sequence.ts";
 import "./indexing.ts";
 import "./rnn.ts";
 import "./training.ts";
+import "./scan-loop.ts";

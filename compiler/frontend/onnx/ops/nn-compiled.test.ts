@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { compileGraphs } from "../../../targets/cpu/graph.ts";
 import { haveNodeTests, loadNodeTest, mismatch } from "../../../../test/onnx/node-test-runner.ts";
+import { NEEDS, skipReason } from "../../../../test/helpers/skip.ts";
 
 const CASES = [
   "test_conv_with_strides_and_asymmetric_padding", "test_basic_conv_with_padding", "test_convtranspose_pads", "test_convtranspose_1d",
@@ -19,7 +20,7 @@ const CASES = [
   "test_lstm_with_peepholes", "test_lstm_batchwise", "test_gru_with_initial_bias", "test_rnn_seq_length",
 ];
 
-describe.skipIf(!haveNodeTests)("compiled NN node tests", () => {
+describe.skipIf(!haveNodeTests)(skipReason("compiled NN node tests", !haveNodeTests && NEEDS.onnxTestdata), () => {
   it("match the stored outputs", { timeout: 300_000 }, async () => {
     const cases = CASES.map((name) => ({ name, ...loadNodeTest(name) }));
     const compiled = await compileGraphs(cases.map((c) => c.model.graph));

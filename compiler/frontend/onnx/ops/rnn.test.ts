@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../../../../runtime/tensor.ts";
 import { interpret } from "../../../graph/interpret.ts";
+import { someNode } from "../../../graph/scan.ts";
+import { compileGraphs } from "../../../targets/cpu/graph.ts";
 import { importOnnx, readTensorFile } from "../index.ts";
 import { modelBytes, valueInfo } from "../testing.ts";
 import { mismatch } from "../../../../test/onnx/node-test-runner.ts";
@@ -41,8 +43,9 @@ for name, m in {"lstm": torch.nn.LSTM(3, 4, bidirectional=True), "gru": torch.nn
     open(f"{out}/{name}.x.pb", "wb").write(numpy_helper.from_array(x.numpy()).SerializeToString())
     open(f"{out}/{name}.y.pb", "wb").write(numpy_helper.from_array(y.detach().numpy()).SerializeToString())
 `;
+import { NEEDS, skipReason } from "../../../../test/helpers/skip.ts";
 
-describe.skipIf(!hasTorch)("PyTorch's recurrent layers exported to ONNX", () => {
+describe.skipIf(!hasTorch)(skipReason("PyTorch's recurrent layers exported to ONNX", !hasTorch && NEEDS.torchOnnx), () => {
   const dir = mkdtempSync(join(tmpdir(), "lathe-rnn-"));
   const exported = () => {
     if (!existsSync(join(dir, "gru.onnx"))) {
@@ -111,7 +114,7 @@ describe("LSTM: lstm_cell path and the gate-by-gate composition agree", () => {
       initializers: inits,
       nodes: [{ op: "LSTM", inputs: ["x", "w", "r", "b", "len"], outputs: ["y", "yh", "yc"], attrs: { hidden_size: H, direction: "bidirectional", ...attrs } }],
     }));
-    const usesCell = m.graph.nodes.some((n) => n.op === "lstm_cell");
+    const usesCell = someNode(m.graph, (n) => n.op === "lstm_cell"); // inside the scans' bodies
     const outs = interpret(m.graph, [{ data: vals(T * B * I, 0.61), shape: [T, B, I] }, { data: [4, 2], shape: [B] }]).outputs;
     return { usesCell, outs: outs.map((o) => Array.from(o.data)) };
   };
@@ -120,5 +123,30 @@ describe("LSTM: lstm_cell path and the gate-by-gate composition agree", () => {
     expect(fused.usesCell).toBe(true);
     expect(composed.usesCell).toBe(false);
     fused.outs.forEach((o, k) => o.forEach((v, i) => expect(v).toBeCloseTo(composed.outs[k]![i]!, 5)));
+  });
+});
+
+describe("recurrent layers compiled (one scan per direction)", () => {
+  const T = 5, B = 2, I = 3, H = 2;
+  const vals = (n: number, s: number) => Array.from({ length: n }, (_, k) => Math.sin(k * s + 0.3) * 0.8);
+  const model = (op: "LSTM" | "GRU", attrs: Record<string, string | number | { float: number }>) => {
+    const G = op === "LSTM" ? 4 : 3;
+    return importOnnx(modelBytes({
+      opset: 14,
+      inputs: [valueInfo("x", "f32", [T, B, I]), valueInfo("len", "i32", [B])],
+      outputs: [valueInfo("y", "f32", [T, 2, B, H]), valueInfo("yh", "f32", [2, B, H])],
+      initializers: { w: Tensor.fromArray(vals(2 * G * H * I, 1.7), [2, G * H, I], "f32"), r: Tensor.fromArray(vals(2 * G * H * H, 2.3), [2, G * H, H], "f32"), b: Tensor.fromArray(vals(2 * 2 * G * H, 0.9), [2, 2 * G * H], "f32") },
+      nodes: [{ op, inputs: ["x", "w", "r", "b", "len"], outputs: ["y", "yh"], attrs: { hidden_size: H, direction: "bidirectional", ...attrs } }],
+    })).graph;
+  };
+  it("bidirectional LSTM (lstm_cell and composed) and GRU with sequence_lens: compiled equals the interpreter", { timeout: 240_000 }, async () => {
+    const graphs = [model("LSTM", {}), model("LSTM", { clip: { float: 1e9 } }), model("GRU", { linear_before_reset: 1 })];
+    graphs.forEach((g) => expect(g.nodes.filter((n) => n.op === "scan")).toHaveLength(2));
+    const compiled = await compileGraphs(graphs);
+    const x = Tensor.fromArray(vals(T * B * I, 0.61), [T, B, I], "f32"), len = Tensor.fromArray([5, 2], [B], "i32");
+    graphs.forEach((g, k) => {
+      const want = interpret(g, [{ data: x.toArray(), shape: x.shape }, { data: len.toArray(), shape: len.shape }]).outputs;
+      compiled[k]!.run([x, len]).forEach((o, j) => o.toArray().forEach((v, i) => expect(Math.abs(v - want[j]!.data[i]!)).toBeLessThan(1e-5)));
+    });
   });
 });

@@ -1,15 +1,19 @@
 /**
- * RNN, GRU and LSTM unrolled over a static sequence length. The input projection of every
- * time step is one matmul ([T, B, I] × Wᵀ) up front; each step adds its recurrent matmul,
- * splits the gates (ONNX order: RNN —, GRU z r h, LSTM i o f c) and applies the
- * activations. sequence_lens masks a batch row's steps past its length (the state holds,
- * Y is 0), which also makes the reverse direction start at each row's last step.
+ * RNN, GRU and LSTM as loops: each direction is one scan (compiler/graph/scan.ts) whose
+ * body is one time step, traced once, so the graph does not grow with the sequence length.
+ * The input projection of every time step is one matmul ([T, B, I] × Wᵀ) up front; each
+ * step adds its recurrent matmul, splits the gates (ONNX order: RNN —, GRU z r h, LSTM
+ * i o f c) and applies the activations. sequence_lens masks a batch row's steps past its
+ * length (a [T, B, 1] mask scanned with the inputs: the state holds, Y is 0), which also
+ * makes the reverse direction start at each row's last step.
  */
 import type { Value } from "../../../graph/graph.ts";
 import type { ConvertContext, Converter } from "../convert.ts";
 import { registerConverters } from "../convert.ts";
 import { ctxError, floatOnly, staticShape } from "./nn-common.ts";
 import { activation } from "./elementwise.ts";
+import { emitScan } from "./scan-body.ts";
+import { Tensor } from "../../../../runtime/tensor.ts";
 
 type Activation = (x: Value) => Value;
 
@@ -129,8 +133,9 @@ const lstmCellOrder = (ctx: ConvertContext, v: Value, H: number): Value =>
   ctx.op("concat", [0, 2, 3, 1].map((k) => ctx.op("slice", [v], { starts: [k * H], ends: [(k + 1) * H], axes: [0] })), { axis: 0 });
 
 /**
- * Unrolls a recurrence. `fusedLstm`: the LSTM is the standard one (sigmoid/tanh, no peepholes,
- * clip or coupled gates), so each step is Lathe's lstm_cell, which fuses as one unit.
+ * A recurrence, one scan per direction. `fusedLstm`: the LSTM is the standard one
+ * (sigmoid/tanh, no peepholes, clip or coupled gates), so each step is Lathe's lstm_cell,
+ * which fuses as one unit.
  */
 function recurrent(ctx: ConvertContext, cell: Recurrence, hasCell: boolean, fusedLstm = false): (Value | undefined)[] {
   let x = ctx.input(0);
@@ -147,7 +152,9 @@ function recurrent(ctx: ConvertContext, cell: Recurrence, hasCell: boolean, fuse
   const H = ctx.attrs.int("hidden_size", Number(r.type.shape[2]));
   if (!Number.isInteger(H) || H <= 0) throw ctxError(ctx, "hidden_size is required (R's shape is not static)");
   const G = cell.gates;
-  const act = activations(ctx, cell.defaults, nd);
+  // Parsed once here so an unsupported activation is reported even for an empty sequence; the
+  // body parses them again with its own context (the functions emit into the graph they were made for).
+  activations(ctx, cell.defaults, nd);
   const per = cell.defaults.length;
   const clip = ctx.attrs.has("clip") ? ctx.attrs.float("clip") : undefined;
   const bias = ctx.optional(3);
@@ -159,11 +166,11 @@ function recurrent(ctx: ConvertContext, cell: Recurrence, hasCell: boolean, fuse
   const h0 = initial(5), c0 = hasCell ? initial(6) : undefined;
   const peep = hasCell ? ctx.optional(7) : undefined;
   const zeros = ctx.op("expand", [ctx.scalar(0, t)], { shape: [B, H] });
-  // mask[t]: [B, 1], true while step t is inside the row's sequence.
-  const masks = seqLens
-    ? Array.from({ length: T }, (_, k) => ctx.op("unsqueeze", [ctx.op("less", [ctx.scalar(k, seqLens.type.dtype), seqLens])], { axes: [1] }))
+  // mask[t]: [B, 1], true while step t is inside the row's sequence; [T, B, 1], scanned with the inputs.
+  const mask = seqLens
+    ? ctx.op("unsqueeze", [ctx.op("less", [ctx.constant(Tensor.fromArray(Array.from({ length: T }, (_, k) => k), [T, 1], seqLens.type.dtype)), seqLens])], { axes: [2] })
     : undefined;
-  const ys: Value[][] = [];
+  const ys: Value[] = [];
   const finalH: Value[] = [], finalC: Value[] = [];
   for (let d = 0; d < nd; d++) {
     const wd = dirSlice(ctx, w, d), rd = dirSlice(ctx, r, d);
@@ -175,35 +182,26 @@ function recurrent(ctx: ConvertContext, cell: Recurrence, hasCell: boolean, fuse
       : undefined;
     // All steps' input projections at once: [T, B, I] × [I, G·H] + Wb.
     const xw = fused ? x : ctx.op("add", [ctx.op("matmul", [x, ctx.op("transpose", [wd], { perm: [1, 0] })]), wb]);
-    let h = h0 ? dirSlice(ctx, h0, d) : zeros;
-    let c = hasCell ? (c0 ? dirSlice(ctx, c0, d) : zeros) : undefined;
+    const h = h0 ? dirSlice(ctx, h0, d) : zeros;
+    const c = hasCell ? (c0 ? dirSlice(ctx, c0, d) : zeros) : undefined;
     const p = peep ? dirSlice(ctx, peep, d) : undefined;
-    const out = new Array<Value>(T);
     const reverse = direction === "reverse" || d === 1;
-    for (let k = 0; k < T; k++) {
-      const step = reverse ? T - 1 - k : k;
-      const xs = ctx.op("squeeze", [ctx.op("slice", [xw], { starts: [step], ends: [step + 1], axes: [0] })], { axes: [0] });
+    const outs = emitScan(ctx, { carries: c ? [h, c] : [h], sequences: mask ? [xw, mask] : [xw] }, { reverse }, (s, [hs, cs], [xs, m]) => {
+      const act = activations(s, cell.defaults, nd).slice(d * per, (d + 1) * per);
       const next = fused
-        ? (([hn, cn]) => ({ h: hn!, c: cn }))(ctx.ops("lstm_cell", [xs, h, c!, fused.wih, fused.whh, fused.bias]))
-        : cell.step({ ctx, xw: xs, h, c, r: rd, rb, p, act: act.slice(d * per, (d + 1) * per), hidden: H, clip });
-      if (masks) {
-        const m = masks[step]!;
-        h = ctx.op("where", [m, next.h, h]);
-        if (c) c = ctx.op("where", [m, next.c!, c]);
-        out[step] = ctx.op("where", [m, next.h, zeros]);
-      } else {
-        h = next.h;
-        c = next.c;
-        out[step] = next.h;
-      }
-    }
-    ys.push(out);
-    finalH.push(h);
-    if (c) finalC.push(c);
+        ? (([hn, cn]) => ({ h: hn!, c: cn }))(s.ops("lstm_cell", [xs!, hs!, cs!, fused.wih, fused.whh, fused.bias]))
+        : cell.step({ ctx: s, xw: xs!, h: hs!, c: cs, r: rd, rb, p, act, hidden: H, clip });
+      const keep = (now: Value, held: Value) => (m ? s.op("where", [m, now, held]) : now);
+      const carries = [keep(next.h, hs!), ...(cs ? [keep(next.c!, cs)] : [])];
+      return { carries, ys: [m ? s.op("where", [m, next.h, s.op("zeros_like", [next.h])]) : next.h] };
+    });
+    finalH.push(outs[0]!);
+    if (c) finalC.push(outs[1]!);
+    ys.push(outs.at(-1)!); // [T, B, H]
   }
   const stackDirs = (vs: Value[]) => ctx.op("concat", vs.map((v) => ctx.op("unsqueeze", [v], { axes: [0] })), { axis: 0 });
   // Y: [T, nd, B, H]
-  let y = ctx.op("concat", Array.from({ length: T }, (_, k) => ctx.op("unsqueeze", [stackDirs(ys.map((o) => o[k]!))], { axes: [0] })), { axis: 0 });
+  let y = ys.length === 1 ? ctx.op("unsqueeze", [ys[0]!], { axes: [1] }) : ctx.op("concat", ys.map((o) => ctx.op("unsqueeze", [o], { axes: [1] })), { axis: 1 });
   let yh = stackDirs(finalH);
   let yc = hasCell ? stackDirs(finalC) : undefined;
   if (layout) {

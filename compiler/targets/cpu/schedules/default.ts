@@ -12,6 +12,7 @@ import { MATERIALIZE } from "../../../te/tensor.ts";
 import type { Schedule, Stage } from "../../../schedule/schedule.ts";
 import { cacheRead, cacheWrite } from "../../../schedule/cache.ts";
 import { usesVar, visitExpr } from "../../../te/expr.ts";
+import { exprEqual } from "../../../arith/key.ts";
 import { vectorRegisters } from "../host.ts";
 
 const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
@@ -271,7 +272,9 @@ export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorByte
     const consumer = readers.length === 1 ? readers[0] : undefined;
     // Only for an elementwise epilogue (same rank): a smaller reduction computed per row
     // would be recomputed for every row.
-    if (consumer && consumer.axis.length >= 2 && consumer.axis.length === st.axis.length && consumer.op!.body.kind !== "reduce") {
+    // And only when the rows match: a reduction over the rows kept as [1, …] (keepdims) would
+    // be recomputed whole for every row of its consumer (x − mean(x, axis 0) was O(n²·d)).
+    if (consumer && consumer.axis.length >= 2 && consumer.axis.length === st.axis.length && consumer.op!.body.kind !== "reduce" && sameRows(st, consumer)) {
       st.computeAt(consumer, consumer.axis[consumer.axis.length - 2]!);
     }
   }
@@ -279,13 +282,26 @@ export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorByte
     if (st.attach.kind === "inline") continue;
     if (st.op!.body.kind === "reduce") vectorizeReduction(s, st, vectorBytes);
     else vectorizeInner(st, vectorBytes);
-    if (st.attach.kind === "root") parallelOuter(st);
+    if (st.attach.kind === "root") parallelOuter(s, st);
   }
 }
 
-/** Runs the outermost loop in parallel, fusing it with the next when it is too short (batch 1). */
-function parallelOuter(st: Stage): void {
+/** Whether two stages of equal rank have the same extents on every axis but the last. */
+function sameRows(a: Stage, b: Stage): boolean {
+  const sa = a.tensor.shape, sb = b.tensor.shape;
+  for (let i = 0; i < sa.length - 1; i++) if (!exprEqual(sa[i]!, sb[i]!)) return false;
+  return true;
+}
+
+/**
+ * Runs the outermost loop in parallel, fusing it with the next when it is too short (batch 1).
+ * A stage whose whole iteration count is known and small stays serial: an OpenMP fork and
+ * join costs microseconds (far more on a loaded machine), more than such a stage's work —
+ * e.g. the per-column stages of a small Cholesky factorisation (compiler/ops/basic/linalg.ts).
+ */
+function parallelOuter(s: Schedule, st: Stage): void {
   if (st.leaves.length < 2 || st.leaves[0]!.kind !== "data") return;
+  if (knownWork(s, st) < MIN_PARALLEL_WORK) return;
   const first = st.leaves[0]!, second = st.leaves[1]!;
   const n = st.constExtent(first);
   if (n !== null && n < MIN_PARALLEL && second.kind === "data" && st.leaves.length >= 3) {
@@ -297,3 +313,22 @@ function parallelOuter(st: Stage): void {
 
 /** Fewer outer iterations than this leave cores idle (or unbalanced); fuse in the next loop. */
 const MIN_PARALLEL = 8;
+
+/** Stages with fewer loop iterations (data × reduction) than this run serially. */
+export const MIN_PARALLEL_WORK = 1 << 15;
+
+/**
+ * The iterations of a stage's loop nest over all its axes, with those of the stages computed
+ * inside it (a reduction's cache-write stage holds its reduction loops), or Infinity when an
+ * extent is symbolic.
+ */
+function knownWork(s: Schedule, st: Stage): number {
+  let w = 1;
+  for (const a of st.rootAxes) {
+    const e = st.constExtent(a);
+    if (e === null) return Infinity;
+    w *= e;
+  }
+  for (const inner of s.stages) if (inner.attach.kind === "at" && inner.attach.stage === st) w += knownWork(s, inner);
+  return w;
+}

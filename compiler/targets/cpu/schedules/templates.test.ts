@@ -15,6 +15,7 @@ import { hostFingerprint } from "../fingerprint.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NEEDS, skipReason } from "../../../../test/helpers/skip.ts";
 
 /** One-task graphs, one per template family; small shapes with uneven extents so tiles leave tails. */
 /** `every`: also try each value of this knob (the others at their first value). */
@@ -128,7 +129,7 @@ describe("group templates: every config computes what the interpreter computes",
     }, 60_000);
   }
 
-  test.skipIf(!hasAsan)("the conv template's tiles with tails stay inside every buffer (AddressSanitizer)", async () => {
+  test.skipIf(!hasAsan)(skipReason("the conv template's tiles with tails stay inside every buffer (AddressSanitizer)", !hasAsan && NEEDS.asan), async () => {
     const lanes = hostVectorBytes() / 4;
     const b = new GraphBuilder();
     const g = b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 1, 5, 13, 4]), b.input("w", [2, 1, 3, 3, 4, lanes])], { pads: [1, 1, 1, 1], block_in: 4, block_out: lanes })]);
@@ -146,7 +147,7 @@ describe("group templates: every config computes what the interpreter computes",
     }
   }, 120_000);
 
-  test.skipIf(!hasAsan)("a GEMM reading its column operand in place (pack 0) with a partial last panel stays inside B (AddressSanitizer)", async () => {
+  test.skipIf(!hasAsan)(skipReason("a GEMM reading its column operand in place (pack 0) with a partial last panel stays inside B (AddressSanitizer)", !hasAsan && NEEDS.asan), async () => {
     const lanes = hostVectorBytes() / 4;
     const b = new GraphBuilder();
     const g = b.build([b.op1("matmul", [b.input("a", [7, 24]), b.input("w", [24, 4 * lanes + 4])])]);

@@ -1,0 +1,49 @@
+/** The default schedule's choice of parallel loops: small known stages stay serial. */
+import { describe, expect, it } from "vitest";
+import { add, int, sub, variable } from "../../../te/expr.ts";
+import { compute, placeholder, reduceAxis, sum } from "../../../te/tensor.ts";
+import { createSchedule } from "../../../schedule/schedule.ts";
+import { defaultSchedule, MIN_PARALLEL_WORK } from "./default.ts";
+
+function parallelLoops(shape: (number | ReturnType<typeof variable>)[], reduce?: number): number {
+  const x = placeholder(reduce === undefined ? shape : [...shape, reduce], "f32", "x");
+  const y = reduce === undefined
+    ? compute(shape, (...i) => add(x.at(...i), x.at(...i)), "y")
+    : compute(shape, (...i) => { const r = reduceAxis(reduce, "r"); return sum(r, x.at(...i, r.var)); }, "y");
+  const s = createSchedule([y]);
+  defaultSchedule(s, [y], 32, null);
+  return [...s.stage(y).annotations.values()].filter((a) => a.forKind === "parallel").length;
+}
+
+describe("default cpu schedule", () => {
+  it("runs a small stage of known size serially (a fork-join would cost more than its work)", () => {
+    expect(parallelLoops([10, 50])).toBe(0);
+    expect(parallelLoops([16, 64], 16)).toBe(0); // 16 384 + 1 024 iterations with the reduction
+  });
+
+  it("parallelises a stage at or above the threshold, counting reduction iterations", () => {
+    expect(parallelLoops([256, 256])).toBe(1);
+    expect(parallelLoops([64, 64], 64)).toBe(1); // 262 144 iterations
+    expect(64 * 64 * 64).toBeGreaterThanOrEqual(MIN_PARALLEL_WORK);
+  });
+
+  it("parallelises a stage of symbolic size", () => {
+    expect(parallelLoops([variable("n"), 4])).toBe(1);
+  });
+
+  it("computes a row reduction per row of its epilogue, but a column reduction (kept as [1, d]) once", () => {
+    const n = 64, d = 32;
+    const attachOf = (rows: boolean): string => {
+      const x = placeholder([n, d], "f32", "x");
+      const m = rows
+        ? compute([n, 1], (i) => { const r = reduceAxis(d, "r"); return sum(r, x.at(i!, r.var)); }, "m")
+        : compute([1, d], (_, j) => { const r = reduceAxis(n, "r"); return sum(r, x.at(r.var, j!)); }, "m");
+      const y = compute([n, d], (i, j) => sub(x.at(i!, j!), rows ? m.at(i!, int(0)) : m.at(int(0), j!)), "y");
+      const s = createSchedule([y]);
+      defaultSchedule(s, [y], 32, null);
+      return s.stage(m).attach.kind;
+    };
+    expect(attachOf(true)).toBe("at");
+    expect(attachOf(false)).toBe("root");
+  });
+});
