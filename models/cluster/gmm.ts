@@ -35,6 +35,7 @@ import type { CovarianceType, GmmGraphs } from "./gmm-graphs.ts";
 import { gmmGraphs } from "./gmm-graphs.ts";
 import { kmeans } from "./kmeans.ts";
 import { readModelArray, readModelManifest, writeModelDir } from "./model-dir.ts";
+import { checkPoints } from "./points.ts";
 import type { ClusterFit, ClusterModel, FitProgress, Points } from "./types.ts";
 
 export type { CovarianceType } from "./gmm-graphs.ts";
@@ -91,14 +92,6 @@ const f64 = (data: ArrayLike<number>, shape: readonly number[]): Tensor =>
 const f64Of = (t: Tensor): Float64Array => t.data as Float64Array;
 const numOf = (t: Tensor): number => (t.data as ArrayLike<number>)[0]!;
 
-function checkPoints(points: Points, what: string): void {
-  const { n, d, data } = points;
-  if (!Number.isSafeInteger(n) || n < 1 || !Number.isSafeInteger(d) || d < 1) throw new LatheError(`${what}: points must have n ≥ 1 and d ≥ 1, got n = ${n}, d = ${d}`);
-  if (!(data instanceof Float32Array) || data.length !== n * d) throw new LatheError(`${what}: points data must be a Float32Array of n·d = ${n * d} numbers, got ${data.length}`);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new LatheError(`${what}: point ${Math.floor(i / d)}, feature ${i % d} is ${data[i]}, not a finite number`);
-  }
-}
 
 const positiveInt = (x: number): boolean => Number.isSafeInteger(x) && x > 0;
 

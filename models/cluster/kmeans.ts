@@ -32,6 +32,7 @@ import { Tensor } from "../../runtime/tensor.ts";
 import type { Tracer } from "../../train/lt.ts";
 import { lt } from "../../train/index.ts";
 import { readModelArray, readModelManifest, writeModelDir } from "./model-dir.ts";
+import { checkPoints } from "./points.ts";
 import type { ClusterFit, ClusterModel, FitProgress, Points } from "./types.ts";
 
 const f32 = (shape: (string | number)[]) => ({ shape, dtype: "f32" as const });
@@ -97,11 +98,6 @@ const f32Of = (t: Tensor): Float32Array => t.data as Float32Array;
 const i32Of = (t: Tensor): Int32Array => t.data as Int32Array;
 const numOf = (t: Tensor): number => (t.data as ArrayLike<number>)[0]!;
 
-function checkPoints(points: Points, what: string): void {
-  const { n, d, data } = points;
-  if (!Number.isSafeInteger(n) || n < 1 || !Number.isSafeInteger(d) || d < 1) throw new LatheError(`${what}: points must have n ≥ 1 and d ≥ 1, got n = ${n}, d = ${d}`);
-  if (!(data instanceof Float32Array) || data.length !== n * d) throw new LatheError(`${what}: points data must be a Float32Array of n·d = ${n * d} numbers, got ${data.length}`);
-}
 
 /** The points as tensors, with their row norms and the tolerance scale, for a given k. */
 export interface KmeansData {
