@@ -58,7 +58,7 @@ export const METHODS: Readonly<Record<ClusterMethod, Method>> = {
   },
   nmm: {
     kind: "ready", describe: "neural mixture model, EM by backpropagation (--image HxW for images, --epochs)",
-    fit: (p, o) => nmm(p, { k: o.k, seed: o.seed, onProgress: o.onProgress, ...opt("image", o.image), ...opt("epochs", o.epochs) }),
+    fit: (p, o) => nmm(p, { k: o.k, seed: o.seed, onProgress: o.onProgress, ...opt("image", o.image), ...opt("epochs", o.epochs), ...opt("restarts", o.nInit) }),
     load: loadNmm,
   },
 };

@@ -10,11 +10,12 @@ import { lathe } from "../../test/helpers/cli.ts";
 import { QueueClient } from "./client.ts";
 import { checkQueue, parseQueueUrl } from "./queue-url.ts";
 import { Registration } from "./registry.ts";
-import { LatheProcess, REDIS_MISSING, TestRedis, freePort, hasRedis, startTestWorker } from "./testing.ts";
+import { LatheProcess, TestRedis, freePort, hasRedis, startTestWorker } from "./testing.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const HAVE = hasRedis();
 
-describe.skipIf(!HAVE)(`first connection (${HAVE ? "redis-server" : REDIS_MISSING})`, () => {
+describe.skipIf(!HAVE)(skipReason("first connection", !HAVE && NEEDS.redis), () => {
   let redis: TestRedis;
   beforeAll(async () => { redis = await TestRedis.start({ password: "s3cret" }); });
   afterAll(async () => { await redis?.stop(); });
@@ -120,7 +121,7 @@ describe.skipIf(!HAVE)(`first connection (${HAVE ? "redis-server" : REDIS_MISSIN
 
 const HAVE_OPENSSL = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0;
 
-describe.skipIf(!HAVE || !HAVE_OPENSSL)(`TLS (rediss://) (${!HAVE ? REDIS_MISSING : HAVE_OPENSSL ? "openssl" : "openssl missing: apt-get install openssl"})`, () => {
+describe.skipIf(!HAVE || !HAVE_OPENSSL)(skipReason("TLS (rediss://)", !HAVE ? NEEDS.redis : !HAVE_OPENSSL && NEEDS.openssl), () => {
   let redis: TestRedis;
   let ca: string;
   beforeAll(async () => {

@@ -15,7 +15,8 @@ import { cpuDeviceKey } from "./device-key.ts";
 import { parseQueueUrl } from "./queue-url.ts";
 import { stubCosts } from "./stub.ts";
 import { latheVersion } from "./version.ts";
-import { LatheProcess, REDIS_MISSING, TestRedis, hasRedis, startTestWorker } from "./testing.ts";
+import { LatheProcess, TestRedis, hasRedis, startTestWorker } from "./testing.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const HAVE = hasRedis();
 // One version for this file's tuner and workers (children inherit it): colleagues editing the
@@ -67,7 +68,7 @@ async function until(cond: () => boolean, alongside: Promise<unknown>, what: str
 
 let redis: TestRedis;
 
-describe.skipIf(!HAVE)(`queue faults (${HAVE ? "redis-server" : REDIS_MISSING})`, () => {
+describe.skipIf(!HAVE)(skipReason("queue faults", !HAVE && NEEDS.redis), () => {
   beforeAll(async () => { redis = await TestRedis.start({ appendonly: true }); });
   afterAll(async () => { await redis?.stop(); });
 
@@ -132,7 +133,7 @@ describe.skipIf(!HAVE)(`queue faults (${HAVE ? "redis-server" : REDIS_MISSING})`
     }
   }, 120_000);
 
-  test.skipIf(nativeIsa() === "sse")("a worker of another device key never receives the key's jobs", async () => {
+  test.skipIf(nativeIsa() === "sse")(skipReason("a worker of another device key never receives the key's jobs", nativeIsa() === "sse" && "a host with AVX2 or AVX-512, so that a second device key (--isa sse) exists; no package adds one"), async () => {
     const [a, s] = await Promise.all([startTestWorker(redis.url, ["--accept-stub-jobs"]), startTestWorker(redis.url, ["--accept-stub-jobs", "--isa", "sse"])]);
     try {
       expect(s.out).toContain("cpu/x86-64-sse");

@@ -13,7 +13,8 @@ import { nativeIsa } from "../targets/cpu/host.ts";
 import { cpuDeviceKey } from "./device-key.ts";
 import { parseQueueUrl } from "./queue-url.ts";
 import { startWorker } from "./worker.ts";
-import { REDIS_MISSING, TestRedis, hasRedis, startTestWorker, type LatheProcess } from "./testing.ts";
+import { TestRedis, hasRedis, startTestWorker, type LatheProcess } from "./testing.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const HAVE = hasRedis();
 process.env.LATHE_TEST_VERSION = "0.1.0+queue-jobs";
@@ -29,7 +30,7 @@ writeFileSync(model, `graph net(x: f32[1, 4, 8, 16]) {
 
 let redis: TestRedis;
 
-describe.skipIf(!HAVE)(`jobs through a worker (${HAVE ? "redis-server" : REDIS_MISSING})`, () => {
+describe.skipIf(!HAVE)(skipReason("jobs through a worker", !HAVE && NEEDS.redis), () => {
   beforeAll(async () => { redis = await TestRedis.start(); });
   afterAll(async () => { await redis?.stop(); });
 

@@ -28,6 +28,7 @@ export const NEEDS = {
   verilator: need("Verilator", "apt-get install verilator"),
   iverilog: need("Icarus Verilog", "apt-get install iverilog"),
   openssl: need("openssl", "apt-get install openssl"),
+  redis: need("redis-server", "apt-get install redis-server"),
   fashionMnist: need("the Fashion-MNIST files", "apt-get install dataset-fashion-mnist"),
 } as const satisfies Record<string, Need>;
 
