@@ -597,7 +597,7 @@ const BITS: Partial<Record<DType, number>> = { i8: 8, u8: 8, i32: 32, i64: 64 };
  * int64_t (exact within the ±2^53 the evaluator holds i64 in). Shift counts: negative → 0;
  * ≥ bits → every bit shifted out (0, or −1 for a negative value shifted right).
  */
-function bitOp(fn: "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot", t: DType): (x: number, y: number) => number {
+export function bitOp(fn: "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot", t: DType): (x: number, y: number) => number {
   const bits = BITS[t];
   if (bits === undefined) throw new EvalError(`${fn} needs an integer dtype, got ${t}`);
   const fit = t === "u8" ? (v: bigint) => Number(BigInt.asUintN(bits, v)) : (v: bigint) => Number(BigInt.asIntN(bits, v));

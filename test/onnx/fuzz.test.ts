@@ -26,7 +26,7 @@ import { printGraph } from "../../compiler/graph/text/print.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 
-const CASES = 1000;
+const CASES = Number(process.env.FUZZ_ONNX_CASES ?? 1000);
 const MASTER_SEED = 0x0dd5eed;
 /** Largest input (elements) fed to a mutated model; bigger ones are imported but not run. */
 const MAX_RUN_ELEMENTS = 50_000;

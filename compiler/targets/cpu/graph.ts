@@ -170,10 +170,22 @@ export function cpuGraphLowering(g: Graph, opts: Pick<CompileGraphOptions, "layo
 
 /** The rewrites of one level (its scans' bodies are rewritten on their own). */
 function levelRewrites(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm">): Graph {
+  return levelRewriteStages(g, opts).at(-1)?.graph ?? g;
+}
+
+/**
+ * One level's graph after each rewrite that changed it, in order (empty when none did): what
+ * pass bisection evaluates to name the rewrite after which a result differs.
+ */
+export function levelRewriteStages(g: Graph, opts: Pick<CompileGraphOptions, "layout" | "convToGemm">): { pass: string; graph: Graph }[] {
   const layout = opts.layout ?? "auto";
+  const stages: { pass: string; graph: Graph }[] = [];
   const blocked = layout === "nchw" ? g : alterLayout(hostVectorBytes() / 4).run(g);
   const chosen = layout === "auto" && !blockedLayoutPays(g, blocked) ? g : blocked;
-  return opts.convToGemm === false ? chosen : convToGemm(chosen);
+  if (chosen !== g) stages.push({ pass: "alter-layout", graph: chosen });
+  const gemm = opts.convToGemm === false ? chosen : convToGemm(chosen);
+  if (gemm !== chosen) stages.push({ pass: "conv-to-gemm", graph: gemm });
+  return stages;
 }
 
 export async function compileGraph(g: Graph, opts: CompileGraphOptions = {}): Promise<CompiledGraph> {

@@ -28,12 +28,21 @@ export function defaultGroupSchedule(s: Schedule, outputs: readonly TeTensor[], 
   else defaultSchedule(s, outputs, vectorBytes, anchor && anchorOp !== null && GEMM_OPS.has(anchorOp) ? anchor : null);
 }
 
+/** A group's tensor expressions with the schedule lowerGroup gives them (tuned or default). */
+export interface ScheduledGroup {
+  readonly schedule: Schedule;
+  readonly inputs: readonly TeTensor[];
+  readonly outputs: readonly TeTensor[];
+  /** Whether a tuned config was applied. */
+  readonly tuned: boolean;
+}
+
 /**
- * Lowers a group. With `tuned` (task key → config, from a tuning log), a group whose task
+ * A group's schedule. With `tuned` (task key → config, from a tuning log), a group whose task
  * has a config that its template accepts gets the tuned schedule; every other group (no
  * record, a symbolic shape, a config from a different space) gets the default schedule.
  */
-export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, vectorBytes: number, tuned?: TunedConfigs): LoweredGroup {
+export function scheduleGroup(group: FusionGroup, sizes: SizeVars, vectorBytes: number, tuned?: TunedConfigs): ScheduledGroup {
   const { inputs, outputs, anchor } = groupTensors(group, sizes);
   const s = createSchedule(outputs);
   const anchorOp = group.anchor?.op ?? null;
@@ -43,8 +52,14 @@ export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, ve
   const applied = template !== null && config !== undefined && template.space.contains(config);
   if (applied) template.apply(s, config);
   else defaultGroupSchedule(s, outputs, anchor, anchorOp, vectorBytes);
+  return { schedule: s, inputs, outputs, tuned: applied };
+}
+
+/** Lowers a group with its schedule (scheduleGroup). */
+export function lowerGroup(group: FusionGroup, name: string, sizes: SizeVars, vectorBytes: number, tuned?: TunedConfigs): LoweredGroup {
+  const { schedule, inputs, outputs, tuned: applied } = scheduleGroup(group, sizes, vectorBytes, tuned);
   // Inputs read only for their shape (ones_like's input) stay arguments: their shapes may
   // be what binds a symbolic size.
-  const func = lowerFor(cpuTarget, s, [...inputs, ...outputs], name);
+  const func = lowerFor(cpuTarget, schedule, [...inputs, ...outputs], name);
   return { func, args: [...group.inputs, ...group.outputs], tuned: applied };
 }

@@ -1,0 +1,198 @@
+/**
+ * Differential runs: a fuzz case compiled by a target configuration against the reference
+ * interpreter (compiler/graph/interpret.ts), with a stated tolerance policy, and pass
+ * bisection for a case that differs.
+ *
+ * Tolerance policy (docs/fuzzing.md): integer and boolean results are compared exactly. A
+ * float result r against the interpreter's value e passes when
+ *   |r − e| ≤ RTOL·|e| + ATOL·max(1, max|e|)
+ * with RTOL = 1e-3 and ATOL = 1e-4: the interpreter computes each node in f64 and rounds
+ * its stores to f32, while kernels keep f32 accumulators and may reassociate sums and fuse
+ * multiply-adds, so errors scale with the output's magnitude rather than each element's.
+ * NaN equals NaN and ±∞ must match exactly.
+ */
+import type { DType } from "../../core/dtype.ts";
+import { interpret } from "../../compiler/graph/interpret.ts";
+import type { Graph } from "../../compiler/graph/graph.ts";
+import type { GraphPass } from "../../compiler/graph/passes/pass.ts";
+import { extractTasks, taskSpec } from "../../compiler/autotune/task.ts";
+import type { CompileGraphOptions } from "../../compiler/targets/cpu/graph.ts";
+import { compileGraphsSettled, cpuGraphLowering, levelRewriteStages } from "../../compiler/targets/cpu/graph.ts";
+import { taskTemplate } from "../../compiler/targets/cpu/task-template.ts";
+import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
+import { cpuTarget } from "../../compiler/targets/cpu/index.ts";
+import { scheduleGroup } from "../../compiler/targets/cpu/lower-group.ts";
+import { fusionGroups, singletonGroups } from "../../compiler/graph/passes/fuse.ts";
+import { SizeVars } from "../../compiler/graph/te-bridge.ts";
+import { firstDivergence, lowerAndEvaluateAfterEachPass } from "../../compiler/tir/evaluate.ts";
+import type { TunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
+import { Rng } from "../../runtime/random.ts";
+import { Tensor } from "../../runtime/tensor.ts";
+import type { FuzzCase } from "./graph-gen.ts";
+
+export const RTOL = 1e-3;
+export const ATOL = 1e-4;
+
+/** A cpu configuration the fuzzer compares: fusion, layout and conv lowering choices, optionally random tuned configs. */
+export interface Variant {
+  readonly name: string;
+  readonly opts: CompileGraphOptions;
+  /** Draw a random valid config from each task's template space (seeded per case). */
+  readonly randomTuning?: boolean;
+  /**
+   * Graph passes run before the target's own (a pass under test): the fuzzer checks them
+   * like the target's rewrites, and bisection names them.
+   */
+  readonly passes?: readonly GraphPass[];
+}
+
+export const CPU_VARIANTS: readonly Variant[] = [
+  { name: "cpu", opts: {} },
+  { name: "cpu-unfused", opts: { fuse: false } },
+  { name: "cpu-nchwc", opts: { layout: "nchwc" } },
+  { name: "cpu-direct-conv", opts: { layout: "nchw", convToGemm: false } },
+  { name: "cpu-tuned", opts: {}, randomTuning: true },
+];
+
+export type Outcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly stage: "compile" | "run" | "compare"; readonly detail: string };
+
+type Result = { readonly data: ArrayLike<number>; readonly shape: readonly number[] };
+
+/** The first element outside the tolerance (or a shape difference), described; null when all agree. */
+export function compareResults(got: readonly Result[], want: readonly Result[], dtypes: readonly DType[]): string | null {
+  if (got.length !== want.length) return `${got.length} outputs, the interpreter has ${want.length}`;
+  for (let o = 0; o < want.length; o++) {
+    const g = got[o]!, w = want[o]!;
+    if (g.shape.join(",") !== w.shape.join(",")) return `output ${o}: shape [${g.shape.join(", ")}], the interpreter's is [${w.shape.join(", ")}]`;
+    const exact = dtypes[o] !== "f32" && dtypes[o] !== "f64" && dtypes[o] !== "f16";
+    let scale = 1;
+    for (let i = 0; i < w.data.length; i++) if (Number.isFinite(w.data[i]!)) scale = Math.max(scale, Math.abs(w.data[i]!));
+    for (let i = 0; i < w.data.length; i++) {
+      const a = Number(g.data[i]), e = Number(w.data[i]);
+      if (Number.isNaN(a) && Number.isNaN(e)) continue;
+      const ok = exact || !Number.isFinite(e) || !Number.isFinite(a) ? a === e : Math.abs(a - e) <= RTOL * Math.abs(e) + ATOL * scale;
+      if (!ok) return `output ${o}[${i}]: ${a}, the interpreter gives ${e} (${exact ? "exact" : `tolerance ${(RTOL * Math.abs(e) + ATOL * scale).toExponential(2)}`})`;
+    }
+  }
+  return null;
+}
+
+export const inputTensors = (c: FuzzCase): Tensor[] =>
+  c.inputs.map((x) => Tensor.fromArray(x.data, x.shape, x.dtype));
+
+export const reference = (g: Graph, c: FuzzCase): Result[] => interpret(g, c.inputs).outputs;
+
+/** Random valid tuned configs for the graph's tasks as the cpu target lowers it (seeded). */
+export function randomTuning(g: Graph, seed: number, opts: CompileGraphOptions = {}): TunedConfigs {
+  const rng = new Rng(seed ^ 0x7e57);
+  const tuned = new Map<string, ReturnType<NonNullable<ReturnType<typeof taskTemplate>>["space"]["get"]>>();
+  for (const t of extractTasks(cpuGraphLowering(g, opts)).map(taskSpec)) {
+    const tpl = taskTemplate(t);
+    if (tpl) tuned.set(t.key, tpl.space.get(rng.int(0, tpl.space.size)));
+  }
+  return tuned;
+}
+
+/** The case's graph after the variant's passes under test (what the target compiles). */
+const prepared = (c: FuzzCase, variant: Variant): Graph => (variant.passes ?? []).reduce((g, p) => p.run(g), c.graph);
+
+/** Compiles every case with the variant (batched into shared libraries) and compares each with the interpreter. */
+export async function runVariant(cases: readonly FuzzCase[], variant: Variant, jobs?: number): Promise<Outcome[]> {
+  const wants = cases.map((c) => reference(c.graph, c));
+  const out: Outcome[] = new Array(cases.length);
+  const graphs: (Graph | null)[] = cases.map((c, i) => {
+    try {
+      return prepared(c, variant);
+    } catch (e) {
+      out[i] = { ok: false, stage: "compile", detail: `a pass under test failed: ${(e as Error).message.split("\n")[0]}` };
+      return null;
+    }
+  });
+  const todo = cases.map((_, i) => i).filter((i) => graphs[i] !== null);
+  const withJobs = (o: CompileGraphOptions): CompileGraphOptions => (jobs ? { ...o, jobs } : o);
+  // Random configs: one map for the batch (a task two cases share gets one case's draw; every draw is valid).
+  const tuned = variant.randomTuning ? new Map(todo.flatMap((i) => [...randomTuning(graphs[i]!, cases[i]!.seed, variant.opts)])) : undefined;
+  const results = await compileGraphsSettled(todo.map((i) => graphs[i]!), withJobs(tuned ? { ...variant.opts, tuned } : variant.opts));
+  results.forEach((r, k) => (out[todo[k]!] = check(r, cases[todo[k]!]!, wants[todo[k]!]!)));
+  return out;
+}
+
+function check(r: Awaited<ReturnType<typeof compileGraphsSettled>>[number], c: FuzzCase, want: readonly Result[]): Outcome {
+  if (!r.ok) return { ok: false, stage: "compile", detail: r.error.message.split("\n")[0]! };
+  let got: Tensor[];
+  try {
+    got = r.compiled.run(inputTensors(c));
+  } catch (e) {
+    return { ok: false, stage: "run", detail: (e as Error).message.split("\n")[0]! };
+  }
+  const diff = compareResults(got.map((t) => ({ data: t.data as ArrayLike<number>, shape: t.shape })), want, c.graph.outputs.map((v) => v.type.dtype));
+  return diff === null ? { ok: true } : { ok: false, stage: "compare", detail: diff };
+}
+
+/** One variant on one case (the property fast-check shrinks with). */
+export async function runOne(c: FuzzCase, variant: Variant): Promise<Outcome> {
+  return (await runVariant([c], variant, 1))[0]!;
+}
+
+/**
+ * Names the first rewrite after which the case's results differ from the original graph's,
+ * by interpreting the graph after each of the variant's graph rewrites; when every rewritten
+ * graph still agrees, the difference arose later — in fusion (the unfused variant agrees),
+ * or in the loop IR, the schedules or code generation.
+ */
+export async function bisect(c: FuzzCase, variant: Variant): Promise<string> {
+  const want = reference(c.graph, c);
+  const dtypes = c.graph.outputs.map((v) => v.type.dtype);
+  const stages: { pass: string; graph: Graph }[] = [];
+  let g = c.graph;
+  for (const p of variant.passes ?? []) {
+    try {
+      g = p.run(g);
+    } catch (e) {
+      return `graph pass ${p.name}: it throws (${(e as Error).message.split("\n")[0]})`;
+    }
+    stages.push({ pass: p.name, graph: g });
+  }
+  stages.push(...levelRewriteStages(g, variant.opts));
+  for (const { pass, graph } of stages) {
+    let diff: string | null;
+    try {
+      diff = compareResults(reference(graph, c), want, dtypes);
+    } catch (e) {
+      return `graph pass ${pass}: the rewritten graph no longer interprets (${(e as Error).message.split("\n")[0]})`;
+    }
+    if (diff !== null) return `graph pass ${pass}: ${diff}`;
+  }
+  const lowered = stages.at(-1)?.graph ?? c.graph;
+  const tuned = variant.randomTuning ? randomTuning(prepared(c, variant), c.seed, variant.opts) : undefined;
+  const kernel = loopIrDivergence(lowered, c, variant.opts.fuse === false, tuned);
+  if (kernel) return kernel;
+  return "code generation: the interpreter agrees after every graph rewrite and every kernel's loop IR evaluates to the interpreter's values after every loop-IR pass; the C++ printed from it (or its build) does not";
+}
+
+/**
+ * Evaluates each fused group's kernel after lowering and after every cpu loop-IR pass
+ * (compiler/tir/evaluate.ts), its inputs the interpreter's values of the group's inputs,
+ * and names the first kernel and pass whose outputs leave the interpreter's.
+ */
+function loopIrDivergence(g: Graph, c: FuzzCase, unfused: boolean, tuned: TunedConfigs | undefined): string | null {
+  const values = interpret(g, c.inputs).values;
+  const groups = unfused ? singletonGroups(g) : fusionGroups(g);
+  for (const group of groups) {
+    const { schedule, inputs, outputs } = scheduleGroup(group, new SizeVars(), hostVectorBytes(), tuned);
+    const buffers = new Map(group.inputs.map((v, k) => [inputs[k]!.name, values.get(v)!.data] as const));
+    const ref = new Map(group.outputs.map((v, k) => [outputs[k]!.name, values.get(v)!.data] as const));
+    let scale = 1;
+    for (const d of ref.values()) for (const x of d) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+    const steps = lowerAndEvaluateAfterEachPass(schedule, [...inputs, ...outputs], cpuTarget.passes, buffers);
+    const d = firstDivergence(steps, ref, { rtol: RTOL, atol: ATOL * scale });
+    if (d) {
+      const where = d.pass === "lower" ? "lowering to loop IR" : `loop-IR pass ${d.pass} (#${d.index})`;
+      const what = d.error ? d.error.message : `${d.output}[${d.element}]: ${d.actual}, the interpreter gives ${d.expected}`;
+      return `${where}, kernel of ${group.nodes.map((n) => n.op).join("+")}: ${what}`;
+    }
+  }
+  return null;
+}
