@@ -28,6 +28,8 @@ import { firstDivergence, lowerAndEvaluateAfterEachPass } from "../../compiler/t
 import type { TunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
+import { BuildError } from "../../core/errors.ts";
+import { compileGraphWebGpu } from "../../compiler/targets/webgpu/graph.ts";
 import type { FuzzCase } from "./graph-gen.ts";
 
 export const RTOL = 1e-3;
@@ -36,6 +38,9 @@ export const ATOL = 1e-4;
 /** A cpu configuration the fuzzer compares: fusion, layout and conv lowering choices, optionally random tuned configs. */
 export interface Variant {
   readonly name: string;
+  /** Which target compiles it (default cpu); webgpu runs on Dawn (SwiftShader without a GPU). */
+  readonly target?: "cpu" | "webgpu";
+  /** cpu options; for webgpu only `fuse` is read. */
   readonly opts: CompileGraphOptions;
   /** Draw a random valid config from each task's template space (seeded per case). */
   readonly randomTuning?: boolean;
@@ -54,14 +59,29 @@ export const CPU_VARIANTS: readonly Variant[] = [
   { name: "cpu-tuned", opts: {}, randomTuning: true },
 ];
 
+export const WEBGPU_VARIANTS: readonly Variant[] = [
+  { name: "webgpu", target: "webgpu", opts: {} },
+  { name: "webgpu-unfused", target: "webgpu", opts: { fuse: false } },
+];
+
 export type Outcome =
-  | { readonly ok: true }
+  | { readonly ok: true; /** Why the target did not compile the case (a limitation it names, not a failure). */ readonly unsupported?: string }
   | { readonly ok: false; readonly stage: "compile" | "run" | "compare"; readonly detail: string };
 
 type Result = { readonly data: ArrayLike<number>; readonly shape: readonly number[] };
 
 /** The first element outside the tolerance (or a shape difference), described; null when all agree. */
-export function compareResults(got: readonly Result[], want: readonly Result[], dtypes: readonly DType[]): string | null {
+export interface Tolerance { readonly rtol: number; readonly atol: number }
+export const CPU_TOLERANCE: Tolerance = { rtol: RTOL, atol: ATOL };
+/**
+ * WGSL lets sin and cos be off by 2^-11 absolute in [−π, π] and gives exp, log, tanh and pow
+ * error bounds of several ULP growing with |x| (WGSL §"Floating point accuracy"); SwiftShader
+ * uses that freedom. A normalisation after such an op (layer norm over 5 elements) scales the
+ * error up, so webgpu's absolute part is 4·2^-11.
+ */
+export const WEBGPU_TOLERANCE: Tolerance = { rtol: RTOL, atol: 4 * 2 ** -11 };
+
+export function compareResults(got: readonly Result[], want: readonly Result[], dtypes: readonly DType[], tol: Tolerance = CPU_TOLERANCE): string | null {
   if (got.length !== want.length) return `${got.length} outputs, the interpreter has ${want.length}`;
   for (let o = 0; o < want.length; o++) {
     const g = got[o]!, w = want[o]!;
@@ -72,8 +92,9 @@ export function compareResults(got: readonly Result[], want: readonly Result[], 
     for (let i = 0; i < w.data.length; i++) {
       const a = Number(g.data[i]), e = Number(w.data[i]);
       if (Number.isNaN(a) && Number.isNaN(e)) continue;
-      const ok = exact || !Number.isFinite(e) || !Number.isFinite(a) ? a === e : Math.abs(a - e) <= RTOL * Math.abs(e) + ATOL * scale;
-      if (!ok) return `output ${o}[${i}]: ${a}, the interpreter gives ${e} (${exact ? "exact" : `tolerance ${(RTOL * Math.abs(e) + ATOL * scale).toExponential(2)}`})`;
+      const bound = tol.rtol * Math.abs(e) + tol.atol * scale;
+      const ok = exact || !Number.isFinite(e) || !Number.isFinite(a) ? a === e : Math.abs(a - e) <= bound;
+      if (!ok) return `output ${o}[${i}]: ${a}, the interpreter gives ${e} (${exact ? "exact" : `tolerance ${bound.toExponential(2)}`})`;
     }
   }
   return null;
@@ -111,6 +132,10 @@ export async function runVariant(cases: readonly FuzzCase[], variant: Variant, j
     }
   });
   const todo = cases.map((_, i) => i).filter((i) => graphs[i] !== null);
+  if (variant.target === "webgpu") {
+    for (const i of todo) out[i] = await runWebGpu(graphs[i]!, cases[i]!, wants[i]!, variant.opts.fuse !== false);
+    return out;
+  }
   const withJobs = (o: CompileGraphOptions): CompileGraphOptions => (jobs ? { ...o, jobs } : o);
   // Random configs: one map for the batch (a task two cases share gets one case's draw; every draw is valid).
   const tuned = variant.randomTuning ? new Map(todo.flatMap((i) => [...randomTuning(graphs[i]!, cases[i]!.seed, variant.opts)])) : undefined;
@@ -128,6 +153,28 @@ function check(r: Awaited<ReturnType<typeof compileGraphsSettled>>[number], c: F
     return { ok: false, stage: "run", detail: (e as Error).message.split("\n")[0]! };
   }
   const diff = compareResults(got.map((t) => ({ data: t.data as ArrayLike<number>, shape: t.shape })), want, c.graph.outputs.map((v) => v.type.dtype));
+  return diff === null ? { ok: true } : { ok: false, stage: "compare", detail: diff };
+}
+
+/**
+ * One case on Dawn. A graph the webgpu target refuses (a dtype or op it has no WGSL for, named
+ * in one BuildError) is "unsupported", not a failure: the fuzzer compares what it compiles.
+ */
+async function runWebGpu(g: Graph, c: FuzzCase, want: readonly Result[], fuse: boolean): Promise<Outcome> {
+  let compiled: Awaited<ReturnType<typeof compileGraphWebGpu>>;
+  try {
+    compiled = await compileGraphWebGpu(g, { fuse });
+  } catch (e) {
+    if (e instanceof BuildError && /^webgpu cannot compile/.test(e.message)) return { ok: true, unsupported: e.message.split("\n")[0]! };
+    return { ok: false, stage: "compile", detail: (e as Error).message.split("\n")[0]! };
+  }
+  let got: Tensor[];
+  try {
+    got = await compiled.run(inputTensors(c));
+  } catch (e) {
+    return { ok: false, stage: "run", detail: (e as Error).message.split("\n")[0]! };
+  }
+  const diff = compareResults(got.map((t) => ({ data: t.data as ArrayLike<number>, shape: t.shape })), want, c.graph.outputs.map((v) => v.type.dtype), WEBGPU_TOLERANCE);
   return diff === null ? { ok: true } : { ok: false, stage: "compare", detail: diff };
 }
 
@@ -155,7 +202,7 @@ export async function bisect(c: FuzzCase, variant: Variant): Promise<string> {
     }
     stages.push({ pass: p.name, graph: g });
   }
-  stages.push(...levelRewriteStages(g, variant.opts));
+  if (variant.target !== "webgpu") stages.push(...levelRewriteStages(g, variant.opts));
   for (const { pass, graph } of stages) {
     let diff: string | null;
     try {
@@ -164,6 +211,10 @@ export async function bisect(c: FuzzCase, variant: Variant): Promise<string> {
       return `graph pass ${pass}: the rewritten graph no longer interprets (${(e as Error).message.split("\n")[0]})`;
     }
     if (diff !== null) return `graph pass ${pass}: ${diff}`;
+  }
+  if (variant.target === "webgpu") {
+    if (variant.opts.fuse !== false && (await runOne(c, { ...variant, opts: { ...variant.opts, fuse: false } })).ok) return "webgpu fusion: the unfused build agrees; the fused kernels differ";
+    return "webgpu kernels: the graph is not rewritten for webgpu and the kernels differ from the interpreter (loop-IR bisection covers the cpu passes only)";
   }
   const lowered = stages.at(-1)?.graph ?? c.graph;
   const tuned = variant.randomTuning ? randomTuning(prepared(c, variant), c.seed, variant.opts) : undefined;

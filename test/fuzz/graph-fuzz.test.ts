@@ -10,7 +10,7 @@ import { printGraph } from "../../compiler/graph/text/print.ts";
 import type { GraphPass } from "../../compiler/graph/passes/pass.ts";
 import { spawnSync } from "node:child_process";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
-import { ATOL, CPU_VARIANTS, RTOL, bisect, compareResults, runOne } from "./differential.ts";
+import { ATOL, CPU_VARIANTS, RTOL, WEBGPU_VARIANTS, bisect, compareResults, runOne } from "./differential.ts";
 import type { Variant } from "./differential.ts";
 import { buildCase, recipeArb } from "./graph-gen.ts";
 import { checkGradients, gradientCase } from "./gradients.ts";
@@ -88,13 +88,14 @@ const brokenMax: GraphPass = {
 const BROKEN: Variant = { name: "cpu-broken-max", opts: {}, passes: [brokenMax] };
 
 describe("differential fuzzing on the cpu target", () => {
-  test("the CI slice: 200 fixed-seed graphs over every cpu variant and their gradients agree with the interpreter", async () => {
+  test("the CI slice: 200 fixed-seed graphs over every cpu and webgpu variant, and their gradients, agree with the interpreter", async () => {
     const lines: string[] = [];
-    const report = await fuzz({ graphs: 200, seed: 20261207, variants: CPU_VARIANTS, gradients: true, shrink: false, log: (l) => lines.push(l) });
+    const variants = [...CPU_VARIANTS, ...WEBGPU_VARIANTS];
+    const report = await fuzz({ graphs: 200, seed: 20261207, variants, gradients: true, shrink: false, log: (l) => lines.push(l) });
     expect(report.findings.map((f) => `${f.variant} #${f.index}: ${f.outcome.ok ? "" : f.outcome.detail}`)).toEqual([]);
-    expect(report.variants.map((v) => v.cases)).toEqual([40, 40, 40, 40, 40]);
+    expect(report.variants.map((v) => v.cases)).toEqual([29, 29, 29, 29, 28, 28, 28]);
     expect(report.gradients!.elements).toBeGreaterThan(300);
-    expect(lines.length).toBe(CPU_VARIANTS.length + 1);
+    expect(lines.length).toBe(variants.length + 1);
   }, 900_000);
 
   test("an injected bug is found, shrunk to the node it breaks, bisected to its pass, and its repro replays", async () => {
@@ -120,6 +121,6 @@ describe("differential fuzzing on the cpu target", () => {
   test("scripts/fuzz.ts: bad flags get one line and exit status 2", () => {
     const r = spawnSync(path.resolve("node_modules/.bin/tsx"), ["scripts/fuzz.ts", "--target", "nope"], { encoding: "utf8" });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`error: --target: unknown "nope" (one of all, cpu, ${CPU_VARIANTS.map((v) => v.name).join(", ")})`);
+    expect(r.stderr.trim()).toBe(`error: --target: unknown "nope" (one of all, cpu, webgpu, ${[...CPU_VARIANTS, ...WEBGPU_VARIANTS].map((v) => v.name).join(", ")})`);
   }, 60_000);
 });

@@ -8,7 +8,7 @@
 import os from "node:os";
 import fc from "fast-check";
 import type { Outcome, Variant } from "./differential.ts";
-import { ATOL, RTOL, bisect, runOne, runVariant } from "./differential.ts";
+import { ATOL, RTOL, WEBGPU_TOLERANCE, bisect, runOne, runVariant } from "./differential.ts";
 import type { FuzzCase, Recipe, StepKind } from "./graph-gen.ts";
 import { buildCase, recipeArb } from "./graph-gen.ts";
 import { GRAD_TOL, checkGradients, gradientCase } from "./gradients.ts";
@@ -45,7 +45,7 @@ export interface FuzzReport {
   readonly graphs: number;
   readonly host: string;
   readonly tolerance: string;
-  readonly variants: readonly { readonly name: string; readonly cases: number; readonly failures: number }[];
+  readonly variants: readonly { readonly name: string; readonly cases: number; readonly failures: number; readonly unsupported: number; readonly unsupportedReasons: Readonly<Record<string, number>> }[];
   readonly gradients: { readonly cases: number; readonly elements: number; readonly nonSmooth: number; readonly failures: number } | null;
   /** Nodes per op over all generated graphs (what the run covered). */
   readonly ops: Readonly<Record<string, number>>;
@@ -71,14 +71,23 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     const idx = cases.map((_, i) => i).filter((i) => i % o.variants.length === vi);
     return { v, idx };
   });
-  const summary: { name: string; cases: number; failures: number }[] = [];
+  const summary: FuzzReport["variants"][number][] = [];
   for (const { v, idx } of variants) {
     const t = performance.now();
     const outcomes = await runVariant(idx.map((i) => cases[i]!), v);
     const bad = outcomes.map((out, k) => ({ out, index: idx[k]! })).filter((x) => !x.out.ok);
     for (const b of bad) failures.push({ variant: v, index: b.index, outcome: b.out });
-    summary.push({ name: v.name, cases: idx.length, failures: bad.length });
-    log(`${v.name}: ${idx.length} graphs, ${bad.length} failed (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+    // Why a target refused a graph, by the op it named (e.g. "webgpu cannot compile 1 node: argmax …" → "argmax").
+    const reasons: Record<string, number> = {};
+    let unsupported = 0;
+    for (const out of outcomes) {
+      if (out.ok && out.unsupported !== undefined) {
+        unsupported++;
+        for (const m of out.unsupported.matchAll(/(?::|;) (\w+) \(node /g)) reasons[m[1]!] = (reasons[m[1]!] ?? 0) + 1;
+      }
+    }
+    summary.push({ name: v.name, cases: idx.length, failures: bad.length, unsupported, unsupportedReasons: reasons });
+    log(`${v.name}: ${idx.length} graphs, ${bad.length} failed${unsupported ? `, ${unsupported} not compiled (${Object.entries(reasons).map(([k, n]) => `${k} ${n}`).join(", ")})` : ""} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   }
   let gradients: FuzzReport["gradients"] = null;
   if (o.gradients) {
@@ -116,11 +125,11 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     }
     const repro = o.reproDir ? writeRepro(o.reproDir, c, { variant: name, outcome, bisection }) : undefined;
     findings.push({ variant: name, index: f.index, outcome, shrunk, shrunkNodes: c.graph.nodes.length, bisection, ...(repro ? { repro } : {}) });
-    log(`FAIL ${name} #${f.index}: ${outcome.ok ? "" : outcome.detail}\n  shrunk to ${c.graph.nodes.length} nodes; ${bisection}${repro ? `\n  repro: ${repro}` : ""}`);
+    log(`FAIL ${name} #${f.index}: ${outcome.ok ? "" : outcome.detail}\n  ${o.shrink === false ? "not shrunk" : "shrunk"}: ${c.graph.nodes.length} nodes; ${bisection}${repro ? `\n  repro: ${repro}` : ""}`);
   }
   return {
     seed: o.seed, graphs: o.graphs, host: `${os.cpus()[0]?.model ?? "unknown cpu"} (${os.availableParallelism()} threads)`,
-    tolerance: `f32: |got − want| ≤ ${RTOL}·|want| + ${ATOL}·max(1, max|want|); integers and booleans exact; gradients (f64): |autodiff − central difference| ≤ ${GRAD_TOL}·(1 + |fd|)`,
+    tolerance: `f32: |got − want| ≤ ${RTOL}·|want| + ${ATOL}·max(1, max|want|) (webgpu: ${WEBGPU_TOLERANCE.atol.toExponential(2)}·max(1, max|want|), WGSL's accuracy); integers and booleans exact; gradients (f64): |autodiff − central difference| ≤ ${GRAD_TOL}·(1 + |fd|)`,
     variants: summary, gradients, ops, skippedSteps: skippedSteps as Record<StepKind, number>, findings, seconds: (performance.now() - t0) / 1000,
   };
 }
