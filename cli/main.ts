@@ -11,13 +11,14 @@ import { doctorCommand } from "./commands/doctor.ts";
 import { experimentCommand } from "./commands/experiment.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { runCommand } from "./commands/run.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { teCommand } from "./commands/te.ts";
 import { tuneCommand } from "./commands/tune.ts";
 import { workerCommand } from "./commands/worker.ts";
 import { queueCommand } from "./commands/queue.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, inspectCommand, tuneCommand, workerCommand, queueCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, serveCommand, inspectCommand, tuneCommand, workerCommand, queueCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")

@@ -183,6 +183,7 @@ export function parseManifest(bytes: Uint8Array, dir: string): ArtifactManifest 
   const isRef = (r: unknown) => { const x = r as FileRef; return typeof x === "object" && x !== null && typeof x.file === "string" && !x.file.includes("/") && typeof x.sha256 === "string" && Number.isSafeInteger(x.bytes); };
   const isSpecs = (a: unknown) => Array.isArray(a) && a.every((s: TensorSpec) => typeof s?.name === "string" && typeof s.dtype === "string" && isDType(s.dtype) &&
     Array.isArray(s.shape) && s.shape.every((d) => typeof d === "string" || (Number.isSafeInteger(d) && d >= 0)));
+  if (m.target === "webgpu") fail("is a webgpu artifact (WGSL kernels and a plan, no native library): run it with lathe run, loadWebGpuArtifact (runtime/webgpu-artifact.ts) or loadWebGpuModule (lathe/web)");
   if (typeof m.target !== "string" || !/^[a-z][a-z0-9-]*$/.test(m.target)) fail(`target ${String(m.target)} is not a target name`);
   if (typeof m.entry !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(m.entry)) fail("entry is not a C symbol");
   if (!isRef(m.library) || !isRef(m.params)) fail("library/params must be {file, sha256, bytes}");

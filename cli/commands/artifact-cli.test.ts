@@ -97,7 +97,7 @@ describe("lathe compile / run / inspect", () => {
   });
 
   test("compile errors: an unknown target, a constant without data, a syntax error with its position", async () => {
-    expect((await lathe("compile", modelFile, "--target", "tpu", "-o", path.join(tmp, "x"))).err).toMatch(/unknown target "tpu" \(available: cpu\)/);
+    expect((await lathe("compile", modelFile, "--target", "tpu", "-o", path.join(tmp, "x"))).err).toMatch(/unknown target "tpu" \(available: cpu, webgpu\)/);
     expect((await lathe("compile", modelFile, "-o", path.join(tmp, "x"))).err).toMatch(/constant 'b' has no data/);
     writeFileSync(path.join(tmp, "bad.lg"), "graph g(x: f32[2]) {\n  y = relu(x\n  return y\n}\n");
     const r = await lathe("compile", path.join(tmp, "bad.lg"), "-o", path.join(tmp, "x"));

@@ -1,7 +1,10 @@
 /**
- * `lathe compile <model> --target cpu -o <dir>`: a graph text file or an ONNX model,
+ * `lathe compile <model> --target cpu|webgpu -o <dir>`: a graph text file or an ONNX model,
  * through the graph passes and the whole-graph compiler, into an ahead-of-time artifact
- * directory (runtime/artifact.ts) that `lathe run` and loadModule execute.
+ * directory that `lathe run` executes: a native library for cpu and targets derived from it
+ * (runtime/artifact.ts, loadModule), WGSL kernels and an execution plan for webgpu
+ * (runtime/web/format.ts, loadWebGpuArtifact, the browser's loadWebGpuModule). The targets
+ * are the registry's (compiler/targets/registry.ts), plugins included.
  */
 import { Command, Option } from "commander";
 import { LatheError } from "../../core/errors.ts";
@@ -15,9 +18,19 @@ import { getTarget, listTargets, loadPlugin } from "../../compiler/targets/regis
 import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { CPU_ISAS, hostCpuDesc } from "../../compiler/targets/cpu/host.ts";
 import { compile, isNativeModule } from "../../compiler/driver/compile.ts";
+import { writeWebGpuArtifact } from "../../compiler/targets/webgpu/artifact.ts";
+import type { WebGpuManifest } from "../../runtime/web/format.ts";
 
-/** Built-in targets `lathe compile` writes artifacts for; --plugin packages add more. */
-export const TARGETS = ["cpu"] as const;
+/** The registry's targets when the CLI starts: the built-ins (plugins register later, with --plugin). */
+const STARTUP_TARGETS: readonly string[] = listTargets();
+
+/** Registered targets that write artifacts (cpu-like native libraries, or webgpu); --plugin packages add more. */
+export function artifactTargets(): string[] {
+  return listTargets().filter((n) => {
+    const t = getTarget(n);
+    return n === "webgpu" || (t.codegen !== undefined && t.build !== undefined && t.schedule !== undefined && t.options?.["artifact"] !== "none");
+  });
+}
 
 export interface CompileCommandOptions {
   readonly target: string;
@@ -60,16 +73,19 @@ export const layoutOption = (): Option =>
 export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
 
 /** Compiles `model` into an artifact at opts.output; returns its manifest. */
-export async function compileModel(model: string, opts: CompileCommandOptions, extra: CompileGraphOptions = {}): Promise<ArtifactManifest> {
-  const signingKey = opts.sign !== undefined ? readSigningKey(opts.sign) : undefined; // a bad key fails before any work
-  for (const p of opts.plugin ?? []) await loadPlugin(p);
-  if (!(TARGETS as readonly string[]).includes(opts.target) && !(opts.plugin ?? []).length) {
-    throw new LatheError(`unknown target "${opts.target}" (available: ${TARGETS.join(", ")}); a --plugin <package> can register more`);
+export async function compileModel(model: string, opts: CompileCommandOptions, extra: CompileGraphOptions = {}): Promise<ArtifactManifest | WebGpuManifest> {
+  const loaded: string[] = [];
+  for (const p of opts.plugin ?? []) loaded.push(...(await loadPlugin(p)).map((t) => t.name));
+  // A plugin's target needs its --plugin in this command, even if this process loaded it before.
+  if (!STARTUP_TARGETS.includes(opts.target) && !loaded.includes(opts.target)) {
+    throw new LatheError(`unknown target "${opts.target}" (available: ${artifactTargets().join(", ")}); a --plugin <package> can register more`);
   }
+  if (opts.target === "webgpu") return compileWebGpu(model, opts);
+  const signingKey = opts.sign !== undefined ? readSigningKey(opts.sign) : undefined; // a bad key fails before any work
   const target = getTarget(opts.target);
   // Artifacts hold one native library: targets whose code is C++ for the cpu toolchain.
   if (!target.codegen || !target.build || !target.schedule || target.options?.["artifact"] === "none") {
-    throw new LatheError(`target "${opts.target}" does not compile whole graphs into native libraries (registered: ${listTargets().join(", ")})`);
+    throw new LatheError(`target "${opts.target}" does not compile whole graphs into native libraries or webgpu artifacts (targets that do: ${artifactTargets().join(", ")})`);
   }
   const printAfter = opts.printAfter === undefined ? undefined : opts.printAfter === "all" ? "all" as const : opts.printAfter.split(",");
   const { graph, meta, names } = await loadModel(model, {
@@ -87,12 +103,28 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
   return manifest;
 }
 
+/** The webgpu artifact: the whole-graph runner's plan and kernels (compiler/targets/webgpu/artifact.ts). */
+async function compileWebGpu(model: string, opts: CompileCommandOptions): Promise<WebGpuManifest> {
+  // The webgpu graph compiler takes one schedule config for every kernel; it has no per-task
+  // tuned configs (a tuning log), cpu layouts or ISAs, and its loaders do not check signatures.
+  const unsupported = ([["tuningLog", "--tuning-log"], ["layout", "--layout"], ["isa", "--isa"], ["sign", "--sign"]] as const).filter(([k]) => opts[k] !== undefined).map(([, f]) => f);
+  if (unsupported.length) throw new LatheError(`target "webgpu" does not take ${unsupported.join(", ")} (cpu-target options; webgpu compiles every kernel with its default GPU schedules)`);
+  const printAfter = opts.printAfter === undefined ? undefined : opts.printAfter === "all" ? "all" as const : opts.printAfter.split(",");
+  const { graph, meta, names } = await loadModel(model, {
+    dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const"),
+    passes: printAfter ? { printAfter } : {},
+  });
+  const compiled = await compile(graph, "webgpu", { fuse: opts.fuse });
+  removeSignature(opts.output);
+  return writeWebGpuArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
+}
+
 export function compileCommand(): Command {
   return new Command("compile")
     .description("compile a model (Lathe graph text or .onnx) into an artifact directory: library, parameters, manifest.json")
     .argument("<model>", "a graph text file (.lg) or an ONNX model (.onnx)")
     .requiredOption("-o, --output <dir>", "the artifact directory (created; an artifact in it is replaced)")
-    .option("--target <name>", `code generation target (${TARGETS.join(", ")}, or one a --plugin package registers)`, "cpu")
+    .option("--target <name>", `code generation target (${artifactTargets().join(", ")}, or one a --plugin package registers)`, "cpu")
     .option("--plugin <package>", "load a target plugin package (a path such as ./examples/openblas-target, or an installed package name; repeatable)", collect, [])
     .option("--dim <name=size>", "fix a symbolic input dimension of an ONNX model (repeatable)", collect, [])
     .option("--const <name=file.npy>", "data for a graph-text constant declared without inline data (repeatable)", collect, [])
@@ -106,7 +138,11 @@ export function compileCommand(): Command {
     .action(async (model: string, opts: CompileCommandOptions) => {
       applyIsa(opts.isa);
       const m = await compileModel(model, opts);
-      console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json${opts.sign !== undefined ? `, ${SIGNATURE_FILE}` : ""}`);
+      if (m.target === "webgpu" && "plan" in m) {
+        console.log(`wrote ${opts.output}: ${m.kernels.length} WGSL kernels, ${m.plan.file} (${m.plan.bytes} bytes), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json`);
+      } else if ("library" in m) {
+        console.log(`wrote ${opts.output}: ${m.library.file} (${m.library.bytes} bytes, entry ${m.entry}), ${m.params.file} (${m.constants.length} constants, ${m.params.bytes} bytes), manifest.json${opts.sign !== undefined ? `, ${SIGNATURE_FILE}` : ""}`);
+      }
       console.log(`  inputs:  ${m.inputs.map(spellSpec).join(", ")}`);
       console.log(`  outputs: ${m.outputs.map(spellSpec).join(", ")}`);
     });

@@ -8,7 +8,7 @@
  * built once and reused; `runDevice` takes and fills device buffers, so a caller (the
  * training step) can keep tensors on the GPU between runs. Constants are uploaded once.
  */
-import { LatheError, ShapeError } from "../../../core/errors.ts";
+import { BuildError, LatheError, ShapeError } from "../../../core/errors.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import type { WgslKernel } from "../../codegen/wgsl/print.ts";
 import { storageType } from "../../codegen/wgsl/types.ts";
@@ -16,7 +16,7 @@ import { bindDims } from "../../../runtime/signature.ts";
 import type { Graph, Value } from "../../graph/graph.ts";
 import type { FusionGroup } from "../../graph/passes/fuse.ts";
 import { fusionGroups, singletonGroups } from "../../graph/passes/fuse.ts";
-import { planMemory } from "../../lower/memory-plan.ts";
+import { planMemory, type MemoryPlan } from "../../lower/memory-plan.ts";
 import { SizeVars } from "../../graph/te-bridge.ts";
 import type { PrimFunc } from "../../tir/stmt.ts";
 import { shapeSize } from "../../../runtime/shape.ts";
@@ -46,6 +46,8 @@ export interface WebGpuGraph {
   readonly device: GpuDevice;
   readonly groups: readonly FusionGroup[];
   readonly kernels: readonly GpuKernel[];
+  /** Intermediate values → storage blocks (what artifact.ts writes as the plan's scratch buffers). */
+  readonly memory: MemoryPlan;
   /** Host tensors in (graph-input order), host tensors out (graph-output order). */
   run(inputs: readonly Tensor[]): Promise<Tensor[]>;
   /**
@@ -73,14 +75,29 @@ export async function compileGraphWebGpu(g: Graph, opts: WebGpuGraphOptions = {}
     groups.push(grp);
     lowered.push({ func: l.func, wgsl, args: l.args });
   };
-  for (const grp of opts.fuse === false ? singles : fusionGroups(g)) {
+  // Every node the GPU cannot compile is collected, so one error names all of them.
+  const failed: string[] = [];
+  const lowerSingle = (grp: FusionGroup) => {
     try {
       lowerOne(grp);
     } catch (e) {
-      if (!(e instanceof LatheError) || grp.nodes.length === 1) throw e;
-      // The GPU schedules cannot run this group as one kernel: one kernel per op instead.
-      for (const n of grp.nodes) lowerOne(singles.find((s) => s.nodes[0] === n)!);
+      if (!(e instanceof LatheError)) throw e;
+      const n = grp.nodes[0]!;
+      failed.push(`${n.op} (node ${n.name}): ${e.message.split("\n")[0]}`);
     }
+  };
+  for (const grp of opts.fuse === false ? singles : fusionGroups(g)) {
+    if (grp.nodes.length === 1) { lowerSingle(grp); continue; }
+    try {
+      lowerOne(grp);
+    } catch (e) {
+      if (!(e instanceof LatheError)) throw e;
+      // The GPU schedules cannot run this group as one kernel: one kernel per op instead.
+      for (const n of grp.nodes) lowerSingle(singles.find((s) => s.nodes[0] === n)!);
+    }
+  }
+  if (failed.length > 0) {
+    throw new BuildError(`webgpu cannot compile ${failed.length} node${failed.length > 1 ? "s" : ""}: ${failed.join("; ")}`);
   }
   const pipelines = await Promise.all(lowered.map((l) => device.pipeline(l.wgsl)));
   const kernels = lowered.map((l, i) => ({ ...l, pipeline: pipelines[i]! }));
@@ -112,7 +129,7 @@ const MAX_BINDINGS = 4;
 class GraphRunner implements WebGpuGraph {
   private readonly plans = new Map<string, Plan>();
   private readonly constants: GpuBuffer[];
-  private readonly memory;
+  readonly memory: MemoryPlan;
 
   constructor(
     readonly graph: Graph,
