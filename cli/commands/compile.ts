@@ -19,6 +19,7 @@ import { loadTunedConfigs } from "../../compiler/targets/cpu/schedules/templates
 import { CPU_ISAS, hostCpuDesc } from "../../compiler/targets/cpu/host.ts";
 import { compile, isNativeModule } from "../../compiler/driver/compile.ts";
 import { writeWebGpuArtifact } from "../../compiler/targets/webgpu/artifact.ts";
+import { loadWebGpuTunedConfigs } from "../../compiler/targets/webgpu/tuning.ts";
 import type { WebGpuManifest } from "../../runtime/web/format.ts";
 
 /** The registry's targets when the CLI starts: the built-ins (plugins register later, with --plugin). */
@@ -105,16 +106,17 @@ export async function compileModel(model: string, opts: CompileCommandOptions, e
 
 /** The webgpu artifact: the whole-graph runner's plan and kernels (compiler/targets/webgpu/artifact.ts). */
 async function compileWebGpu(model: string, opts: CompileCommandOptions): Promise<WebGpuManifest> {
-  // The webgpu graph compiler takes one schedule config for every kernel; it has no per-task
-  // tuned configs (a tuning log), cpu layouts or ISAs, and its loaders do not check signatures.
-  const unsupported = ([["tuningLog", "--tuning-log"], ["layout", "--layout"], ["isa", "--isa"], ["sign", "--sign"]] as const).filter(([k]) => opts[k] !== undefined).map(([, f]) => f);
-  if (unsupported.length) throw new LatheError(`target "webgpu" does not take ${unsupported.join(", ")} (cpu-target options; webgpu compiles every kernel with its default GPU schedules)`);
+  // The webgpu graph compiler has no cpu layouts or ISAs, and its loaders do not check signatures.
+  const unsupported = ([["layout", "--layout"], ["isa", "--isa"], ["sign", "--sign"]] as const).filter(([k]) => opts[k] !== undefined).map(([, f]) => f);
+  if (unsupported.length) throw new LatheError(`target "webgpu" does not take ${unsupported.join(", ")} (cpu-target options)`);
   const printAfter = opts.printAfter === undefined ? undefined : opts.printAfter === "all" ? "all" as const : opts.printAfter.split(",");
   const { graph, meta, names } = await loadModel(model, {
     dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const"),
     passes: printAfter ? { printAfter } : {},
   });
-  const compiled = await compile(graph, "webgpu", { fuse: opts.fuse });
+  // webgpu records carry no fingerprint, so --accept-stale changes nothing here (tuning.ts).
+  const tuned = opts.tuningLog ? loadWebGpuTunedConfigs(opts.tuningLog, (m) => console.error(`lathe: warning: ${m}`)) : undefined;
+  const compiled = await compile(graph, "webgpu", { fuse: opts.fuse, ...(tuned ? { tuned } : {}) });
   removeSignature(opts.output);
   return writeWebGpuArtifact(compiled, opts.output, { meta, ...(names ? { names } : {}) });
 }

@@ -87,6 +87,8 @@ export interface PlanDispatch {
   readonly sizes: readonly Dim[];
   readonly sizesBinding: number | null;
   readonly workgroups: readonly [GridExpr, GridExpr, GridExpr];
+  /** Present (true) when the kernel was compiled with a tuning log's config; loaders ignore it. */
+  readonly tuned?: true;
 }
 
 export interface WebGpuPlan {

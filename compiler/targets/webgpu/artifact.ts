@@ -91,6 +91,8 @@ export function planOf(compiled: WebGpuGraph): WebGpuPlan {
       sizes: k.func.sizeVars.map((sv): Dim => k.args[sv.param]!.type.shape[sv.dim]!),
       sizesBinding: w.sizesBinding,
       workgroups: w.launch.grid.map((e) => gridExpr(e, w)) as [GridExpr, GridExpr, GridExpr],
+      // Only when tuned, so an untuned artifact's plan is what it was before tuning logs applied.
+      ...(k.tuned ? { tuned: true as const } : {}),
     };
   });
   return { format: WEBGPU_PLAN_FORMAT, version: 1, buffers, dispatches, copies };

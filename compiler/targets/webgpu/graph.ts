@@ -1,8 +1,9 @@
 /**
  * Whole graphs on WebGPU: fuse (compiler/graph/passes/fuse.ts), lower each fused group
- * with the GPU default schedule, plan intermediate memory (compiler/lower/memory-plan.ts), build
- * one pipeline per kernel, and run the kernels in order from one command buffer. A group
- * the GPU schedules cannot run as one kernel is split into one kernel per op.
+ * with the GPU default schedule (or its task's tuned config, `tuned`), plan intermediate
+ * memory (compiler/lower/memory-plan.ts), build one pipeline per kernel, and run the kernels
+ * in order from one command buffer. A group the GPU schedules cannot run as one kernel is
+ * split into one kernel per op (each looked up in `tuned` under its own task key).
  *
  * The dispatch plan for a set of input shapes — storage buffers, bind groups, grids — is
  * built once and reused; `runDevice` takes and fills device buffers, so a caller (the
@@ -26,11 +27,18 @@ import { gpuDevice, storageBytes } from "./device.ts";
 import { lowerGroupGpu } from "./lower-group.ts";
 import type { GpuScheduleConfig } from "./schedules.ts";
 import { DEFAULT_GPU_CONFIG } from "./schedules.ts";
+import type { WebGpuTunedConfigs } from "./tuning.ts";
 
 export interface WebGpuGraphOptions {
   /** false: one kernel per node. Default true. */
   readonly fuse?: boolean;
   readonly schedule?: GpuScheduleConfig;
+  /**
+   * Tuned schedules: task key (groupTaskKey(group, "webgpu")) → config, from a tuning log
+   * (tuning.ts loadWebGpuTunedConfigs). A group whose config its webgpu space accepts is
+   * lowered with it; every other group with `schedule`.
+   */
+  readonly tuned?: WebGpuTunedConfigs;
 }
 
 export interface GpuKernel {
@@ -39,6 +47,8 @@ export interface GpuKernel {
   readonly pipeline: Pipeline;
   /** Kernel arguments: the group's inputs, then its outputs. */
   readonly args: readonly Value[];
+  /** Whether it was lowered with a tuned config (WebGpuGraphOptions.tuned). */
+  readonly tuned: boolean;
 }
 
 export interface WebGpuGraph {
@@ -67,13 +77,13 @@ export async function compileGraphWebGpu(g: Graph, opts: WebGpuGraphOptions = {}
   const cfg = opts.schedule ?? DEFAULT_GPU_CONFIG;
   const sizes = new SizeVars();
   const groups: FusionGroup[] = [];
-  const lowered: { func: PrimFunc; wgsl: WgslKernel; args: readonly Value[] }[] = [];
+  const lowered: { func: PrimFunc; wgsl: WgslKernel; args: readonly Value[]; tuned: boolean }[] = [];
   const singles = singletonGroups(g);
   const lowerOne = (grp: FusionGroup) => {
-    const l = lowerGroupGpu(grp, `k${lowered.length}_${(grp.anchor ?? grp.nodes[0]!).op}`, sizes, cfg);
+    const l = lowerGroupGpu(grp, `k${lowered.length}_${(grp.anchor ?? grp.nodes[0]!).op}`, sizes, cfg, opts.tuned);
     const wgsl = printWgsl(l.func, { f16: device.f16 });
     groups.push(grp);
-    lowered.push({ func: l.func, wgsl, args: l.args });
+    lowered.push({ func: l.func, wgsl, args: l.args, tuned: l.tuned });
   };
   // Every node the GPU cannot compile is collected, so one error names all of them.
   const failed: string[] = [];

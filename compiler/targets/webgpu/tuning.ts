@@ -6,8 +6,12 @@
  * config on the device. Knob values are restricted so every config fits the shape and the
  * device's workgroup limit.
  */
+import { basename } from "node:path";
 import { LatheError } from "../../../core/errors.ts";
+import { bestConfigs, readLog, splitByFingerprint } from "../../autotune/log.ts";
 import type { Config, TemplateSpace } from "../../autotune/space.ts";
+import type { Expr } from "../../te/expr.ts";
+import type { Tensor as TeTensor } from "../../te/tensor.ts";
 import { defineSpace } from "../../autotune/space.ts";
 import { MeasurementError } from "../../autotune/measure.ts";
 import { lowerFor } from "../target.ts";
@@ -20,10 +24,10 @@ import { webgpuTarget } from "./index.ts";
 import type { GpuScheduleConfig } from "./schedules.ts";
 import { DEFAULT_GPU_CONFIG, gpuDefaultSchedule } from "./schedules.ts";
 
-/** The schedule config a tuner config stands for. */
-export function gpuConfigOf(c: Config): GpuScheduleConfig {
+/** The schedule config a tuner config stands for (the matmul knobs over `base`'s others). */
+export function gpuConfigOf(c: Config, base: GpuScheduleConfig = DEFAULT_GPU_CONFIG): GpuScheduleConfig {
   return {
-    ...DEFAULT_GPU_CONFIG,
+    ...base,
     ty: c["ty"] as number, tx: c["tx"] as number, ry: c["ry"] as number, rx: c["rx"] as number,
     bk: c["bk"] as number, unroll: c["unroll"] === "on",
   };
@@ -97,4 +101,47 @@ export async function measureMatmulConfig(device: GpuDevice, space: TemplateSpac
   } finally {
     for (const x of bufs) x.buffer.destroy();
   }
+}
+
+/** Task key → the config to compile that task's kernels with (compileGraphWebGpu's `tuned`). */
+export type WebGpuTunedConfigs = ReadonlyMap<string, Config>;
+
+/** Task keys of webgpu tasks (autotune/task.ts `taskKey` puts the target first). */
+const WEBGPU_TASK = "webgpu/";
+
+/**
+ * The best config of each webgpu task in a tuning log (`lathe compile --target webgpu
+ * --tuning-log`); torn lines are skipped with a warning, records of other targets' tasks
+ * (cpu/…) are left out. The webgpu target has no fingerprint (no TuningTarget of its own), so,
+ * as log.ts says of such targets, every webgpu record counts as current (isCurrentRecord with
+ * none): there is nothing stale to report or to accept.
+ */
+export function loadWebGpuTunedConfigs(path: string, onWarning?: (message: string) => void): WebGpuTunedConfigs {
+  const { current } = splitByFingerprint(readLog(path, { onWarning }), undefined);
+  const mine = current.filter((r) => r.task.startsWith(WEBGPU_TASK));
+  if (mine.length === 0 && current.length > 0) onWarning?.(`${basename(path)}: no records of webgpu tasks (${current.length} of other targets' tasks ignored)`);
+  return new Map([...bestConfigs(mine)].map(([k, r]) => [k, r.config]));
+}
+
+const constValue = (e: Expr | undefined): number | null => (e?.kind === "const" ? e.value : null);
+
+/** M, N, K of a matmul-like anchor (one reduce axis, ≥ 2 axes, static sizes), else null. */
+export function matmulDims(anchor: TeTensor): [number, number, number] | null {
+  if (anchor.op.kind !== "compute" || anchor.op.body.kind !== "reduce" || anchor.op.body.axes.length !== 1 || anchor.shape.length < 2) return null;
+  const M = constValue(anchor.shape.at(-2)), N = constValue(anchor.shape.at(-1)), K = constValue(anchor.op.body.axes[0]!.dom.extent);
+  return M === null || N === null || K === null ? null : [M, N, K];
+}
+
+/**
+ * The schedule config a logged config stands for on a matmul anchor: `logged` (completed with
+ * the space's defaults for knobs it lacks) when the anchor's webgpu matmul space accepts it,
+ * its knobs over `base`; null when the anchor's sizes are not static or the config is not one
+ * of that space's (a config of another target's or another shape's space).
+ */
+export function tunedMatmulConfig(anchor: TeTensor, logged: Config, base: GpuScheduleConfig): GpuScheduleConfig | null {
+  const dims = matmulDims(anchor);
+  if (dims === null) return null;
+  const space = webgpuMatmulSpace(...dims);
+  const config = space.complete(logged);
+  return space.contains(config) ? gpuConfigOf(config, base) : null;
 }
