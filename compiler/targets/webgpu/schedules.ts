@@ -172,7 +172,10 @@ function gemmGpu(s: Schedule, anchor: Stage, out: Stage, cfg: GpuScheduleConfig)
   if (out === anchor) {
     local = s.stage(cacheWrite(s, anchor.tensor, "local"));
   } else {
+    // The epilogue's stage writes the output; the product's accumulators live in each
+    // thread's registers (computed at the thread's tile below), not in a global buffer.
     local = anchor;
+    local.scope = "local";
   }
   const operands = [...reads].map((t) => s.stage(cacheRead(s, t, "shared", [local.tensor])));
 
