@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { checkVjp } from "../../../test/helpers/grad-check.ts";
 import { checkGraphGrad } from "../../../test/helpers/graph-grad-check.ts";
 import { compile } from "../../driver/compile.ts";
+import { lowerGraph } from "../../targets/cpu/graph.ts";
 import { GraphBuilder } from "../../graph/builder.ts";
 import { interpret } from "../../graph/interpret.ts";
 import { Tensor } from "../../../runtime/tensor.ts";
@@ -110,5 +111,31 @@ describe("segment_sum", () => {
     const [got] = smod.run([Tensor.fromArray(xv.data, [37, 4], "f64"), Tensor.fromArray(iv, [37], "i32")]);
     expectClose({ shape: [...got!.shape], data: Float64Array.from(got!.toArray()) }, want, { atol: 1e-12, rtol: 1e-12 });
     expectClose(want, segmentSumRef({ shape: [37, 4], data: xv.data.map(Math.exp) }, iv, 9), { atol: 1e-12, rtol: 1e-12 });
+  });
+  test("on cpu it is the one-pass scatter kernel (targets/cpu/extern-kernels.ts), also inside a fused chain, for i64 ids, rank-3 rows and integer data", async () => {
+    const rng = new Rng(11);
+    const b = new GraphBuilder();
+    const x = b.input("x", ["n", 2, 3], "f32"), ids = b.input("ids", ["n"], "i64"), like = b.input("like", ["s"], "f32");
+    // segment means: the sums divided by the counts, with elementwise ops before and after.
+    const sums = b.op1("segment_sum", [b.op1("tanh", [x]), ids, like]);
+    const counts = b.op1("segment_sum", [b.op1("ones_like", [b.op1("slice", [x], { starts: [0, 0], ends: [1, 1], axes: [1, 2] })]), ids, like]);
+    const g = b.build([b.op1("relu", [b.op1("div", [sums, b.op1("maximum", [counts, b.constant("one", Float32Array.of(1), [])])])])]);
+    const ib = new GraphBuilder();
+    const xi = ib.input("x", [9, 2], "i32"), ii = ib.input("ids", [9], "i32");
+    const gi = ib.build([ib.op1("segment_sum", [xi, ii], { num_segments: 4 })]);
+    const lowered = lowerGraph(g);
+    expect(lowered.kernels.filter((k) => k.external?.includes("segment_sum_scatter"))).toHaveLength(2);
+    const [mod, imod] = await Promise.all([compile(g, "cpu"), compile(gi, "cpu")]);
+    for (const [n, s] of [[40, 6], [5, 9], [1, 1]] as const) {
+      const xv = rand(rng, [n, 2, 3]);
+      const iv = Array.from({ length: n }, () => rng.int(-1, s + 1)); // some dropped (−1 and s)
+      const want = interpret(g, [xv, { data: iv, shape: [n] }, { data: new Float64Array(s), shape: [s] }]).outputs[0]!;
+      const [got] = mod.run([Tensor.fromArray(xv.data, [n, 2, 3], "f32"), Tensor.fromArray(iv, [n], "i64"), Tensor.zeros([s], "f32")]);
+      expectClose({ shape: [...got!.shape], data: Float64Array.from(got!.toArray()) }, want, { atol: 1e-5, rtol: 1e-5 });
+    }
+    const xv = Array.from({ length: 18 }, () => rng.int(-50, 50)), iv = [0, 3, 3, 1, 0, 2, 3, 3, 0];
+    const want = interpret(gi, [{ data: xv, shape: [9, 2] }, { data: iv, shape: [9] }]).outputs[0]!;
+    const [got] = imod.run([Tensor.fromArray(xv, [9, 2], "i32"), Tensor.fromArray(iv, [9], "i32")]);
+    expect([...got!.toArray()]).toEqual([...want.data]);
   });
 });

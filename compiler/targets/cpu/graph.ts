@@ -35,6 +35,7 @@ import { SizeVars } from "../../graph/te-bridge.ts";
 import { printFunc } from "../../tir/print.ts";
 import type { TargetPlugin } from "../plugin.ts";
 import { externalKernel, lowerGroupFor, partitionExternal, type GraphKernel } from "../byoc.ts";
+import { CPU_EXTERNAL_PATTERNS } from "./extern-kernels.ts";
 
 /** How compileGraph lays out convolutions' activations (CompileGraphOptions.layout). */
 export const GRAPH_LAYOUTS = ["auto", "nchw", "nchwc"] as const;
@@ -130,8 +131,9 @@ export function lowerGraph(input: Graph, opts: CompileGraphOptions = {}, prefix 
 function lowerLevel(g: Graph, opts: CompileGraphOptions, prefix: string, sizes: SizeVars, vectorBytes: number): { groups: FusionGroup[]; kernels: GraphKernel[]; plan: ExecPlan } {
   const fused = opts.fuse === false ? singletonGroups(g) : fusionGroups(g);
   const target = opts.target;
-  // A target's BYOC patterns take chains of ops out of the fusion groups (targets/byoc.ts).
-  const { groups, external } = target?.patterns?.length ? partitionExternal(g, fused, target.patterns) : { groups: fused, external: new Map() };
+  // A target's BYOC patterns, and the cpu target's own hand-written kernels
+  // (extern-kernels.ts), take chains of ops out of the fusion groups (targets/byoc.ts).
+  const { groups, external } = partitionExternal(g, fused, [...CPU_EXTERNAL_PATTERNS, ...(target?.patterns ?? [])]);
   const lowerOne = (grp: FusionGroup, name: string): LoweredGroup =>
     target?.schedule ? lowerGroupFor(target, grp, name, sizes, opts.tuned) : lowerGroup(grp, name, sizes, vectorBytes, opts.tuned);
   const kernelGroups: FusionGroup[] = [], kernels: GraphKernel[] = [], steps: PlanStep[] = [];
