@@ -107,6 +107,10 @@ export const CHECKS: readonly Check[] = [
   { name: "vulkan+swiftshader", required: true, probe: vulkanSwiftShader, fix: apt("chromium", "libvulkan1") },
   { name: "verilator", required: true, probe: () => toolVersion("verilator", ["--version"]), fix: apt("verilator") },
   { name: "iverilog", required: true, probe: () => toolVersion("iverilog", ["-V"]), fix: apt("iverilog") },
+  // The VTA FPGA flows (lathe vta synth): synthesis, iCE40 place and route, bitstream packing.
+  { name: "yosys", required: true, probe: () => toolVersion("yosys", ["-V"]), fix: apt("yosys") },
+  { name: "nextpnr-ice40", required: true, probe: () => toolVersion("nextpnr-ice40", ["--version"]), fix: apt("nextpnr-ice40") },
+  { name: "icestorm", required: true, probe: async () => { const r = await toolVersion("icepack", ["-h"], [0, 1]); return r.ok ? ok("icepack (fpga-icestorm)") : r; }, fix: apt("fpga-icestorm") },
   { name: "redis-server", required: true, probe: redisServer, fix: apt("redis-server") },
   { name: "python3-torch", required: false, probe: () => pythonModule("torch"), fix: apt("python3-torch") },
   { name: "python3-torchvision", required: false, probe: () => pythonModule("torchvision"), fix: apt("python3-torchvision") },

@@ -16,9 +16,10 @@ import { teCommand } from "./commands/te.ts";
 import { tuneCommand } from "./commands/tune.ts";
 import { workerCommand } from "./commands/worker.ts";
 import { queueCommand } from "./commands/queue.ts";
+import { vtaCommand } from "./commands/vta.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, serveCommand, inspectCommand, tuneCommand, workerCommand, queueCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, serveCommand, inspectCommand, tuneCommand, workerCommand, queueCommand, vtaCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")

@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What the test suite exercises: Fashion-MNIST (training test), the ONNX backend test data
-# (conformance), Verilator and Icarus (the VTA simulators), Chromium's SwiftShader Vulkan
+# (conformance), Verilator and Icarus (the VTA simulators), Yosys, nextpnr-ice40 and IceStorm
+# (the VTA FPGA flows), Chromium's SwiftShader Vulkan
 # driver with libvulkan1 (the webgpu target without a GPU), redis-server (the job queue of
 # lathe worker / lathe tune --queue; its tests start their own server on a loopback port).
 REQUIRED=(build-essential g++ cmake libopenblas-dev libxgboost-dev dataset-fashion-mnist
-          libonnx-testdata verilator iverilog chromium libvulkan1 redis-server)
+          libonnx-testdata verilator iverilog yosys nextpnr-ice40 fpga-icestorm chromium libvulkan1 redis-server)
 # Baselines and exporters (large): tests that need them skip with the reason.
 OPTIONAL=(python3-onnx python3-torch python3-torchvision python3-sklearn libdnnl-dev)
 

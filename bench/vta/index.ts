@@ -1,12 +1,16 @@
 /**
  * The VTA-style accelerator on ResNet-18's convolution layers (batch 1, 224×224 input):
  * each layer is lowered through the accelerator schedule and run on fsim with two virtual
- * threads (latency hiding) and with one. Rows per layer:
- *   GEMM utilisation, vthread 2 vs vthread 1 (ratio = the gain from latency hiding);
+ * threads (latency hiding) and with one, and with two under Verilator. Rows per layer:
+ *   GEMM utilisation (cycles the core is busy, 4 per micro-op iteration, / cycles) on fsim,
+ *   vthread 2 vs vthread 1 (ratio = the gain from latency hiding);
+ *   GEMM utilisation measured in Verilator cycles vs fsim's model (ratio ≈ 1: the model is
+ *   calibrated to the RTL, compiler/targets/vta/timing.ts);
  *   cycles vs the core's compute-bound limit (useful MACs / 256 per cycle; ratio ≤ 1);
- *   simulated time at an assumed 100 MHz clock vs the cpu target's float conv2d
- *   (compileGraph, measured in this run; ratio = the simulated speedup).
- * Cycles are fsim's timing model (compiler/targets/vta/fsim.ts), not RTL cycles.
+ *   time: the RTL's cycle count at a stated 100 MHz clock for Xilinx 7-series (the default
+ *   configuration synthesizes for xc7 but open tools do not place and route it, so the clock
+ *   is stated, not measured) vs the cpu target's float conv2d compiled in this run.
+ * Without Verilator the RTL rows are left out with a note.
  */
 import os from "node:os";
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
@@ -17,12 +21,15 @@ import { Tensor } from "../../runtime/tensor.ts";
 import { DEFAULT_PARAMS } from "../../compiler/targets/vta/params.ts";
 import type { ConvLayer } from "../../compiler/targets/vta/layer.ts";
 import { convLayer } from "../../compiler/targets/vta/layer.ts";
-import { runLayer } from "../../compiler/targets/vta/run.ts";
+import { runLayer, runLayerOn } from "../../compiler/targets/vta/run.ts";
+import { simulatorUnavailable } from "../../compiler/targets/vta/runner.ts";
+import { UOP_CYCLES } from "../../compiler/targets/vta/timing.ts";
 import { formatReports, layerReport, type LayerReport } from "../../compiler/targets/vta/report.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, median } from "../lib/report.ts";
 
-const CLOCK_HZ = 100e6;
+/** A stated clock for the 7-series estimate (synthesis only: no open place and route for xc7). */
+const XC7_CLOCK_HZ = 100e6;
 const rng = new Rng(18);
 
 const conv = (name: string, c: number, h: number, o: number, k: number, s: number): ConvLayer => {
@@ -57,13 +64,16 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("vta");
   const layers = opts.quick ? RESNET18.filter((l) => /layer[13] 3x3$|layer2 3x3$/.test(l.name)) : RESNET18;
   const threads = Math.min(2, os.cpus().length);
-  report.note(`accelerator: ${DEFAULT_PARAMS.batch}×${DEFAULT_PARAMS.blockIn}×${DEFAULT_PARAMS.blockOut} int8 GEMM core, default buffers; cycles from fsim's timing model (not RTL), ` +
-    `time at an assumed ${CLOCK_HZ / 1e6} MHz clock; cpu baseline: float32 conv2d+relu compiled by compileGraph, ${threads} threads, median of ${opts.quick ? 3 : 7} runs`);
+  const noVerilator = await simulatorUnavailable("verilator");
+  report.note(`accelerator: ${DEFAULT_PARAMS.batch}×${DEFAULT_PARAMS.blockIn}×${DEFAULT_PARAMS.blockOut} int8 GEMM core, default buffers, DRAM latency ${DEFAULT_PARAMS.dramLatency}; ` +
+    `cycles from fsim's model calibrated to the RTL (4 cycles per micro-op: the core is not pipelined) and from Verilator; ` +
+    `time = RTL cycles at a stated ${XC7_CLOCK_HZ / 1e6} MHz xc7 clock (not measured); cpu baseline: float32 conv2d+relu compiled by compileGraph in this run (default schedules, not tuned), ${threads} threads, median of ${opts.quick ? 3 : 7} runs`);
   report.note("compute-bound limit: useful MACs / 256 MACs per cycle (the first layer's 3 input channels fill 3 of 16 lanes, so it cannot approach it)");
-
+  if (noVerilator) report.note(`RTL rows left out: ${noVerilator}`);
   const compiled = await compileGraphs(layers.map(floatGraph));
   const reports: LayerReport[] = [];
   const bars: string[] = [];
+  const agree: string[] = [], disagree: string[] = [];
   for (const [k, l] of layers.entries()) {
     const x = Int8Array.from({ length: l.n * l.c * l.h * l.w }, () => rng.int(-128, 128));
     const w = Int8Array.from({ length: l.o * l.c * l.kh * l.kw }, () => rng.int(-128, 128));
@@ -74,8 +84,19 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const pct = (u: number) => Number((100 * u).toFixed(2));
     report.row({ case: `${l.name} ${r2.shape}: GEMM utilization`, threads: 1, metric: "% (vthread 2)", better: "higher",
       lathe: pct(r2.gemmUtilization), baseline: "vthread 1 (no latency hiding)", baselineValue: pct(r1.gemmUtilization) });
-    report.row({ case: `${l.name}: cycles`, threads: 1, metric: "cycles (vthread 2)", better: "lower",
-      lathe: r2.cycles, baseline: "compute-bound limit", baselineValue: r2.computeBoundCycles });
+    const rtlRun = noVerilator ? null : await runLayerOn("verilator", l, x, w, { vthreads: 2 });
+    if (rtlRun && !rtlRun.out.every((v, i) => v === two!.out[i])) throw new Error(`${l.name}: Verilator and fsim disagree`);
+    const rtl = rtlRun?.stats ?? null;
+    if (rtl) {
+      report.row({ case: `${l.name}: GEMM utilization, RTL`, threads: 1, metric: "% (Verilator cycles, vthread 2)", better: "higher",
+        lathe: pct(rtl.gemmUtilization), baseline: "fsim model", baselineValue: pct(r2.gemmUtilization) });
+      const off = Math.abs(r2.cycles - rtl.cycles) / rtl.cycles;
+      agree.push(`${l.name} ${(100 * off).toFixed(2)}%`);
+      if (off > 0.05) disagree.push(l.name);
+    }
+    const cycles = rtl?.cycles ?? r2.cycles;
+    report.row({ case: `${l.name}: cycles`, threads: 1, metric: `cycles (${rtl ? "Verilator" : "fsim"}, vthread 2)`, better: "lower",
+      lathe: cycles, baseline: "compute-bound limit", baselineValue: r2.computeBoundCycles });
     const g = compiled[k]!;
     g.setNumThreads(threads);
     const input = [new Tensor(Float32Array.from(x, (v) => v / 128), [l.n, l.c, l.h, l.w], "f32")];
@@ -86,13 +107,19 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       g.run(input);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    report.row({ case: `${l.name}: time`, threads, metric: "ms (simulated at 100 MHz)", better: "lower",
-      lathe: Number(((r2.cycles / CLOCK_HZ) * 1e3).toFixed(3)), baseline: "cpu target f32", baselineValue: Number(median(times).toFixed(3)) });
+    report.row({ case: `${l.name}: time`, threads, metric: `ms (${rtl ? "RTL" : "fsim"} cycles at a stated ${XC7_CLOCK_HZ / 1e6} MHz xc7 clock)`, better: "lower",
+      lathe: Number(((cycles / XC7_CLOCK_HZ) * 1e3).toFixed(3)), baseline: "cpu target f32", baselineValue: Number(median(times).toFixed(3)) });
     if (/^layer[12] 3x3$/.test(l.name)) {
-      const met = r2.gemmUtilization >= 0.85 && r2.cycles < r1.cycles;
-      bars.push(`bar (≥ 85% GEMM utilisation with latency hiding, and a gain over none) on ${l.name} ${r2.shape}: ` +
-        `${pct(r2.gemmUtilization)}% vs ${pct(r1.gemmUtilization)}% without — ${met ? "met" : "NOT met"}`);
+      // The bar asks for the multipliers firing ≥ 85% of cycles; the core is busy 4 cycles per micro-op and multiplies in one.
+      const busy = rtl ?? two!.stats;
+      const firing = busy.gemmBusyCycles / UOP_CYCLES / busy.cycles;
+      const met = firing >= 0.85 && r2.cycles < r1.cycles;
+      bars.push(`bar (≥ 85% GEMM utilisation with latency hiding, measured in ${rtl ? "Verilator" : "fsim"} cycles, and a gain over none) on ${l.name} ${r2.shape}: ` +
+        `the multipliers fire in ${pct(firing)}% of cycles (the core is busy ${pct(busy.gemmUtilization)}%: 4 cycles per micro-op, not pipelined) — ${met ? "met" : "NOT met"}`);
     }
+  }
+  if (agree.length > 0) {
+    report.note(`bar (fsim within 5% of the RTL's cycles on every layer): ${disagree.length === 0 ? "met" : `NOT met on ${disagree.join(", ")}`}; |fsim − RTL| / RTL: ${agree.join(", ")}`);
   }
   for (const b of bars) report.note(b);
   console.log(formatReports(reports));

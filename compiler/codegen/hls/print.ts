@@ -1,5 +1,6 @@
 /**
- * Prints the VTA-style accelerator as synthesizable HLS C++ (Vivado/Vitis pragmas), from a
+ * Prints the VTA-style accelerator as HLS C++ (Vivado/Vitis pragmas; checked only by C-simulation
+ * with g++ against Lathe's stream header in this folder — no HLS tool has synthesized it), from a
  * description the target's generator fills in (compiler/targets/vta/hw/hls.ts): sizes and
  * the instruction fields' bit positions. It decides nothing about the machine.
  *

@@ -8,20 +8,20 @@
  * HLS C-simulation reach the same verdict. When nothing can progress before FINISH has
  * run and drained, the program deadlocks and `VtaDeadlockError` says who waits for what.
  *
- * Timing model (max-plus, per instruction; not the RTL's cycle count, which is slower):
- *   fetch    one instruction per cycle, stalled while the target queue is full
- *   dequeue  a module takes its next instruction when idle, ≥ 1 cycle after it was fetched
- *   start    = max(dequeue, arrival of each popped token)
- *   duration LOAD/STORE: Σ over data rows (dramLatency + ⌈row bytes / dramWidthBytes⌉)
- *                        + 1 per padding entry (minimum 1)
- *            GEMM/ALU:   micro-op iterations + computeLatency (one iteration per cycle, pipelined)
- *            FINISH:     1
- *   tokens pushed by an instruction arrive at its end; cycles = the last end.
- * GEMM utilisation = cycles the GEMM core multiplies (non-reset GEMM iterations) / cycles.
+ * Timing model (max-plus, per instruction; timing.ts gives each instruction's cycles, which
+ * follow the generated RTL's state machines, so these cycles are the RTL's within 5%):
+ *   fetch    one instruction per fetchCycles, stalled while the target queue is full
+ *            (a slot frees the cycle after its instruction is taken)
+ *   take     a module takes its next instruction when free, ≥ 1 cycle after it was fetched
+ *   start    = max(take + 1, the cycle each popped token becomes visible)
+ *   end      = start + body + 2; tokens pushed by an instruction become visible at its end
+ *   cycles   = the last end.
+ * GEMM utilisation = cycles the GEMM core is busy (4 per non-reset GEMM iteration) / cycles.
  */
 import { LatheError } from "../../../core/errors.ts";
 import { type Insn, type MemInsn, type GemmInsn, type AluInsn, type ModuleName, type MemType, decodeProgram, decodeUop, moduleOf, validateProgram } from "./isa.ts";
 import { type VtaParams, DEFAULT_PARAMS, entryBytes } from "./params.ts";
+import { aluBusy, bodyCycles, fetchCycles, gemmBusy } from "./timing.ts";
 
 /** A program that cannot finish: some pop waits for a push that never comes. */
 export class VtaDeadlockError extends LatheError {
@@ -62,26 +62,7 @@ const PUSH: Record<ModuleName, { prev?: TokenQueue; next?: TokenQueue }> = {
 };
 const MODULES: readonly ModuleName[] = ["load", "compute", "store"];
 
-/** Cycles one instruction occupies its module (the timing model above). */
-export function insnCycles(insn: Insn, p: VtaParams): number {
-  switch (insn.op) {
-    case "load": case "store": {
-      const rowBytes = insn.xSize * entryBytes(p)[insn.memType];
-      const rowCycles = insn.xSize === 0 ? 0 : p.dramLatency + Math.ceil(rowBytes / p.dramWidthBytes);
-      const cols = insn.xPad0 + insn.xSize + insn.xPad1;
-      const pads = (insn.yPad0 + insn.ySize + insn.yPad1) * cols - insn.ySize * insn.xSize;
-      return Math.max(1, insn.ySize * rowCycles + pads);
-    }
-    case "gemm": case "alu":
-      return uopIterations(insn) + p.computeLatency;
-    case "finish":
-      return 1;
-  }
-}
-
-export function uopIterations(insn: GemmInsn | AluInsn): number {
-  return (insn.uopEnd - insn.uopBegin) * insn.iterOut * insn.iterIn;
-}
+export { insnCycles, uopIterations } from "./timing.ts";
 
 /** On-chip state: buffers plus which entries hold written data. */
 class Buffers {
@@ -120,7 +101,8 @@ export function simulate(program: readonly Insn[] | Uint8Array, dramIn: Uint8Arr
   const current: Record<ModuleName, Current | null> = { load: null, compute: null, store: null };
   const freeAt: Record<ModuleName, number> = { load: 0, compute: 0, store: 0 };
   const tokens: Record<TokenQueue, number[]> = { l2c: [], c2l: [], c2s: [], s2c: [] };
-  let fetchPtr = 0, lastFetch = -1, lastEnd = 0, finished = false;
+  let fetchPtr = 0, lastFetch = 0, lastEnd = 0, finished = false;
+  const fetchEvery = fetchCycles(p);
 
   const execute = (insn: Insn, index: number): void => {
     const what = `instruction ${index} (${insn.op}${"memType" in insn ? " " + insn.memType : ""})`;
@@ -219,9 +201,8 @@ export function simulate(program: readonly Insn[] | Uint8Array, dramIn: Uint8Arr
         }
       }
     }
-    const iters = uopIterations(insn);
-    if (insn.op === "gemm" && !insn.reset) stats.gemmBusyCycles += iters;
-    if (insn.op === "alu") stats.aluBusyCycles += iters;
+    stats.gemmBusyCycles += gemmBusy(insn);
+    stats.aluBusyCycles += aluBusy(insn, p);
   };
 
   const step = (): boolean => {
@@ -232,7 +213,7 @@ export function simulate(program: readonly Insn[] | Uint8Array, dramIn: Uint8Arr
       if (queue[mod].length >= p.insnQueueDepth) break;
       const k = dispatched[mod]++;
       const slotFree = k >= p.insnQueueDepth ? dequeueTimes[mod][k - p.insnQueueDepth]! : 0;
-      lastFetch = Math.max(lastFetch + 1, slotFree);
+      lastFetch = Math.max(lastFetch + fetchEvery, slotFree + 1);
       queue[mod].push({ insn, index: fetchPtr, fetchedAt: lastFetch });
       fetchPtr++;
       progress = true;
@@ -251,11 +232,11 @@ export function simulate(program: readonly Insn[] | Uint8Array, dramIn: Uint8Arr
       if (cur.insn.popPrev) pops.push(POP[mod].prev!);
       if (cur.insn.popNext) pops.push(POP[mod].next!);
       if (pops.some((q) => tokens[q].length === 0)) continue;
-      let start = cur.dequeuedAt;
+      let start = cur.dequeuedAt + 1;
       for (const q of pops) start = Math.max(start, tokens[q].shift()!);
       execute(cur.insn, cur.index);
       insnCount[mod]++;
-      const end = start + insnCycles(cur.insn, p);
+      const end = start + bodyCycles(cur.insn, p) + 2;
       freeAt[mod] = end;
       lastEnd = Math.max(lastEnd, end);
       if (cur.insn.pushPrev) tokens[PUSH[mod].prev!].push(end);

@@ -28,10 +28,8 @@ export interface VtaParams {
   readonly uopBufferEntries: number;
   /** Bytes moved per DRAM beat (the bus width). */
   readonly dramWidthBytes: number;
-  /** Timing model: cycles before the first beat of a DRAM burst (one burst per 2D row). */
+  /** DRAM latency in cycles: the simulation harnesses' DRAM model and fsim's timing model (timing.ts) acknowledge each beat this long after its request. */
   readonly dramLatency: number;
-  /** Timing model: fixed pipeline fill of a GEMM or ALU instruction, in cycles. */
-  readonly computeLatency: number;
   /** Depth of each module's instruction queue (fetch stalls when the target queue is full). */
   readonly insnQueueDepth: number;
 }
@@ -46,7 +44,6 @@ export const DEFAULT_PARAMS: VtaParams = Object.freeze({
   uopBufferEntries: 8192,
   dramWidthBytes: 8,
   dramLatency: 8,
-  computeLatency: 4,
   insnQueueDepth: 16,
 });
 
@@ -74,11 +71,11 @@ export function validateParams(p: VtaParams): void {
     if (!isPow2(p[k]) || p[k] < 2) throw new VtaConfigError(`VTA parameter ${k}=${p[k]} must be a power of two ≥ 2`);
     if (p[k] > ISA_LIMITS[k]) throw new VtaConfigError(`VTA parameter ${k}=${p[k]} exceeds what the ISA can address (${ISA_LIMITS[k]})`);
   }
-  for (const k of ["dramLatency", "computeLatency"] as const) {
+  for (const k of ["dramLatency"] as const) {
     if (!Number.isInteger(p[k]) || p[k] < 0) throw new VtaConfigError(`VTA parameter ${k}=${p[k]} must be a non-negative integer`);
   }
-  if (!isPow2(p.insnQueueDepth) || p.insnQueueDepth < 2 || p.insnQueueDepth > 1024) {
-    throw new VtaConfigError(`VTA parameter insnQueueDepth=${p.insnQueueDepth} must be a power of two in [2, 1024]`);
+  if (!isPow2(p.insnQueueDepth) || p.insnQueueDepth > 1024) {
+    throw new VtaConfigError(`VTA parameter insnQueueDepth=${p.insnQueueDepth} must be a power of two in [1, 1024]`);
   }
 }
 

@@ -12,22 +12,23 @@ import type { ConvLayer } from "./layer.ts";
 import { outH, outW } from "./layer.ts";
 import { checkFits } from "./plan.ts";
 import { blocks, type Tiling } from "./schedule.ts";
+import { INSN_OVERHEAD, UOP_CYCLES, beatCycles } from "./timing.ts";
 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, k) => k + 1).filter((d) => n % d === 0);
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** Estimated cycles of a tiling (lower is better). */
+/** Estimated cycles of a tiling (lower is better), with timing.ts's per-instruction costs. */
 export function estimateCycles(l: ConvLayer, p: VtaParams, t: Tiling): number {
   const E = entryBytes(p), B = blocks(l, p), OH = outH(l), OW = outW(l);
-  const lat = p.computeLatency, dl = p.dramLatency, bw = p.dramWidthBytes;
+  const beat = beatCycles(p), nb = (bytes: number): number => Math.max(1, cdiv(bytes, p.dramWidthBytes));
   const R = (t.th - 1) * l.strideH + l.kh, C = (t.tw - 1) * l.strideW + l.kw, kk = l.kh * l.kw;
   const tiles = B.no * cdiv(B.co, t.tco) * cdiv(OH, t.th) * cdiv(OW, t.tw);
   const chunks = cdiv(B.ci, t.tci);
-  const gemm = t.tco * t.th * t.tw * t.tci * kk + lat;
-  const loads = t.tci * R * (dl + cdiv(C * E.inp, bw)) + t.tco * (dl + cdiv(t.tci * kk * E.wgt, bw));
+  const gemm = UOP_CYCLES * t.tco * t.th * t.tw * t.tci * kk + INSN_OVERHEAD;
+  const loads = t.tci * R * C * (nb(E.inp) * beat + 2) + t.tco * t.tci * kk * (nb(E.wgt) * beat + 2) + 2 * (INSN_OVERHEAD + 2);
   const nAlu = l.shift > 0 ? 4 : 2;
-  const alu = (nAlu + 1) * (t.tco * t.th * t.tw + lat);
-  const stores = t.tco * t.th * (dl + cdiv(t.tw * E.out, bw));
+  const alu = (nAlu + 1) * (UOP_CYCLES * t.tco * t.th * t.tw + INSN_OVERHEAD);
+  const stores = t.tco * t.th * t.tw * (3 + nb(E.out) * beat) + INSN_OVERHEAD;
   if (t.vthreads <= 1) return tiles * (chunks * (gemm + loads) + alu + stores);
   return tiles * Math.max(chunks * gemm + alu, chunks * loads, stores) + loads;
 }

@@ -1,16 +1,25 @@
 /**
  * The compute module: LOAD of uop/acc (through its own 2D loader), GEMM, ALU, FINISH.
- * It owns the micro-op and accumulator buffers, reads inp/wgt through registered SRAM
- * ports and writes the int8 output buffer. One micro-op iteration takes four cycles
- * (read micro-op; form indices; read buffers; compute and write back) — slow, simple, and
- * sequential in exactly the order isa.ts specifies, so back-to-back updates of the same
- * accumulator entry see each other.
+ * One micro-op iteration takes four cycles (read micro-op; form indices; read buffers;
+ * compute and write back) — simple and sequential in exactly the order isa.ts specifies,
+ * so back-to-back updates of the same accumulator entry see each other. ALU MUL spends
+ * nine more cycles in the write-back step (a 4-bit-per-cycle shift-and-add multiplier).
+ *
+ * Written for FPGA inference (see synth.ts):
+ *  - the micro-op and accumulator buffers are `vta_sram_*` instances (one write port, one
+ *    registered read port), which map to block RAM; the accumulator is two copies written
+ *    together, one per read operand (destination and ALU source);
+ *  - each int8 × int8 product is its own 16-bit multiply, which maps to a DSP block
+ *    (SB_MAC16 / DSP48E1); nothing else multiplies: the loop indices are running sums,
+ *    and the ALU's 32-bit MUL is the iterative one above, so it takes no DSPs.
  */
 import {
   type Item, type Stmt, type VModule, always, assign, cases, comb, forLoop, iff, input, localparam, nb, output, reg, set, wire,
 } from "../../../codegen/verilog/ast.ts";
 import { type HwConfig, field } from "./config.ts";
 import { loaderBufferWidth } from "./loader.ts";
+import { ALU_MUL_EXTRA_CYCLES } from "../timing.ts";
+
 
 export function computeModule(c: HwConfig): VModule {
   const { batch, blockIn: BI, blockOut: BO } = c.p;
@@ -19,16 +28,19 @@ export function computeModule(c: HwConfig): VModule {
   const g = (n: string): string => field("gemm", n);
   const a = (n: string): string => field("alu", n);
   const l = (n: string): string => field("load", n);
+  const lane = (v: string, i: string): string => `${v}[(${i}) * 32 +: 32]`;
+  const imm32 = `{{16{insn[${fieldHi("alu", "imm")}]}}, ${a("imm")}}`;
   const datapath: Stmt[] = [
-    set("result", 0),
+    set("result", 0), set("prod", 0), set("mx", 0), set("my", 0), set("mul_next", 0),
     forLoop("cb", batch, [forLoop("co", BO, [
-      set("lane_a", `acc_a_q[(cb * ${BO} + co) * 32 +: 32]`),
-      set("lane_b", `${a("useImm")} ? {{16{insn[${fieldHi("alu", "imm")}]}}, ${a("imm")}} : acc_s_q[(cb * ${BO} + co) * 32 +: 32]`),
+      set("lane_a", lane("acc_a_rdata", `cb * ${BO} + co`)),
+      set("lane_b", `${a("useImm")} ? ${imm32} : ${lane("acc_s_rdata", `cb * ${BO} + co`)}`),
       iff("is_gemm", [
         iff(g("reset"), [set("sum", 0)], [
           set("sum", "lane_a"),
           forLoop("ck", BI, [
-            set("sum", `sum + $signed(inp_rdata[(cb * ${BI} + ck) * 8 +: 8]) * $signed(wgt_rdata[(co * ${BI} + ck) * 8 +: 8])`),
+            set("prod", `$signed(inp_rdata[(cb * ${BI} + ck) * 8 +: 8]) * $signed(wgt_rdata[(co * ${BI} + ck) * 8 +: 8])`),
+            set("sum", "sum + prod"),
           ]),
         ]),
       ], [
@@ -37,37 +49,59 @@ export function computeModule(c: HwConfig): VModule {
           "3'd1": [set("sum", "(lane_a > lane_b) ? lane_a : lane_b")],
           "3'd2": [set("sum", "lane_a + lane_b")],
           "3'd3": [set("sum", "lane_a >>> lane_b[4:0]")],
-          "3'd4": [set("sum", "lane_a * lane_b")],
+          "3'd4": [set("sum", lane("mul_p", `cb * ${BO} + co`))],
         }, [set("sum", "lane_a")]),
       ]),
-      set("result[(cb * " + BO + " + co) * 32 +: 32]", "sum"),
+      set(lane("result", `cb * ${BO} + co`), "sum"),
     ])]),
+    // One step of the iterative multiplier: p += x · (low 4 bits of y), per lane, mod 2^32.
+    forLoop("cb", c.lanes, [
+      set("mx", lane("mul_x", "cb")), set("my", lane("mul_y", "cb")),
+      set(lane("mul_next", "cb"), `${lane("mul_p", "cb")} + (my[0] ? mx : 32'd0) + (my[1] ? {mx[30:0], 1'b0} : 32'd0)` +
+        ` + (my[2] ? {mx[29:0], 2'b0} : 32'd0) + (my[3] ? {mx[28:0], 3'b0} : 32'd0)`),
+    ]),
   ];
   const truncate = Array.from({ length: c.lanes }, (_, i) => `result[${i * 32 + 7}:${i * 32}]`).reverse().join(", ");
+  // The micro-op loop's indices are running sums (o: i0 · factorOut; b: o + i1 · factorIn), not products.
+  const bases = ["acc", "src", "wgt"] as const;
+  const factor = { acc: "dst", src: "src", wgt: "wgt" } as const;
+  const zext16 = (f: string, width: number): string => `{${16 - width}'d0, ${f}}`;
+  const fOut = (k: (typeof bases)[number]): string => zext16(g(`${factor[k]}FactorOut`), k === "wgt" ? 10 : 11);
+  const fIn = (k: (typeof bases)[number]): string => zext16(g(`${factor[k]}FactorIn`), k === "wgt" ? 10 : 11);
   const advance: Stmt[] = [
     iff(`u == ${g("uopEnd")} - 14'd1`, [
       nb("u", `{1'b0, ${g("uopBegin")}}`),
       iff(`i1 == ${g("iterIn")} - 14'd1`, [
         nb("i1", 0),
-        iff(`i0 == ${g("iterOut")} - 14'd1`, [nb("st", "S_DONE")], [nb("i0", "i0 + 1"), nb("st", "S_UOP")]),
-      ], [nb("i1", "i1 + 1"), nb("st", "S_UOP")]),
+        iff(`i0 == ${g("iterOut")} - 14'd1`, [nb("st", "S_DONE")], [
+          nb("i0", "i0 + 1"), nb("st", "S_UOP"),
+          ...bases.flatMap((k) => [nb(`${k}_o`, `${k}_o + ${fOut(k)}`), nb(`${k}_b`, `${k}_o + ${fOut(k)}`)]),
+        ]),
+      ], [nb("i1", "i1 + 1"), nb("st", "S_UOP"), ...bases.map((k) => nb(`${k}_b`, `${k}_b + ${fIn(k)}`))]),
     ], [nb("u", "u + 1"), nb("st", "S_UOP")]),
   ];
+  const busy = "(st == S_UOP || st == S_ADDR || st == S_READ || st == S_EXEC)";
   const items: Item[] = [
     localparam("S_IDLE", "4'd0"), localparam("S_WAIT", "4'd1"), localparam("S_LOADING", "4'd2"), localparam("S_UOP", "4'd3"),
     localparam("S_ADDR", "4'd4"), localparam("S_READ", "4'd5"), localparam("S_EXEC", "4'd6"), localparam("S_DONE", "4'd7"),
     reg("st", 4), reg("insn", 128), reg("start"), reg("finished_q"),
-    reg("uop_mem", 32, c.p.uopBufferEntries), reg("acc_mem", ACCW, c.p.accBufferEntries),
-    reg("u", 14), reg("i0", 14), reg("i1", 14), reg("uop_q", 32),
-    reg("a_q", c.accAW), reg("s_q", 32), reg("acc_a_q", ACCW), reg("acc_s_q", ACCW),
+    reg("u", 14), reg("i0", 14), reg("i1", 14),
+    ...bases.flatMap((k) => [reg(`${k}_o`, 16), reg(`${k}_b`, 16)]),
+    reg("a_q", c.accAW), reg("s_q", c.accAW),
+    reg("mul_step", 4), reg("mul_p", ACCW), reg("mul_x", ACCW), reg("mul_y", ACCW), reg("mul_next", ACCW),
+    reg("mx", 32), reg("my", 32),
     reg("result", ACCW), { k: "reg", name: "lane_a", width: 32, signed: true }, { k: "reg", name: "lane_b", width: 32, signed: true },
-    { k: "reg", name: "sum", width: 32, signed: true }, { k: "integer", name: "cb" }, { k: "integer", name: "co" }, { k: "integer", name: "ck" },
-    wire("ready"), wire("opcode", 3), wire("is_gemm"), wire("empty_loop"), wire("is_acc"),
-    wire("a_idx", 32), wire("s_idx", 32), wire("w_idx", 32),
+    { k: "reg", name: "sum", width: 32, signed: true }, { k: "reg", name: "prod", width: 16, signed: true },
+    { k: "integer", name: "cb" }, { k: "integer", name: "co" }, { k: "integer", name: "ck" },
+    wire("ready"), wire("opcode", 3), wire("is_gemm"), wire("is_mul"), wire("empty_loop"), wire("is_acc"),
+    wire("a_idx", 16), wire("s_idx", 16), wire("w_idx", 16),
     wire("ld_done"), wire("ld_we"), wire("ld_waddr", 16), wire("ld_wdata", BUFW),
+    wire("uop_rdata", 32), wire("acc_we"), wire("acc_waddr", c.accAW), wire("acc_wdata", ACCW),
+    wire("acc_a_rdata", ACCW), wire("acc_s_rdata", ACCW),
     assign("opcode", "insn[2:0]"),
     assign("ready", `(!${g("popPrev")} || l2c_nonempty) && (!${g("popNext")} || s2c_nonempty)`),
     assign("is_gemm", "opcode == 3'd2"),
+    assign("is_mul", `opcode == 3'd3 && ${a("aluOp")} == 3'd4`),
     assign("is_acc", `${l("memType")} == 3'd3`),
     assign("empty_loop", `${g("uopBegin")} >= ${g("uopEnd")} || ${g("iterOut")} == 14'd0 || ${g("iterIn")} == 14'd0`),
     assign("q_pop", "st == S_IDLE && !q_empty"),
@@ -75,11 +109,15 @@ export function computeModule(c: HwConfig): VModule {
     assign("s2c_pop", `st == S_WAIT && ready && ${g("popNext")}`),
     assign("c2l_push", `st == S_DONE && ${g("pushPrev")}`),
     assign("c2s_push", `st == S_DONE && ${g("pushNext")}`),
-    assign("a_idx", `uop_q[10:0] + i0 * ${g("dstFactorOut")} + i1 * ${g("dstFactorIn")}`),
-    assign("s_idx", `uop_q[21:11] + i0 * ${g("srcFactorOut")} + i1 * ${g("srcFactorIn")}`),
-    assign("w_idx", `uop_q[31:22] + i0 * ${g("wgtFactorOut")} + i1 * ${g("wgtFactorIn")}`),
-    assign("gemm_busy", `is_gemm && !${g("reset")} && (st == S_UOP || st == S_ADDR || st == S_READ || st == S_EXEC)`),
-    assign("alu_busy", `opcode == 3'd3 && (st == S_UOP || st == S_ADDR || st == S_READ || st == S_EXEC)`),
+    assign("a_idx", "{5'd0, uop_rdata[10:0]} + acc_b"),
+    assign("s_idx", "{5'd0, uop_rdata[21:11]} + src_b"),
+    assign("w_idx", "{6'd0, uop_rdata[31:22]} + wgt_b"),
+    // One write port for the accumulator: the loader (LOAD acc) and write-back never overlap.
+    assign("acc_we", `(ld_we && is_acc) || (st == S_EXEC && (!is_mul || mul_step == 4'd${ALU_MUL_EXTRA_CYCLES}))`),
+    assign("acc_waddr", `st == S_EXEC ? a_q : ld_waddr[${c.accAW - 1}:0]`),
+    assign("acc_wdata", `st == S_EXEC ? result : ld_wdata[${ACCW - 1}:0]`),
+    assign("gemm_busy", `is_gemm && !${g("reset")} && ${busy}`),
+    assign("alu_busy", `opcode == 3'd3 && ${busy}`),
     assign("finished", "finished_q"),
     assign("idle", "st == S_IDLE"),
     assign("active", "(st == S_IDLE && !q_empty) || (st == S_WAIT && ready) || st > S_WAIT"),
@@ -92,10 +130,27 @@ export function computeModule(c: HwConfig): VModule {
         we: "ld_we", waddr: "ld_waddr", wdata: "ld_wdata",
       },
     },
+    // The micro-op buffer reads u (stable from S_UOP to S_ADDR): uop_rdata is valid in S_ADDR.
+    {
+      k: "inst", module: "vta_sram_uop", name: "uop_buf", conns: {
+        clk: "clk", we: "ld_we && !is_acc", waddr: `ld_waddr[${c.uopAW - 1}:0]`, wdata: "ld_wdata[31:0]",
+        raddr: `u[${c.uopAW - 1}:0]`, rdata: "uop_rdata",
+      },
+    },
+    // Both accumulator copies read the addresses registered in S_ADDR: valid from S_EXEC on.
+    {
+      k: "inst", module: "vta_sram_acc", name: "acc_a_buf", conns: {
+        clk: "clk", we: "acc_we", waddr: "acc_waddr", wdata: "acc_wdata", raddr: "a_q", rdata: "acc_a_rdata",
+      },
+    },
+    {
+      k: "inst", module: "vta_sram_acc", name: "acc_s_buf", conns: {
+        clk: "clk", we: "acc_we", waddr: "acc_waddr", wdata: "acc_wdata", raddr: "s_q", rdata: "acc_s_rdata",
+      },
+    },
     comb(datapath),
     always([
       nb("start", 0), nb("out_we", 0),
-      iff("ld_we", [iff("is_acc", [nb(`acc_mem[ld_waddr[${c.accAW - 1}:0]]`, `ld_wdata[${ACCW - 1}:0]`)], [nb(`uop_mem[ld_waddr[${c.uopAW - 1}:0]]`, "ld_wdata[31:0]")])]),
       iff("rst", [nb("st", "S_IDLE"), nb("finished_q", 0)], [
         cases("st", {
           S_IDLE: [iff("!q_empty", [nb("insn", "q_dout"), nb("st", "S_WAIT")])],
@@ -105,20 +160,31 @@ export function computeModule(c: HwConfig): VModule {
               "3'd4": [nb("finished_q", 1), nb("st", "S_DONE")],
             }, [
               nb("u", `{1'b0, ${g("uopBegin")}}`), nb("i0", 0), nb("i1", 0),
+              ...bases.flatMap((k) => [nb(`${k}_o`, 0), nb(`${k}_b`, 0)]),
               iff("empty_loop", [nb("st", "S_DONE")], [nb("st", "S_UOP")]),
             ]),
           ])],
           S_LOADING: [iff("ld_done", [nb("st", "S_DONE")])],
-          S_UOP: [nb("uop_q", `uop_mem[u[${c.uopAW - 1}:0]]`), nb("st", "S_ADDR")],
+          S_UOP: [nb("st", "S_ADDR")],
           S_ADDR: [
-            nb("a_q", `a_idx[${c.accAW - 1}:0]`), nb("s_q", "s_idx"),
+            nb("a_q", `a_idx[${c.accAW - 1}:0]`), nb("s_q", `s_idx[${c.accAW - 1}:0]`),
             nb("inp_raddr", `s_idx[${c.inpAW - 1}:0]`), nb("wgt_raddr", `w_idx[${c.wgtAW - 1}:0]`), nb("st", "S_READ"),
           ],
-          S_READ: [nb("acc_a_q", "acc_mem[a_q]"), nb("acc_s_q", `acc_mem[s_q[${c.accAW - 1}:0]]`), nb("st", "S_EXEC")],
+          S_READ: [nb("mul_step", 0), nb("st", "S_EXEC")],
           S_EXEC: [
-            nb("acc_mem[a_q]", "result"),
-            nb("out_we", 1), nb("out_waddr", "a_q"), nb("out_wdata", `{${truncate}}`),
-            ...advance,
+            iff(`is_mul && mul_step != 4'd${ALU_MUL_EXTRA_CYCLES}`, [
+              iff("mul_step == 4'd0", [
+                nb("mul_p", 0), nb("mul_x", "acc_a_rdata"),
+                nb("mul_y", `${a("useImm")} ? {${c.lanes}{${imm32}}} : acc_s_rdata`),
+              ], [
+                nb("mul_p", "mul_next"),
+                nb("mul_x", shiftLanes(c.lanes, "mul_x", "<<")), nb("mul_y", shiftLanes(c.lanes, "mul_y", ">>")),
+              ]),
+              nb("mul_step", "mul_step + 4'd1"),
+            ], [
+              nb("out_we", 1), nb("out_waddr", "a_q"), nb("out_wdata", `{${truncate}}`),
+              ...advance,
+            ]),
           ],
           S_DONE: [nb("st", "S_IDLE")],
         }),
@@ -140,6 +206,14 @@ export function computeModule(c: HwConfig): VModule {
     ],
     items,
   };
+}
+
+/** Every 32-bit lane of `v` shifted by 4 (`<<` or logical `>>`). */
+function shiftLanes(lanes: number, v: string, dir: "<<" | ">>"): string {
+  const parts = Array.from({ length: lanes }, (_, i) => dir === "<<"
+    ? `${v}[${i * 32 + 27}:${i * 32}], 4'd0`
+    : `4'd0, ${v}[${i * 32 + 31}:${i * 32 + 4}]`);
+  return `{${parts.reverse().join(", ")}}`;
 }
 
 function fieldHi(op: "alu", name: string): number {

@@ -41,7 +41,7 @@ export function fetch(c: HwConfig): VModule {
               iff("insn_count != 32'd0", [nb("st", "S_READ")]),
             ])],
             S_READ: [iff("rd_ack", [
-              nb(`buffer[beat * ${c.W} +: ${c.W}]`, "rd_data"), nb("beat", "beat + 1"), nb("addr", `addr + ${c.WB}`),
+              nb("buffer", NB === 1 ? "rd_data" : `{rd_data, buffer[${NB * c.W - 1}:${c.W}]}`), nb("beat", "beat + 1"), nb("addr", `addr + ${c.WB}`),
               iff(`beat == 16'd${NB - 1}`, [nb("st", "S_DISPATCH")]),
             ])],
             S_DISPATCH: [iff("!target_full", [

@@ -2,6 +2,8 @@
  * The 2D strided DRAM → SRAM loader with zero padding, shared by the load module (inp/wgt)
  * and the compute module (uop/acc). `sel` picks which of the two entry sizes to move.
  * One entry at a time: padding entries take one cycle, data entries one DRAM read per beat.
+ * Addresses are running sums (the SRAM address steps by one entry; the DRAM address by
+ * one entry per data element and by x_stride per data row), so the loader needs no multiplier.
  */
 import { type Stmt, type VModule, always, assign, cases, iff, input, localparam, nb, output, reg, wire } from "../../../codegen/verilog/ast.ts";
 import { type HwConfig, beats } from "./config.ts";
@@ -17,11 +19,18 @@ export function loader(c: HwConfig, s: LoaderSpec): VModule {
   const NB = Math.max(nb0, nb1);
   const BUFW = NB * c.W;
   const lg = (b: number): number => Math.round(Math.log2(b));
+  // An entry of fewer beats than the buffer holds sits in its top part after shifting in.
+  const top = (n: number): string => (n === NB ? "buffer" : `(buffer >> ${(NB - n) * c.W})`);
+  const aligned = nb0 === NB && nb1 === NB ? "buffer" : `sel_q ? ${top(nb1)} : ${top(nb0)}`;
   const advance: Stmt[] = [
-    iff("c == cols - 1", [
+    nb("wa", "wa + 16'd1"),
+    iff("c1 == cols", [
       nb("c", 0),
-      iff("r == rows - 1", [nb("st", "S_IDLE"), nb("done", 1)], [nb("r", "r + 1"), nb("st", "S_ELEM")]),
-    ], [nb("c", "c + 1"), nb("st", "S_ELEM")]),
+      iff("r1 == rows", [nb("st", "S_IDLE"), nb("done", 1)], [
+        nb("r", "r1"), nb("st", "S_ELEM"),
+        iff("data_row", [nb("row_dram", "row_next"), nb("col_dram", "row_next")], [nb("col_dram", "row_dram")]),
+      ]),
+    ], [nb("c", "c1"), nb("st", "S_ELEM")]),
   ];
   return {
     name: s.name,
@@ -36,13 +45,20 @@ export function loader(c: HwConfig, s: LoaderSpec): VModule {
     ],
     items: [
       localparam("S_IDLE", "2'd0"), localparam("S_ELEM", "2'd1"), localparam("S_READ", "2'd2"), localparam("S_WRITE", "2'd3"),
-      reg("st", 2), reg("r", 18), reg("c", 18), reg("rows", 18), reg("cols", 18),
-      reg("base", 16), reg("dbase", 32), reg("ys", 16), reg("xs", 16), reg("xstride", 16), reg("yp0", 4), reg("xp0", 4),
+      reg("st", 2), reg("r", 18), reg("c", 18), reg("rows", 18), reg("cols", 18), reg("yend", 18), reg("xend", 18),
+      reg("xstride", 16), reg("yp0", 4), reg("xp0", 4),
       reg("sel_q"), reg("beat", 16), reg("addr", 32), reg("buffer", BUFW),
-      wire("rows_in", 18), wire("cols_in", 18), wire("pad", 1), wire("last_beat", 1),
+      // wa: the SRAM address (one entry per element); row_dram: DRAM entry of the current data
+      // row's first element; col_dram: DRAM entry of the current element (valid on data).
+      reg("wa", 16), reg("row_dram", 32), reg("col_dram", 32),
+      wire("rows_in", 18), wire("cols_in", 18), wire("r1", 18), wire("c1", 18), wire("row_next", 32),
+      wire("pad", 1), wire("data_row", 1), wire("last_beat", 1),
       assign("rows_in", "{14'd0, y_pad0} + {2'd0, y_size} + {14'd0, y_pad1}"),
       assign("cols_in", "{14'd0, x_pad0} + {2'd0, x_size} + {14'd0, x_pad1}"),
-      assign("pad", "(r < {14'd0, yp0}) || (r >= {14'd0, yp0} + {2'd0, ys}) || (c < {14'd0, xp0}) || (c >= {14'd0, xp0} + {2'd0, xs})"),
+      assign("r1", "r + 18'd1"), assign("c1", "c + 18'd1"),
+      assign("row_next", "row_dram + {16'd0, xstride}"),
+      assign("data_row", "(r >= {14'd0, yp0}) && (r < yend)"),
+      assign("pad", "!data_row || (c < {14'd0, xp0}) || (c >= xend)"),
       assign("last_beat", `beat == (sel_q ? 16'd${nb1 - 1} : 16'd${nb0 - 1})`),
       assign("rd_req", "st == S_READ"),
       assign("rd_addr", "addr"),
@@ -51,23 +67,25 @@ export function loader(c: HwConfig, s: LoaderSpec): VModule {
         iff("rst", [nb("st", "S_IDLE")], [
           cases("st", {
             S_IDLE: [iff("start", [
-              nb("sel_q", "sel"), nb("base", "sram_base"), nb("dbase", "dram_base"), nb("ys", "y_size"), nb("xs", "x_size"),
-              nb("xstride", "x_stride"), nb("yp0", "y_pad0"), nb("xp0", "x_pad0"), nb("rows", "rows_in"), nb("cols", "cols_in"),
-              nb("r", 0), nb("c", 0),
+              nb("sel_q", "sel"), nb("xstride", "x_stride"), nb("yp0", "y_pad0"), nb("xp0", "x_pad0"),
+              nb("rows", "rows_in"), nb("cols", "cols_in"),
+              nb("yend", "{14'd0, y_pad0} + {2'd0, y_size}"), nb("xend", "{14'd0, x_pad0} + {2'd0, x_size}"),
+              nb("r", 0), nb("c", 0), nb("wa", "sram_base"), nb("row_dram", "dram_base"), nb("col_dram", "dram_base"),
               iff("rows_in == 18'd0 || cols_in == 18'd0", [nb("done", 1)], [nb("st", "S_ELEM")]),
             ])],
             S_ELEM: [iff("pad", [
-              nb("we", 1), nb("waddr", "base + r[15:0] * cols[15:0] + c[15:0]"), nb("wdata", 0), ...advance,
+              nb("we", 1), nb("waddr", "wa"), nb("wdata", 0), ...advance,
             ], [
-              nb("addr", `(dbase + {16'd0, r[15:0] - {12'd0, yp0}} * {16'd0, xstride} + {16'd0, c[15:0] - {12'd0, xp0}}) << (sel_q ? ${lg(s.bytes[1])} : ${lg(s.bytes[0])})`),
+              nb("addr", `col_dram << (sel_q ? ${lg(s.bytes[1])} : ${lg(s.bytes[0])})`),
               nb("beat", 0), nb("st", "S_READ"),
             ])],
             S_READ: [iff("rd_ack", [
-              nb(`buffer[beat * ${c.W} +: ${c.W}]`, "rd_data"),
+              // Beats shift in from the top (no beat-indexed write: that costs a decoder per bit).
+              nb("buffer", NB === 1 ? "rd_data" : `{rd_data, buffer[${BUFW - 1}:${c.W}]}`),
               nb("beat", "beat + 1"), nb("addr", `addr + ${c.WB}`),
               iff("last_beat", [nb("st", "S_WRITE")]),
             ])],
-            S_WRITE: [nb("we", 1), nb("waddr", "base + r[15:0] * cols[15:0] + c[15:0]"), nb("wdata", "buffer"), ...advance],
+            S_WRITE: [nb("we", 1), nb("waddr", "wa"), nb("wdata", aligned), nb("col_dram", "col_dram + 32'd1"), ...advance],
           }),
         ]),
       ]),

@@ -5,6 +5,23 @@ import type { HwConfig } from "./config.ts";
 /** A first-word-fall-through FIFO of 128-bit instructions, `insnQueueDepth` deep. */
 export function insnFifo(c: HwConfig): VModule {
   const L = c.qLog2;
+  // Depth 1 (the small FPGA configurations): one register and a valid bit.
+  if (L === 0) {
+    return {
+      name: "vta_insn_fifo",
+      doc: "Instruction queue: 1 × 128 bits, visible on dout while valid.",
+      ports: [input("clk"), input("rst"), input("push"), input("din", 128), output("full"), input("pop"), output("dout", 128), output("empty")],
+      items: [
+        reg("mem", 128), reg("valid"),
+        assign("empty", "!valid"), assign("full", "valid"), assign("dout", "mem"),
+        always([
+          iff("rst", [nb("valid", 0)], [
+            iff("push && !full", [nb("mem", "din"), nb("valid", 1)], [iff("pop && !empty", [nb("valid", 0)])]),
+          ]),
+        ]),
+      ],
+    };
+  }
   return {
     name: "vta_insn_fifo",
     doc: `Instruction queue: ${c.p.insnQueueDepth} × 128 bits, first word visible on dout.`,
@@ -25,17 +42,29 @@ export function insnFifo(c: HwConfig): VModule {
   };
 }
 
-/** A simple dual-port SRAM: synchronous write, registered read. Contents start undefined (X). */
-export function sram(name: string, width: number, depth: number, aw: number): VModule {
-  return {
-    name,
-    doc: `${depth} entries × ${width} bits.`,
-    ports: [input("clk"), input("we"), input("waddr", aw), input("wdata", width), input("raddr", aw), output("rdata", width, true)],
-    items: [
-      reg("mem", width, depth),
-      always([iff("we", [nb("mem[waddr]", "wdata")]), nb("rdata", "mem[raddr]")]),
-    ],
-  };
+/**
+ * A simple dual-port SRAM: synchronous write, registered read (read-old when both ports
+ * touch one entry). Contents start undefined (X). Printed as text because the memory
+ * carries Yosys's `no_rw_check`: without it Yosys wraps each block RAM in collision
+ * logic (an address comparator and a bypass register per data bit), and no reader here
+ * uses data read in the cycle its entry is written: the modules order such accesses
+ * with dependency tokens or states (compute.ts).
+ */
+export function sram(name: string, width: number, depth: number, aw: number): string {
+  return [
+    `// ${depth} entries × ${width} bits.`,
+    `module ${name} (`,
+    "  input wire clk,", "  input wire we,", `  input wire [${aw - 1}:0] waddr,`, `  input wire [${width - 1}:0] wdata,`,
+    `  input wire [${aw - 1}:0] raddr,`, `  output reg [${width - 1}:0] rdata`,
+    ");",
+    `  (* no_rw_check *) reg [${width - 1}:0] mem [0:${depth - 1}];`,
+    "  always @(posedge clk) begin",
+    "    if (we) mem[waddr] <= wdata;",
+    "    rdata <= mem[raddr];",
+    "  end",
+    "endmodule",
+    "",
+  ].join("\n");
 }
 
 /** A token queue: tokens carry no data, so it is a counter. */
