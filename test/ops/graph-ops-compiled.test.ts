@@ -117,6 +117,7 @@ const CASES: readonly Case[] = [
   ["layout_transform", [u(1, 16, 3, 5)], { src: "NCHW", dst: "NCHW8c" }],
   ["conv2d_nchwc", [u(1, 2, 6, 6, 8), u(2, 2, 3, 3, 8, 8)], { pads: [1, 1, 1, 1], block_in: 8, block_out: 8 }],
   ["im2col", [u(2, 3, 7, 6)], { kernel: [3, 2], strides: [2, 1], dilations: [1, 2] }],
+  ["patches", [u(2, 3, 7, 6)], { size: [3, 2], strides: [2, 3] }], ["patches_grad", [u(2, 3, 2, 3, 3, 2), u(2, 3, 7, 6)], { size: [3, 2], strides: [2, 3] }],
   // The accelerator's int8 ops (compiler/ops/quant).
   ["quantize", [gen("wide", 3, 17)], { exp: -3 }], ["dequantize", [i8(3, 17)], { exp: -2 }],
   ["requantize", [i32w(4, 9)], { shift: 5 }], ["requantize", [i32w(4, 9)], { shift: 3, relu: true }],

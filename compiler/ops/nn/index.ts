@@ -14,6 +14,7 @@ import { avgPool2d, globalAvgPool2d, globalMaxPool2d, maxPool2d } from "./pool.t
 import {
   avgPool2dGrad, globalAvgPool2dGrad, globalMaxPool2dGather, globalMaxPool2dGrad, maxPool2dGather, maxPool2dGrad,
 } from "./pool-grad.ts";
+import { patchesOps } from "./patches.ts";
 import { logSoftmax, softmax } from "./softmax.ts";
 
 const list: readonly OpDef[] = [
@@ -28,6 +29,7 @@ const list: readonly OpDef[] = [
   layoutTransform, conv2dNchwc,
   im2col,
   ...augmentOps,
+  ...patchesOps,
 ];
 
 export const nnOps: Readonly<Record<string, OpDef>> = Object.fromEntries(list.map((op) => [op.name, op]));
