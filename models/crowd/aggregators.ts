@@ -42,8 +42,8 @@ function checkLabels(ls: LabelSet, who: string, minClasses = 1): void {
 
 export interface GraphOptions {
   /**
-   * How the graphs sum label rows by item and by worker (graphs.ts): "padded" gathers
-   * (default; linear in the labels) or the segment_sum op ("masked"; O(labels × segments)).
+   * How the graphs sum label rows by item and by worker (graphs.ts): the segment_sum op
+   * ("masked", the default; a one-pass kernel on cpu) or "padded" gathers (any target).
    */
   readonly segments?: SegmentStrategy;
 }
