@@ -1,10 +1,16 @@
 /**
- * `lathe tune <model> --target cpu --trials N --log tune.jsonl [--model xgb|sa|random]`:
+ * `lathe tune <model> --target cpu|webgpu --trials N --log tune.jsonl [--model xgb|sa|random]`:
  * extracts the model's tuning tasks (the fused groups compileGraph will build, identical ones
  * merged), splits the trials across them by estimated run time (FLOPs × kernels sharing the
  * task), tunes each with measurements in a child process and appends every measurement to the
  * log. Running the same command again resumes: the log counts toward each task's trials.
  * `lathe compile --tuning-log tune.jsonl` then builds with the best config of each task.
+ *
+ * With `--target webgpu` the tasks are the graph's fused groups as the webgpu graph compiler
+ * builds them (extractTasks on the loaded graph, keys "webgpu/…"), the tunable ones those with
+ * a static matmul/batch_matmul anchor (compiler/targets/webgpu/tuning-target.ts), and the
+ * candidates run on Dawn in the measuring child (webgpu/measure-worker.ts), checked against
+ * the interpreter. --threads, --no-cache-flush, --layout, --isa and --queue are cpu-only.
  *
  * With `--queue redis://… --device cpu/x86-64-avx2` the trials are measured by the queue's
  * workers of that device key instead (compiler/distributed): each batch is sent as jobs, the
@@ -20,7 +26,8 @@ import { readLog } from "../../compiler/autotune/log.ts";
 import { Measurer } from "../../compiler/autotune/measure.ts";
 import { extractTasks, taskSpec, type TaskSpec } from "../../compiler/autotune/task.ts";
 import { taskTemplate } from "../../compiler/targets/cpu/task-template.ts";
-import type { GroupTemplate } from "../../compiler/targets/cpu/schedules/templates.ts";
+import type { TaskTemplate, TuningTarget } from "../../compiler/autotune/tuning-target.ts";
+import { webgpuTuning } from "../../compiler/targets/webgpu/tuning-target.ts";
 import { TransferModel } from "../../compiler/autotune/transfer.ts";
 import { allocateTrials, SEARCH_KINDS, tuneTask, type SearchKind } from "../../compiler/autotune/tuner.ts";
 import { collect, loadModel, parseDims, parsePairs } from "../load-model.ts";
@@ -64,7 +71,7 @@ export interface QueueTuning {
 
 export interface PlannedTask {
   readonly task: TaskSpec;
-  readonly template: GroupTemplate;
+  readonly template: TaskTemplate;
   /** Kernels of the model that share this task. */
   readonly weight: number;
   readonly trials: number;
@@ -76,13 +83,19 @@ const intOption = (v: string, name: string, min: number): number => {
   return n;
 };
 
+/** The targets `lathe tune` can tune, with their tuner interfaces. */
+const TUNING_TARGETS: ReadonlyMap<string, TuningTarget> = new Map([["cpu", cpuTuning], ["webgpu", webgpuTuning]]);
+
 /** The model's tunable tasks with their trial budgets (tasks without a template are listed in `skipped`). */
-export async function planTuning(model: string, trials: number, opts: Pick<TuneCommandOptions, "dim" | "const"> & { layout?: GraphLayout } = { dim: [], const: [] }): Promise<{ planned: PlannedTask[]; skipped: string[] }> {
+export async function planTuning(model: string, trials: number, opts: Pick<TuneCommandOptions, "dim" | "const"> & { layout?: GraphLayout; target?: "cpu" | "webgpu" } = { dim: [], const: [] }): Promise<{ planned: PlannedTask[]; skipped: string[] }> {
   const { graph } = await loadModel(model, { dims: parseDims(opts.dim), constFiles: parsePairs(opts.const, "--const") });
-  // The graph compileGraph lowers (with the same layout), so task keys match at compile time.
-  const tasks = extractTasks(cpuGraphLowering(graph, { layout: opts.layout ?? "auto" }), "cpu");
-  const withTemplate = tasks.map((t) => ({ t, template: taskTemplate(taskSpec(t)) }));
-  const tunable = withTemplate.filter((x): x is { t: typeof x.t; template: GroupTemplate } => x.template !== null);
+  const webgpu = opts.target === "webgpu";
+  // The graph each target's compiler lowers (cpu: with the same layout; webgpu: as loaded,
+  // compileGraphWebGpu fuses it as is), so task keys match at compile time.
+  const tasks = webgpu ? extractTasks(graph, "webgpu") : extractTasks(cpuGraphLowering(graph, { layout: opts.layout ?? "auto" }), "cpu");
+  const templateOf = (t: TaskSpec): TaskTemplate | null => (webgpu ? webgpuTuning.template(t) : taskTemplate(t));
+  const withTemplate = tasks.map((t) => ({ t, template: templateOf(taskSpec(t)) }));
+  const tunable = withTemplate.filter((x): x is { t: typeof x.t; template: TaskTemplate } => x.template !== null);
   const budget = allocateTrials(trials, tunable.map((x) => ({ weight: x.template.flops * x.t.weight, cap: x.template.space.size })));
   return {
     planned: tunable.map((x, i) => ({ task: taskSpec(x.t), template: x.template, weight: x.t.weight, trials: budget[i]! })),
@@ -94,7 +107,7 @@ export function tuneCommand(): Command {
   return new Command("tune")
     .description("auto-tune a model's kernels: measure schedule configs per task and append them to a tuning log")
     .argument("<model>", "a graph text file (.lg) or an ONNX model (.onnx)")
-    .option("--target <name>", "code generation target (cpu)", "cpu")
+    .option("--target <name>", `code generation target (${[...TUNING_TARGETS.keys()].join(", ")})`, "cpu")
     .option("--trials <n>", "measurements in all, split across tasks by estimated run time", "200")
     .requiredOption("--log <file>", "the tuning log (JSON lines; appended to, and resumed from)")
     .option("--model <kind>", `search: ${SEARCH_KINDS.join(", ")} (xgb: XGBoost cost model; sa: annealing on measurements; random)`, "xgb")
@@ -122,7 +135,15 @@ export function tuneCommand(): Command {
       const queue: QueueTuning | undefined = opts.queue !== undefined && opts.device !== undefined
         ? { url: opts.queue, device: opts.device, waitMs: waitS * 1000, ...(opts.stubDelayMs !== undefined ? { stubDelayMs: intOption(opts.stubDelayMs, "stub-delay-ms", 0) } : {}) }
         : undefined;
-      if (opts.target !== "cpu") throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: cpu)`);
+      if (!TUNING_TARGETS.has(opts.target)) throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: ${[...TUNING_TARGETS.keys()].join(", ")})`);
+      if (opts.target === "webgpu") {
+        const cpuOnly = [
+          [opts.queue !== undefined, "--queue"], [opts.isa !== undefined, "--isa"], [opts.layout !== undefined, "--layout"],
+          [opts.threads !== "0", "--threads"], [!opts.cacheFlush, "--no-cache-flush"],
+        ] as const;
+        const given = cpuOnly.filter(([on]) => on).map(([, f]) => f);
+        if (given.length > 0) throw new LatheError(`lathe tune: target "webgpu" does not take ${given.join(", ")} (cpu-target options)`);
+      }
       if (!(SEARCH_KINDS as readonly string[]).includes(opts.model)) throw new LatheError(`--model must be one of ${SEARCH_KINDS.join(", ")}, got "${opts.model}"`);
       const trials = intOption(opts.trials, "trials", 0);
       const seed = intOption(opts.seed, "seed", 0);
@@ -131,15 +152,19 @@ export function tuneCommand(): Command {
       const threads = intOption(opts.threads, "threads", 0);
       const minRepeatMs = Number(opts.minRepeatMs);
       if (!(Number.isFinite(minRepeatMs) && minRepeatMs >= 0)) throw new LatheError(`--min-repeat-ms must be a number >= 0, got "${opts.minRepeatMs}"`);
-      await runTune(model, { ...opts, trials, seed, batch, repeats, minRepeatMs, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout, queue });
+      await runTune(model, { ...opts, target: opts.target as "cpu" | "webgpu", trials, seed, batch, repeats, minRepeatMs, threads, model: opts.model as SearchKind, layout: (opts.layout ?? "auto") as GraphLayout, queue });
     });
 }
 
 export async function runTune(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout; queue?: QueueTuning },
+  o: { target?: "cpu" | "webgpu"; trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout; queue?: QueueTuning },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
+  if (o.target === "webgpu") {
+    if (o.queue !== undefined) throw new LatheError("lathe tune: --queue measures on cpu workers only; target \"webgpu\" tunes on this machine's adapter");
+    return tuneWith(model, o, new Measurer({ target: webgpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs }), warn);
+  }
   if (o.queue === undefined) return tuneWith(model, o, new Measurer({ target: cpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true }), warn);
   const farm: TuningFarm = await openTuningFarm({
     url: o.queue.url, device: o.queue.device, waitMs: o.queue.waitMs, log: o.log, target: cpuTuning,
@@ -164,16 +189,18 @@ export async function runTune(
 
 async function tuneWith(
   model: string,
-  o: { trials: number; log: string; model: SearchKind; seed: number; batch: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; layout?: GraphLayout },
+  o: { target?: "cpu" | "webgpu"; trials: number; log: string; model: SearchKind; seed: number; batch: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; layout?: GraphLayout },
   measurer: MeasureFn,
   warn: (m: string) => void,
 ): Promise<void> {
   const { planned, skipped } = await planTuning(model, o.trials, o);
   console.log(`${planned.length} tunable task(s), ${skipped.length} without a template (default schedule); ${o.trials} trials, log ${o.log}`);
   let transfer: TransferModel | undefined;
-  const earlier = o.transfer.flatMap((f) => readLog(f, { onWarning: warn }));
+  // Transfer learns from the logs' records of this target's tasks only (features of its kernels).
+  const prefix = `${measurer.target.name}/`;
+  const earlier = o.transfer.flatMap((f) => readLog(f, { onWarning: warn })).filter((r) => r.task.startsWith(prefix));
   if (earlier.length > 0) {
-    transfer = (await TransferModel.train(earlier, { target: cpuTuning, seed: o.seed })) ?? undefined;
+    transfer = (await TransferModel.train(earlier, { target: measurer.target, seed: o.seed })) ?? undefined;
     console.log(transfer ? `transfer model: ${transfer.records} measurements of ${transfer.tasks} task(s)` : "transfer: the logs hold too few measurements with task specs; not used");
   }
   const bars = o.progress && process.stderr.isTTY
@@ -210,5 +237,5 @@ async function tuneWith(
     transfer?.dispose();
   }
   if (bars) for (const l of summary) console.log(l);
-  console.log(`compile with: lathe compile ${model} --tuning-log ${o.log} -o <dir>`);
+  console.log(`compile with: lathe compile ${model}${o.target === "webgpu" ? " --target webgpu" : ""} --tuning-log ${o.log} -o <dir>`);
 }
