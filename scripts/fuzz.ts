@@ -1,6 +1,6 @@
 /**
  * Differential fuzzing of the cpu target's configurations and of autodiff (issue 23):
- *   npx tsx scripts/fuzz.ts [--graphs 1000] [--seed 1] [--target all|cpu|webgpu|<variant>,…] [--no-gradients]
+ *   npx tsx scripts/fuzz.ts [--graphs 1000] [--seed 1] [--target all|cpu|webgpu|vta|<variant>,…] [--no-gradients]
  *                           [--no-shrink] [--json report.json] [--repros DIR]
  *   npx tsx scripts/fuzz.ts --replay DIR      (re-runs a repro a failing run wrote)
  * Prints a summary; exit status 1 when anything failed. docs/fuzzing.md has the details.
@@ -12,6 +12,7 @@ import { CPU_VARIANTS, WEBGPU_VARIANTS, bisect, runOne } from "../test/fuzz/diff
 import type { Variant } from "../test/fuzz/differential.ts";
 import { readRepro } from "../test/fuzz/repro.ts";
 import { fuzz } from "../test/fuzz/run.ts";
+import { fuzzVta } from "../test/fuzz/vta.ts";
 
 const posInt = (flag: string) => (v: string): number => {
   const n = Number(v);
@@ -21,15 +22,23 @@ const posInt = (flag: string) => (v: string): number => {
 
 const ALL_VARIANTS = [...CPU_VARIANTS, ...WEBGPU_VARIANTS];
 
-function variantsOf(target: string): Variant[] {
-  if (target === "all") return ALL_VARIANTS;
-  if (target === "cpu") return [...CPU_VARIANTS];
-  if (target === "webgpu") return [...WEBGPU_VARIANTS];
-  return target.split(",").map((name) => {
+/** The VTA runs (their own int8 generator, test/fuzz/vta.ts), by --target name. */
+const VTA_TARGETS = ["vta-fsim", "vta-verilator"] as const;
+type VtaTarget = (typeof VTA_TARGETS)[number];
+
+function targetsOf(target: string): { variants: Variant[]; vta: VtaTarget[] } {
+  if (target === "all") return { variants: ALL_VARIANTS, vta: ["vta-fsim"] };
+  if (target === "cpu") return { variants: [...CPU_VARIANTS], vta: [] };
+  if (target === "webgpu") return { variants: [...WEBGPU_VARIANTS], vta: [] };
+  if (target === "vta") return { variants: [], vta: ["vta-fsim"] };
+  const names = target.split(",");
+  const vta = names.filter((n): n is VtaTarget => (VTA_TARGETS as readonly string[]).includes(n));
+  const variants = names.filter((n) => !(VTA_TARGETS as readonly string[]).includes(n)).map((name) => {
     const v = ALL_VARIANTS.find((x) => x.name === name);
-    if (!v) throw new LatheError(`--target: unknown "${name}" (one of all, cpu, webgpu, ${ALL_VARIANTS.map((x) => x.name).join(", ")})`);
+    if (!v) throw new LatheError(`--target: unknown "${name}" (one of all, cpu, webgpu, vta, ${[...ALL_VARIANTS.map((x) => x.name), ...VTA_TARGETS].join(", ")})`);
     return v;
   });
+  return { variants, vta };
 }
 
 async function replay(dir: string): Promise<number> {
@@ -46,7 +55,7 @@ async function replay(dir: string): Promise<number> {
 const program = new Command("fuzz")
   .option("--graphs <n>", "random graphs", posInt("--graphs"), 1000)
   .option("--seed <s>", "seed of the draw", posInt("--seed"), 1)
-  .option("--target <t>", "all, cpu, webgpu, or a comma-separated list of variants", "all")
+  .option("--target <t>", "all, cpu, webgpu, vta, or a comma-separated list of variants (vta-verilator: the generated RTL under Verilator)", "all")
   .option("--no-gradients", "skip the finite-difference gradient checks")
   .option("--no-shrink", "report failures unshrunk")
   .option("--json <file>", "write the report here")
@@ -57,13 +66,16 @@ try {
   program.parse();
   const o = program.opts<{ graphs: number; seed: number; target: string; gradients: boolean; shrink: boolean; json?: string; repros: string; replay?: string }>();
   if (o.replay) process.exit(await replay(o.replay));
+  const { variants, vta } = targetsOf(o.target);
   const report = await fuzz({
-    graphs: o.graphs, seed: o.seed, variants: variantsOf(o.target), gradients: o.gradients, shrink: o.shrink, reproDir: o.repros,
+    graphs: o.graphs, seed: o.seed, variants, gradients: o.gradients, shrink: o.shrink, reproDir: o.repros,
     log: (line) => console.log(line),
   });
-  const failed = report.findings.length;
+  const vtaReports = [];
+  for (const t of vta) vtaReports.push(await fuzzVta(o.graphs, o.seed, t === "vta-fsim" ? "fsim" : "verilator", (line) => console.log(line)));
+  const failed = report.findings.length + vtaReports.reduce((a, r) => a + r.failures.length, 0);
   console.log(`${report.graphs} graphs (seed ${report.seed}) in ${report.seconds.toFixed(0)} s on ${report.host}: ${failed} failure${failed === 1 ? "" : "s"}`);
-  if (o.json) writeFileAtomic(o.json, `${JSON.stringify(report, null, 2)}\n`);
+  if (o.json) writeFileAtomic(o.json, `${JSON.stringify({ ...report, vta: vtaReports }, null, 2)}\n`);
   process.exit(failed ? 1 : 0);
 } catch (e) {
   console.error(e instanceof LatheError ? `error: ${e.message}` : e);

@@ -16,6 +16,7 @@ import { buildCase, recipeArb } from "./graph-gen.ts";
 import { checkGradients, gradientCase } from "./gradients.ts";
 import { readRepro, writeRepro } from "./repro.ts";
 import { fuzz } from "./run.ts";
+import { buildVtaCase, fuzzVta, runVtaCase, vtaRecipeArb } from "./vta.ts";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "lathe-fuzz-"));
 
@@ -121,6 +122,21 @@ describe("differential fuzzing on the cpu target", () => {
   test("scripts/fuzz.ts: bad flags get one line and exit status 2", () => {
     const r = spawnSync(path.resolve("node_modules/.bin/tsx"), ["scripts/fuzz.ts", "--target", "nope"], { encoding: "utf8" });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`error: --target: unknown "nope" (one of all, cpu, webgpu, ${[...CPU_VARIANTS, ...WEBGPU_VARIANTS].map((v) => v.name).join(", ")})`);
+    expect(r.stderr.trim()).toBe(`error: --target: unknown "nope" (one of all, cpu, webgpu, vta, ${[...CPU_VARIANTS, ...WEBGPU_VARIANTS].map((v) => v.name).join(", ")}, vta-fsim, vta-verilator)`);
   }, 60_000);
+});
+
+describe("differential fuzzing of the vta target (int8 subset)", () => {
+  test("60 fixed-seed quantized conv/dense chains on the functional simulator equal the interpreter bit for bit", async () => {
+    const r = await fuzzVta(60, 20261207, "fsim");
+    expect(r.failures).toEqual([]);
+    expect(r.layersOffloaded).toBeGreaterThan(60);
+  }, 600_000);
+
+  test("a recipe builds a quantized graph whose products are offloaded; the check is exact", async () => {
+    const rc = fc.sample(vtaRecipeArb, { seed: 2, numRuns: 20 }).find((x) => x.layers.length >= 2)!;
+    const c = buildVtaCase(rc);
+    expect(c.graph.nodes.some((n) => n.op === "qconv2d" || n.op === "qmatmul")).toBe(true);
+    expect(await runVtaCase(c)).toEqual({ ok: true });
+  }, 120_000);
 });
