@@ -7,6 +7,7 @@ import { benchCommand } from "./commands/bench.ts";
 import { compileCommand } from "./commands/compile.ts";
 import { clusterCommand } from "./commands/cluster.ts";
 import { crowdCommand } from "./commands/crowd.ts";
+import { continualCommand } from "./commands/continual.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { experimentCommand } from "./commands/experiment.ts";
 import { inspectCommand } from "./commands/inspect.ts";
@@ -19,7 +20,7 @@ import { queueCommand } from "./commands/queue.ts";
 import { vtaCommand } from "./commands/vta.ts";
 
 /** Every subcommand, in help order; register a new one by adding its factory here. */
-const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, compileCommand, runCommand, serveCommand, inspectCommand, tuneCommand, workerCommand, queueCommand, vtaCommand];
+const COMMANDS: readonly (() => Command)[] = [doctorCommand, teCommand, benchCommand, experimentCommand, crowdCommand, clusterCommand, continualCommand, compileCommand, runCommand, serveCommand, inspectCommand, tuneCommand, workerCommand, queueCommand, vtaCommand];
 
 export function makeProgram(): Command {
   const program = new Command("lathe")

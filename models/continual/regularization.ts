@@ -1,0 +1,190 @@
+/**
+ * Regularisation strategies as plugins: EWC (separate and online), SI, MAS (quadratic
+ * penalties on weight changes, weighted by an importance Ω per weight) and LwF
+ * (distillation from the previous experience's model).
+ *
+ * The penalty, distillation and SI's running importance are graphs in the step
+ * (terms.ts); Fisher and MAS importances are gradient graphs (program.ts
+ * compileGradients). Consolidating importances once per experience (averages, sums) is
+ * done in JS over the weights' arrays.
+ */
+import { LatheError } from "../../core/errors.ts";
+import { Tensor } from "../../runtime/tensor.ts";
+import type { Tracer } from "../../train/lt.ts";
+import { MASKED } from "./model.ts";
+import type { TermContext } from "./program.ts";
+import { compileGradients, rowCrossEntropy } from "./program.ts";
+import type { Experience } from "./scenarios.ts";
+import type { Plugin, Strategy } from "./strategy.ts";
+import { distillation, quadraticPenalty, siTracker } from "./terms.ts";
+
+const data = (t: Tensor): Float32Array => t.data as Float32Array;
+const like = (ts: readonly Tensor[], fill = 0): Float32Array[] => ts.map((t) => new Float32Array(t.size).fill(fill));
+
+/** What the quadratic-penalty plugins expose: Ω and θ̄ per weight. */
+export interface QuadraticLike {
+  penalty(): { omega: Float32Array[]; anchor: Float32Array[] } | null;
+}
+
+/** Shared by EWC, SI and MAS: Ω, θ̄ and λ fed to the quadratic penalty. */
+abstract class QuadraticPlugin implements Plugin, QuadraticLike {
+  abstract readonly name: string;
+  protected omega: Float32Array[] | null = null;
+  protected anchor: Float32Array[] | null = null;
+  private fed: Record<string, Tensor> | null = null;
+  constructor(readonly lambda: number) {
+    if (!(lambda >= 0)) throw new LatheError(`continual: λ must be ≥ 0, got ${lambda}`);
+  }
+  graph(s: Strategy) { return quadraticPenalty(s.model, this.name); }
+
+  /** The current Ω and θ̄ (null before the first experience ends). */
+  penalty(): { omega: Float32Array[]; anchor: Float32Array[] } | null {
+    return this.omega && this.anchor ? { omega: this.omega, anchor: this.anchor } : null;
+  }
+
+  /** Sets Ω and θ̄ (the penalty's inputs from now on). */
+  protected setPenalty(omega: Float32Array[], anchor: Float32Array[]): void {
+    this.omega = omega;
+    this.anchor = anchor;
+    this.fed = null;
+  }
+
+  inputs(s: Strategy): Record<string, Tensor> {
+    if (!this.fed) {
+      const ps = s.model.params, om = this.omega ?? like(ps.map((p) => p.value)), an = this.anchor ?? like(ps.map((p) => p.value));
+      this.fed = { [`${this.name}.lambda`]: Tensor.fromArray([this.lambda], [], "f32") };
+      ps.forEach((p, k) => {
+        this.fed![`${this.name}.omega.${k}`] = new Tensor(om[k]!, p.shape, "f32");
+        this.fed![`${this.name}.anchor.${k}`] = new Tensor(an[k]!, p.shape, "f32");
+      });
+    }
+    return this.fed;
+  }
+
+  state(): unknown { return { omega: this.omega, anchor: this.anchor }; }
+  load(_s: Strategy, st: unknown): void {
+    const v = st as { omega: Float32Array[] | null; anchor: Float32Array[] | null };
+    this.omega = v.omega;
+    this.anchor = v.anchor;
+    this.fed = null;
+  }
+}
+
+/** Mean over minibatches of `post`(d loss_batch / dθ) on an experience's data (the importance of EWC and MAS). */
+async function importance(s: Strategy, exp: Experience, loss: (c: TermContext) => Tracer, post: (g: Tracer) => Tracer, batchSize: number): Promise<Float32Array[]> {
+  const F = s.model.features, x = exp.x.data as Float32Array, y = exp.y.data as Int32Array, n = y.length;
+  const grads = await compileGradients(s.model, loss, { post, exec: s.exec });
+  const acc = like(s.model.params.map((p) => p.value));
+  let batches = 0;
+  for (let i = 0; i < n; i += batchSize) {
+    const m = Math.min(batchSize, n - i);
+    const g = grads({
+      x: new Tensor(x.subarray(i * F, (i + m) * F), [m, F], "f32"), y: new Tensor(y.subarray(i, i + m), [m], "i32"),
+      w: Tensor.fromArray(new Array(m).fill(1 / m), [m], "f32"), mask: s.maskFor(new Array(m).fill(s.allowedFor(exp.task))),
+    });
+    g.forEach((t, k) => { const a = acc[k]!, d = data(t); for (let j = 0; j < a.length; j++) a[j]! += d[j]!; });
+    batches++;
+  }
+  for (const a of acc) for (let j = 0; j < a.length; j++) a[j]! /= Math.max(batches, 1);
+  return acc;
+}
+
+const meanCrossEntropy = (c: TermContext): Tracer => rowCrossEntropy(c.logits, c.inputs.mask!, c.inputs.y!, c.model.classes).mul(c.inputs.w!).sum();
+
+/**
+ * EWC: after each experience, the empirical Fisher F = mean over minibatches of the
+ * squared gradient of the minibatch's mean loss (batch size 1: the per-example empirical
+ * Fisher). "separate": the penalty sums every experience's λ F_e (θ − θ_e)²; "online":
+ * F ← γ F + F_new and the anchor is the last experience's weights.
+ */
+export class EwcPlugin extends QuadraticPlugin {
+  readonly name: string;
+  constructor(lambda: number, readonly mode: "separate" | "online" = "separate", readonly decay = 1, readonly fisherBatch = 64) {
+    super(lambda);
+    this.name = mode === "online" ? "ewc_online" : "ewc";
+  }
+  async afterTrainingExp(s: Strategy, exp: Experience): Promise<void> {
+    const F = await importance(s, exp, meanCrossEntropy, (g) => g.square(), this.fisherBatch);
+    const theta = s.model.params.map((p) => data(p.value));
+    if (this.mode === "online" || !this.omega) {
+      const om = F.map((f, k) => f.map((v, j) => (this.omega ? this.decay * this.omega[k]![j]! : 0) + v));
+      this.setPenalty(om, theta.map((t) => t.slice()));
+      return;
+    }
+    // Σ_e F_e (θ − θ_e)² = A (θ − B / A)² + const with A = Σ F_e, B = Σ F_e θ_e.
+    const om = this.omega.map((o, k) => o.map((v, j) => v + F[k]![j]!));
+    const an = om.map((a, k) => a.map((v, j) => (v > 0 ? (this.omega![k]![j]! * this.anchor![k]![j]! + F[k]![j]! * theta[k]![j]!) / v : theta[k]![j]!)));
+    this.setPenalty(om, an);
+  }
+}
+
+/**
+ * MAS: importance = mean over minibatches of |d mean_i ‖f(x_i)‖² / dθ| (the squared L2
+ * norm of the logits, no labels), blended Ω ← α Ω + (1 − α) Ω_new after the first experience.
+ */
+export class MasPlugin extends QuadraticPlugin {
+  readonly name = "mas";
+  constructor(lambda: number, readonly alpha = 0.5, readonly batchSize = 64) { super(lambda); }
+  async afterTrainingExp(s: Strategy, exp: Experience): Promise<void> {
+    const imp = await importance(s, exp, (c) => c.logits.square().sum([1]).mean(), (g) => g.abs(), this.batchSize);
+    const om = this.omega ? this.omega.map((o, k) => o.map((v, j) => this.alpha * v + (1 - this.alpha) * imp[k]![j]!)) : imp;
+    this.setPenalty(om, s.model.params.map((p) => data(p.value).slice()));
+  }
+}
+
+/**
+ * SI: during an experience the step graph accumulates ω = Σ −g·Δθ per weight; after it,
+ * Ω += ω / ((θ_end − θ_start)² + ξ) and the anchor becomes θ_end.
+ */
+export class SiPlugin extends QuadraticPlugin {
+  readonly name = "si";
+  private start: Float32Array[] | null = null;
+  constructor(lambda: number, readonly xi = 0.1) { super(lambda); }
+  override graph(s: Strategy) { return { ...quadraticPenalty(s.model, this.name), trackers: [siTracker] }; }
+  async beforeTrainingExp(s: Strategy): Promise<void> {
+    this.start = s.model.params.map((p) => data(p.value).slice());
+    const step = await s.trainStep();
+    step.setTracker(siTracker.name, s.model.params.map((p) => Tensor.zeros(p.shape, "f32")));
+  }
+  async afterTrainingExp(s: Strategy): Promise<void> {
+    const w = (await s.trainStep()).tracker(siTracker.name).map(data);
+    const theta = s.model.params.map((p) => data(p.value));
+    const om = theta.map((t, k) => t.map((v, j) => (this.omega ? this.omega[k]![j]! : 0) + w[k]![j]! / ((v - this.start![k]![j]!) ** 2 + this.xi)));
+    this.setPenalty(om, theta.map((t) => t.slice()));
+  }
+}
+
+/**
+ * LwF: after each experience the model is kept; on later minibatches its logits feed the
+ * distillation term α · KL at temperature T over the classes it had seen.
+ */
+export class LwfPlugin implements Plugin {
+  readonly name = "lwf";
+  private old: Tensor[] | null = null;
+  private oldClasses: number[] = [];
+  constructor(readonly alpha = 1, readonly temperature = 2) {}
+  graph(s: Strategy) { return distillation(s.model, this.temperature); }
+  afterTrainingExp(s: Strategy): void {
+    this.old = s.model.snapshot();
+    this.oldClasses = [...s.seenClasses];
+  }
+  async inputs(s: Strategy, rows: { x: Float32Array[] }): Promise<Record<string, Tensor>> {
+    const K = s.model.classes, n = rows.x.length, F = s.model.features;
+    if (!this.old) {
+      return { "lwf.z": Tensor.zeros([n, K], "f32"), "lwf.mask": Tensor.zeros([K], "f32"), "lwf.alpha": Tensor.fromArray([0], [], "f32") };
+    }
+    const x = new Float32Array(n * F);
+    rows.x.forEach((r, i) => x.set(r, i * F));
+    const z = await s.model.with(this.old, () => s.logits(new Tensor(x, [n, F], "f32"), Tensor.zeros([n, K], "f32")));
+    const mask = new Float32Array(K).fill(MASKED);
+    for (const c of this.oldClasses) mask[c] = 0;
+    return { "lwf.z": z, "lwf.mask": new Tensor(mask, [K], "f32"), "lwf.alpha": Tensor.fromArray([this.alpha], [], "f32") };
+  }
+  state(): unknown { return { old: this.old?.map(data) ?? null, oldClasses: this.oldClasses }; }
+  load(s: Strategy, raw: unknown): void {
+    const st = raw as { old: Float32Array[] | null; oldClasses: number[] };
+    this.old = st.old ? st.old.map((a, k) => new Tensor(a, s.model.params[k]!.shape, "f32")) : null;
+    this.oldClasses = st.oldClasses;
+  }
+}
+
