@@ -25,6 +25,7 @@ import { writeWebGpuArtifact } from "../../compiler/targets/webgpu/artifact.ts";
 import { buildWebBundle } from "../../runtime/web/bundle.ts";
 import type { BenchOptions } from "../lib/report.ts";
 import { BenchReport, hostInfo } from "../lib/report.ts";
+import { Tensor } from "../../runtime/tensor.ts";
 import { CHROMIUM, hasChromium, launchChromium } from "./chromium.ts";
 import { serveStatic } from "./server.ts";
 
@@ -39,6 +40,8 @@ interface PageResult {
   readonly ort: number[];
   readonly maxRel: number;
   readonly ortWebGpu: boolean;
+  /** Lathe's output in the page (checked against the cpu target in Node). */
+  readonly output: number[];
 }
 
 /** Runs in the page: both sides on one model, `blocks` alternating blocks of `perBlock` runs. */
@@ -70,7 +73,7 @@ const PAGE_BENCH = `async ({ model, shape, blocks, perBlock }) => {
   }
   lm.destroy();
   await session.release();
-  return { lathe: times.lathe, ort: times.ort, maxRel, ortWebGpu };
+  return { lathe: times.lathe, ort: times.ort, maxRel, ortWebGpu, output: Array.from(ly) };
 }`;
 
 const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -99,6 +102,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     ? [["mlp", [1, 784]], ["cnn", [1, 3, 32, 32]]]
     : [["mlp", [1, 784]], ["cnn", [1, 3, 32, 32]], ["mobilenet_v2", [1, 3, ZOO_RES, ZOO_RES]], ["resnet18", [1, 3, ZOO_RES, ZOO_RES]]];
   const tmp = mkdtempSync(path.join(os.tmpdir(), "lathe-bench-web-"));
+  // The same graphs on the cpu target: the page's outputs must match them (the issue's bar).
+  const cpuModules: Record<string, Awaited<ReturnType<typeof compile>>> = {};
   const browser = await launchChromium(true, 3_600_000);
   try {
     execFileSync(PY, [EXPORT, tmp, String(ZOO_RES), ...models.map(([m]) => m)], { stdio: ["ignore", "ignore", "inherit"] });
@@ -111,6 +116,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const out = path.join(tmp, m);
       writeWebGpuArtifact(await compile(graph, "webgpu"), out, { names: { inputs: onnx.inputs.map((v) => v.name), outputs: onnx.outputs.map((v) => v.name) } });
       dirs[`/models/${m}/`] = out;
+      cpuModules[m] = await compile(graph, "cpu");
     }
     const server = await serveStatic(await buildWebBundle({ minify: true }), dirs);
     try {
@@ -122,6 +128,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         const r = await page.evaluate(`(${PAGE_BENCH})(${JSON.stringify({ model: m, shape, blocks, perBlock })})`) as PageResult;
         if (!r.ortWebGpu) report.problem(`${m}: onnxruntime-web did not open a WebGPU device (it would have measured another execution provider)`);
         if (!(r.maxRel <= 1e-3)) report.problem(`${m}: Lathe's and onnxruntime-web's outputs differ (max rel ${r.maxRel.toExponential(2)})`);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = Tensor.fromArray(Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(0.7 * i) / 2)), shape);
+        const want = (await cpuModules[m]!.run([x]))[0]!.toArray();
+        let cpuRel = want.length === r.output.length ? 0 : Infinity;
+        for (let i = 0; i < want.length && cpuRel !== Infinity; i++) cpuRel = Math.max(cpuRel, Math.abs(r.output[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+        if (!(cpuRel <= 1e-3)) report.problem(`${m}: the page's output differs from the cpu target's (max rel ${cpuRel.toExponential(2)})`);
+        report.note(`${m}: the page's output against the cpu target in Node, max |Δ|/(1+|cpu|) = ${cpuRel.toExponential(2)}; against onnxruntime-web ${r.maxRel.toExponential(2)}`);
         const caseName = `${m} ${shape.join("x")}`;
         report.row({
           case: caseName, threads: 1, metric: "latency ms", better: "lower",
