@@ -10,10 +10,11 @@
  * builds them (extractTasks on the loaded graph, keys "webgpu/…"), the tunable ones those with
  * a static matmul/batch_matmul anchor (compiler/targets/webgpu/tuning-target.ts), and the
  * candidates run on Dawn in the measuring child (webgpu/measure-worker.ts), checked against
- * the interpreter. --threads, --no-cache-flush, --layout, --isa and --queue are cpu-only.
+ * the interpreter. --threads, --no-cache-flush, --layout and --isa are cpu-only.
  *
- * With `--queue redis://… --device cpu/x86-64-avx2` the trials are measured by the queue's
- * workers of that device key instead (compiler/distributed): each batch is sent as jobs, the
+ * With `--queue redis://… --device cpu/x86-64-avx2` (or `webgpu/<adapter>` with --target
+ * webgpu) the trials are measured by the queue's workers of that device key instead
+ * (compiler/distributed): each batch is sent as jobs, the
  * results are written to the log by this process alone, tasks are planned at the device's
  * vector width, and a restarted run first collects the jobs its earlier run left behind.
  */
@@ -138,7 +139,7 @@ export function tuneCommand(): Command {
       if (!TUNING_TARGETS.has(opts.target)) throw new LatheError(`lathe tune: unknown target "${opts.target}" (available: ${[...TUNING_TARGETS.keys()].join(", ")})`);
       if (opts.target === "webgpu") {
         const cpuOnly = [
-          [opts.queue !== undefined, "--queue"], [opts.isa !== undefined, "--isa"], [opts.layout !== undefined, "--layout"],
+          [opts.isa !== undefined, "--isa"], [opts.layout !== undefined, "--layout"],
           [opts.threads !== "0", "--threads"], [!opts.cacheFlush, "--no-cache-flush"],
         ] as const;
         const given = cpuOnly.filter(([on]) => on).map(([, f]) => f);
@@ -161,13 +162,11 @@ export async function runTune(
   o: { target?: "cpu" | "webgpu"; trials: number; log: string; model: SearchKind; seed: number; batch: number; repeats: number; minRepeatMs?: number; transfer: string[]; dim: string[]; const: string[]; progress: boolean; cacheFlush?: boolean; threads?: number; layout?: GraphLayout; queue?: QueueTuning },
 ): Promise<void> {
   const warn = (m: string) => process.stderr.write(`lathe tune: warning: ${m}\n`);
-  if (o.target === "webgpu") {
-    if (o.queue !== undefined) throw new LatheError("lathe tune: --queue measures on cpu workers only; target \"webgpu\" tunes on this machine's adapter");
-    return tuneWith(model, o, new Measurer({ target: webgpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs }), warn);
-  }
+  const webgpu = o.target === "webgpu";
+  if (webgpu && o.queue === undefined) return tuneWith(model, o, new Measurer({ target: webgpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs }), warn);
   if (o.queue === undefined) return tuneWith(model, o, new Measurer({ target: cpuTuning, repeats: o.repeats, minRepeatMs: o.minRepeatMs, threads: o.threads ?? 0, flushCache: o.cacheFlush ?? true }), warn);
   const farm: TuningFarm = await openTuningFarm({
-    url: o.queue.url, device: o.queue.device, waitMs: o.queue.waitMs, log: o.log, target: cpuTuning,
+    url: o.queue.url, device: o.queue.device, waitMs: o.queue.waitMs, log: o.log, target: webgpu ? webgpuTuning : cpuTuning,
     repeats: o.repeats, minRepeatMs: o.minRepeatMs ?? 50, flush: o.cacheFlush ?? true, ...(o.queue.stubDelayMs !== undefined ? { stubDelayMs: o.queue.stubDelayMs } : {}),
     onInfo: (m) => console.log(m), onWarning: warn,
   });

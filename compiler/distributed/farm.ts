@@ -50,7 +50,7 @@ export interface TuningFarm {
 export interface TuningFarmOptions extends FarmOptions {
   /** The tuning log (the run id derives from it; the run's finished jobs are collected into it). */
   readonly log: string;
-  /** The templates the tuner searches, at the device's vector width (targets/cpu cpuTuning). */
+  /** The templates the tuner searches (cpuTuning at the device's vector width, or webgpuTuning); its name must be the device key's target. */
   readonly target: TuningTarget;
   readonly repeats: number;
   readonly minRepeatMs: number;
@@ -61,7 +61,8 @@ export interface TuningFarmOptions extends FarmOptions {
 /** The farm and measurer of a distributed tuning run, before any task is planned. */
 export async function openTuningFarm(o: TuningFarmOptions): Promise<TuningFarm> {
   const key = parseDeviceKey(o.device);
-  if (key.target !== "cpu") throw new QueueError(`tuning runs on cpu device keys (cpu/x86-64-…); ${o.device} workers take bench jobs only`);
+  if (key.target === "vta") throw new QueueError(`tuning runs on cpu and webgpu device keys (cpu/x86-64-…, webgpu/<adapter>); ${o.device} workers take bench jobs only`);
+  if (key.target !== o.target.name) throw new QueueError(`device key ${o.device} is a ${key.target} device, but the tuner searches ${o.target.name} templates (lathe tune --target ${key.target})`);
   const { client, workers } = await openFarm(o);
   const fingerprint = workers[0]!.fingerprint;
   const run = runIdFor(o.log, o.device);

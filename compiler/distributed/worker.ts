@@ -2,9 +2,10 @@
  * A queue worker (`lathe worker`): takes the jobs of its device key only (one BullMQ queue
  * per key), checks each payload (protocol.ts) and the tuner's version, and runs it:
  *
- *   measure       the cpu target's Measurer (autotune/measure.ts), one per concurrent job, so
- *                 a candidate that crashes, hangs or computes a wrong answer takes down only
- *                 its measuring child and comes back as an error result, as locally;
+ *   measure       the worker's target's Measurer (autotune/measure.ts: cpu, or webgpu on this
+ *                 machine's adapter), one per concurrent job, so a candidate that crashes,
+ *                 hangs or computes a wrong answer takes down only its measuring child and
+ *                 comes back as an error result, as locally (vta workers take no measure jobs);
  *   measure-stub  a deterministic cost after a delay (stub.ts), with --accept-stub-jobs only;
  *   bench         the BenchRunner it was given (the CLI runs `lathe bench` in a child).
  *
@@ -17,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import { Measurer } from "../autotune/measure.ts";
+import type { TuningTarget } from "../autotune/tuning-target.ts";
 import { cpuTuning } from "../targets/cpu/task-template.ts";
 import { QUEUE_PREFIX, throttled } from "./client.ts";
 import type { DeviceTarget, VtaSimulator } from "./device-key.ts";
@@ -66,7 +68,7 @@ export interface RunningWorker {
 class MeasurerPool {
   readonly #free: { m: Measurer | null; key: string }[] = [];
   readonly #all: { m: Measurer | null; key: string }[] = [];
-  constructor(size: number, readonly threads: number) {
+  constructor(size: number, readonly threads: number, readonly target: TuningTarget) {
     for (let i = 0; i < size; i++) this.#all.push({ m: null, key: "" });
     this.#free.push(...this.#all);
   }
@@ -78,7 +80,9 @@ class MeasurerPool {
       const key = `${j.repeats}/${j.minRepeatMs}/${j.flush}`;
       if (slot.key !== key || slot.m === null) {
         slot.m?.close();
-        slot.m = new Measurer({ target: cpuTuning, repeats: j.repeats, minRepeatMs: j.minRepeatMs, threads: this.threads, flushCache: j.flush });
+        slot.m = this.target.name === "cpu"
+          ? new Measurer({ target: this.target, repeats: j.repeats, minRepeatMs: j.minRepeatMs, threads: this.threads, flushCache: j.flush })
+          : new Measurer({ target: this.target, repeats: j.repeats, minRepeatMs: j.minRepeatMs });
         slot.key = key;
       }
       return await slot.m.measure(j.task, j.config);
@@ -106,14 +110,16 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     id, device: identity.key, host: os.hostname(), pid: process.pid, since: new Date().toISOString(), version,
     fingerprint: identity.fingerprint, vectorBytes: identity.vectorBytes, concurrency, threads,
   });
-  const pool = new MeasurerPool(concurrency, threads);
+  // A webgpu worker measures on its adapter (webgpu/measure-worker.ts); loaded only for it.
+  const tuning: TuningTarget | null = o.target === "cpu" ? cpuTuning : o.target === "webgpu" ? (await import("../targets/webgpu/tuning-target.ts")).webgpuTuning : null;
+  const pool = tuning ? new MeasurerPool(concurrency, threads, tuning) : null;
   const origin = { worker: id, device: identity.key };
   const benches = o.benches.names();
 
   const run = async (p: JobPayload): Promise<MeasureOutcome | BenchOutcome> => {
     switch (p.kind) {
       case "measure": {
-        if (o.target !== "cpu") throw new UnrecoverableError(`worker ${id} (${identity.key}) measures no tuning tasks: only cpu workers do`);
+        if (!pool) throw new UnrecoverableError(`worker ${id} (${identity.key}) measures no tuning tasks: only cpu and webgpu workers do`);
         const r = await pool.measure(p);
         return { costs: r.costs, ...(r.calls ? { calls: r.calls } : {}), error: r.error, fingerprint: identity.fingerprint, ...origin };
       }
@@ -171,7 +177,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     id, identity, version,
     close: (force = false) => (closing ??= (async () => {
       await worker.close(force).catch(onError);
-      pool.close();
+      pool?.close();
       await reg.stop();
       redis.disconnect();
     })()),
