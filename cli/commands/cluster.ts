@@ -5,6 +5,11 @@
  * cluster (i32 [n]), `--save MODEL/` keeps the fitted model and `--model MODEL/` labels
  * the data with a saved one instead of fitting.
  *
+ * L2C (learning to cluster, models/cluster/l2c.ts) is trained on generated sets, not fitted
+ * to DATA: `lathe cluster train --method l2c --data points2d -o MODEL/` trains and saves
+ * the network with the best validation MR; `lathe cluster SET.npy --model MODEL/` (or
+ * `--method l2c --model MODEL/`) clusters one set without being told k and prints k and P(k).
+ *
  * Everything is read and checked (models/cluster/input.ts) before anything is fitted or
  * written; bad input is one LatheError line naming the file and the row, column or field,
  * and leaves no output. Outputs are written atomically, the labels first, then the model.
@@ -20,6 +25,8 @@ import { checkFitInput, checkModelFits, CLUSTER_METHODS, gmm, kmeans, loadGmm, l
 import type { ClusterFit, ClusterMethod, ClusterModel, CovarianceType, FitProgress, Points } from "../../models/cluster/index.ts";
 import { clusterScores, type ClusterScores } from "../../models/lib/cluster-metrics.ts";
 import { loadNmm, nmm } from "../../models/cluster/nmm.ts";
+import { isL2cModelDir, loadL2c, saveL2c } from "../../models/cluster/l2c-save.ts";
+import { trainL2c } from "../../models/cluster/l2c.ts";
 
 /** What the CLI hands every method's fit. */
 interface FitOptions {
@@ -207,6 +214,65 @@ export async function runCluster(dataPath: string, o: ClusterCliOptions, log: (l
   return { method: methodName as ClusterMethod, labels, sizes, seconds, ...(scores ? { scores } : {}), written };
 }
 
+export interface L2cTrainCliOptions {
+  readonly method: string;
+  readonly data: string;
+  readonly out: string;
+  readonly steps?: number;
+  readonly minutes?: number;
+  readonly seed?: number;
+  readonly arch?: string;
+  readonly batchSize?: number;
+  readonly setSize?: number;
+  readonly progress?: boolean;
+}
+
+/** `lathe cluster train`: trains L2C on generated sets and saves it (checks everything before training). */
+export async function runL2cTrain(o: L2cTrainCliOptions, log: (line: string) => void = console.log): Promise<{ bestMr: number; steps: number }> {
+  if (o.method !== "l2c") throw new LatheError(`cluster train: --method must be l2c (the other methods fit DATA directly), got "${o.method}"`);
+  if (o.data !== "points2d") throw new LatheError(`cluster train: --data ${o.data} is not available yet; use points2d`);
+  if (o.arch !== undefined && o.arch !== "small" && o.arch !== "paper") throw new LatheError(`--arch must be small or paper, got "${o.arch}"`);
+  if (o.minutes !== undefined && !(o.minutes > 0)) throw new LatheError(`--minutes must be a positive number, got ${o.minutes}`);
+  checkWritable(o.out, "-o");
+  const bar = progressBar(o.progress ?? true, "l2c");
+  let r: Awaited<ReturnType<typeof trainL2c>>;
+  try {
+    r = await trainL2c({
+      seed: o.seed ?? 0, onProgress: bar.onProgress, ...opt("arch", o.arch as "small" | "paper" | undefined), ...opt("steps", o.steps),
+      ...opt("batchSize", o.batchSize), ...opt("maxSeconds", o.minutes === undefined ? undefined : o.minutes * 60),
+      ...(o.setSize === undefined ? {} : { sets: { n: o.setSize } }),
+    });
+  } finally {
+    bar.stop();
+  }
+  saveL2c(r.model, o.out, { data: o.data, steps: r.steps, bestStep: r.bestStep, bestMr: r.bestMr });
+  log(`l2c: ${r.steps} steps on ${o.data} sets; best validation MR ${r.bestMr.toFixed(4)} at step ${r.bestStep} (untrained ${r.validation[0]!.mr.toFixed(4)})`);
+  log(`wrote ${o.out}`);
+  return { bestMr: r.bestMr, steps: r.steps };
+}
+
+/** `lathe cluster SET --model L2C_MODEL/`: one set, k not given. */
+export async function runL2cCluster(dataPath: string, o: ClusterCliOptions, log: (line: string) => void = console.log): Promise<{ k: number; pk: Float64Array; labels: Int32Array; scores?: ClusterScores }> {
+  if (o.model === undefined) throw new LatheError("--method l2c needs --model MODEL/ (train one with `lathe cluster train --method l2c`)");
+  for (const [flag, v] of [["--k", o.k], ["--save", o.save], ["--image", o.image], ["--epochs", o.epochs], ["--covariance", o.covariance]] as const) {
+    if (v !== undefined) throw new LatheError(`${flag} does not apply to l2c (it finds k itself)`);
+  }
+  const model = loadL2c(o.model);
+  const points = readPoints(dataPath);
+  if (points.d !== model.d) throw new LatheError(`${dataPath}: ${points.d} features per point, the l2c model in ${o.model} takes ${model.d}`);
+  const truth = o.labels !== undefined ? readTrueLabels(o.labels, points.n, dataPath) : null;
+  if (o.out !== undefined) checkWritable(o.out, "-o");
+  const r = await model.cluster(points);
+  log(`l2c: ${points.n} points: k = ${r.k}; P(k) ${Array.from(r.pk, (p, i) => `${i + 1}: ${p.toFixed(3)}`).join(", ")}`);
+  let scores: ClusterScores | undefined;
+  if (truth) {
+    scores = clusterScores(r.labels, truth);
+    log(`against ${o.labels}: MR ${(1 - scores.acc).toFixed(4)}  NMI ${scores.nmi.toFixed(4)}`);
+  }
+  if (o.out !== undefined) { writeNpy(o.out, new Tensor(r.labels, [r.labels.length], "i32")); log(`wrote ${o.out}`); }
+  return { ...r, ...(scores ? { scores } : {}) };
+}
+
 /** --image HxW: the points are images of H rows × W columns (their product must be the feature count, checked with the data). */
 function imageOption(v: string | undefined): { h: number; w: number } | undefined {
   if (v === undefined) return undefined;
@@ -227,11 +293,39 @@ function intOption(name: string, v: string | undefined, min: number | null): num
   return n;
 }
 
+/**
+ * `lathe cluster train`. The root program parses options after subcommands too, so
+ * `--method`, `-o`, `--seed` and `--no-progress` land on `cluster` (which declares them)
+ * and are read from there with optsWithGlobals; the train-only options are declared here.
+ */
+function l2cTrainCommand(): Command {
+  return new Command("train")
+    .description("train a learning-to-cluster network on generated sets (--method l2c --data points2d -o MODEL/) and save it")
+    .requiredOption("--data <kind>", "points2d (2-D Gaussian clusters, k = 1…5)")
+    .option("--steps <n>", "training steps (default 1000)")
+    .option("--minutes <m>", "stop after this many minutes of training")
+    .option("--arch <name>", "small (2 layers of 32 units, default) or paper (14 layers of 144)")
+    .option("--batch-size <n>", "sets per step (default 32)")
+    .option("--set-size <n>", "points per set (default 72)")
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals<{ method?: string; data: string; out?: string; steps?: string; minutes?: string; arch?: string; batchSize?: string; setSize?: string; seed?: string; progress?: boolean }>();
+      if (raw.method === undefined) throw new LatheError("cluster train: --method l2c is required");
+      if (raw.out === undefined) throw new LatheError("cluster train: -o MODEL/ is required");
+      const minutes = raw.minutes === undefined ? undefined : Number(raw.minutes);
+      if (minutes !== undefined && !(minutes > 0)) throw new LatheError(`--minutes must be a positive number, got "${raw.minutes}"`);
+      await runL2cTrain({
+        method: raw.method, data: raw.data, out: raw.out, ...opt("arch", raw.arch), ...opt("minutes", minutes), ...opt("progress", raw.progress),
+        ...opt("steps", intOption("--steps", raw.steps, 1)), ...opt("batchSize", intOption("--batch-size", raw.batchSize, 1)),
+        ...opt("setSize", intOption("--set-size", raw.setSize, 2)), ...opt("seed", intOption("--seed", raw.seed, 0)),
+      });
+    });
+}
+
 export function clusterCommand(): Command {
   return new Command("cluster")
     .description("cluster the rows of DATA (.npy [points, features] or .csv), print cluster sizes and time, and with --labels ACC/NMI/ARI")
     .argument("<data>", ".npy (2-D, any numeric dtype) or .csv (numbers; an optional header line)")
-    .option("--method <name>", `one of: ${Object.entries(METHODS).map(([n, m]) => `${n} — ${m.describe}`).join("; ")}`)
+    .option("--method <name>", `one of: ${Object.entries(METHODS).map(([n, m]) => `${n} — ${m.describe}`).join("; ")}; l2c — learning to cluster, k not given (with --model; train one with \`lathe cluster train\`)`)
     .option("--k <k>", "number of clusters")
     .option("--seed <s>", "random seed (default 0)")
     .option("--n-init <n>", "restarts; the best is kept (default 1)")
@@ -244,8 +338,14 @@ export function clusterCommand(): Command {
     .option("--save <dir>", "save the fitted model in this directory")
     .option("--model <dir>", "label the data with a saved model instead of fitting")
     .option("--no-progress", "no progress bar")
+    .addCommand(l2cTrainCommand())
     .action(async (data: string, raw: Omit<ClusterCliOptions, "k" | "seed" | "nInit" | "maxIter" | "epochs"> & { k?: string; seed?: string; nInit?: string; maxIter?: string; epochs?: string }) => {
       const { k, seed, nInit, maxIter, epochs, ...rest } = raw;
+      if (rest.method === "l2c" || (rest.model !== undefined && isL2cModelDir(rest.model))) {
+        if (rest.method !== undefined && rest.method !== "l2c") throw new LatheError(`--method ${rest.method}, but ${rest.model} holds an l2c model`);
+        await runL2cCluster(data, { ...rest, ...opt("k", intOption("--k", k, null)), ...opt("epochs", intOption("--epochs", epochs, 1)) });
+        return;
+      }
       await runCluster(data, {
         ...rest, ...opt("k", intOption("--k", k, null)), ...opt("seed", intOption("--seed", seed, 0)),
         ...opt("nInit", intOption("--n-init", nInit, 1)), ...opt("maxIter", intOption("--max-iter", maxIter, 1)),
