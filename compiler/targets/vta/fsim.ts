@@ -16,7 +16,7 @@
  *   start    = max(take + 1, the cycle each popped token becomes visible)
  *   end      = start + body + 2; tokens pushed by an instruction become visible at its end
  *   cycles   = the last end.
- * GEMM utilisation = cycles the GEMM core is busy (4 per non-reset GEMM iteration) / cycles.
+ * GEMM utilisation = cycles the GEMM core's multipliers fire (one per non-reset GEMM iteration) / cycles.
  */
 import { LatheError } from "../../../core/errors.ts";
 import { type Insn, type MemInsn, type GemmInsn, type AluInsn, type ModuleName, type MemType, decodeProgram, decodeUop, moduleOf, validateProgram } from "./isa.ts";

@@ -1,9 +1,16 @@
 /**
  * The compute module: LOAD of uop/acc (through its own 2D loader), GEMM, ALU, FINISH.
- * One micro-op iteration takes four cycles (read micro-op; form indices; read buffers;
- * compute and write back) — simple and sequential in exactly the order isa.ts specifies,
- * so back-to-back updates of the same accumulator entry see each other. ALU MUL spends
- * nine more cycles in the write-back step (a 4-bit-per-cycle shift-and-add multiplier).
+ * GEMM and ALU micro-op iterations run through a four-stage pipeline that issues one per
+ * cycle: F (advance the loop counters, present the micro-op address), A (form the indices
+ * from the micro-op, present the buffer addresses), R (block-RAM reads in flight), E
+ * (compute and write back). An instruction's body is iterations + 3 cycles (timing.ts).
+ * Updates happen in exactly the order isa.ts specifies: E's write lands at the same edge
+ * as the next micro-op's accumulator reads, which therefore return the old entry, so the
+ * written row is kept one cycle (fwd_*) and replaces the read data when the addresses
+ * match; reads further back already see the write. ALU MUL holds the whole pipeline for
+ * nine more cycles in E (a 4-bit-per-cycle shift-and-add multiplier); while held, every
+ * stage's addresses stay put (the micro-op buffer rereads A's address) so the reads the
+ * held stages need are still there when it moves on.
  *
  * Written for FPGA inference (see synth.ts):
  *  - the micro-op and accumulator buffers are `vta_sram_*` instances (one write port, one
@@ -33,8 +40,8 @@ export function computeModule(c: HwConfig): VModule {
   const datapath: Stmt[] = [
     set("result", 0), set("prod", 0), set("mx", 0), set("my", 0), set("mul_next", 0),
     forLoop("cb", batch, [forLoop("co", BO, [
-      set("lane_a", lane("acc_a_rdata", `cb * ${BO} + co`)),
-      set("lane_b", `${a("useImm")} ? ${imm32} : ${lane("acc_s_rdata", `cb * ${BO} + co`)}`),
+      set("lane_a", lane("acc_a_in", `cb * ${BO} + co`)),
+      set("lane_b", `${a("useImm")} ? ${imm32} : ${lane("acc_s_in", `cb * ${BO} + co`)}`),
       iff("is_gemm", [
         iff(g("reset"), [set("sum", 0)], [
           set("sum", "lane_a"),
@@ -73,21 +80,24 @@ export function computeModule(c: HwConfig): VModule {
       nb("u", `{1'b0, ${g("uopBegin")}}`),
       iff(`i1 == ${g("iterIn")} - 14'd1`, [
         nb("i1", 0),
-        iff(`i0 == ${g("iterOut")} - 14'd1`, [nb("st", "S_DONE")], [
-          nb("i0", "i0 + 1"), nb("st", "S_UOP"),
+        iff(`i0 == ${g("iterOut")} - 14'd1`, [nb("f_done", 1)], [
+          nb("i0", "i0 + 1"),
           ...bases.flatMap((k) => [nb(`${k}_o`, `${k}_o + ${fOut(k)}`), nb(`${k}_b`, `${k}_o + ${fOut(k)}`)]),
         ]),
-      ], [nb("i1", "i1 + 1"), nb("st", "S_UOP"), ...bases.map((k) => nb(`${k}_b`, `${k}_b + ${fIn(k)}`))]),
-    ], [nb("u", "u + 1"), nb("st", "S_UOP")]),
+      ], [nb("i1", "i1 + 1"), ...bases.map((k) => nb(`${k}_b`, `${k}_b + ${fIn(k)}`))]),
+    ], [nb("u", "u + 1")]),
   ];
-  const busy = "(st == S_UOP || st == S_ADDR || st == S_READ || st == S_EXEC)";
   const items: Item[] = [
-    localparam("S_IDLE", "4'd0"), localparam("S_WAIT", "4'd1"), localparam("S_LOADING", "4'd2"), localparam("S_UOP", "4'd3"),
-    localparam("S_ADDR", "4'd4"), localparam("S_READ", "4'd5"), localparam("S_EXEC", "4'd6"), localparam("S_DONE", "4'd7"),
+    localparam("S_IDLE", "4'd0"), localparam("S_WAIT", "4'd1"), localparam("S_LOADING", "4'd2"), localparam("S_RUN", "4'd3"),
+    localparam("S_DONE", "4'd7"),
     reg("st", 4), reg("insn", 128), reg("start"), reg("finished_q"),
-    reg("u", 14), reg("i0", 14), reg("i1", 14),
+    reg("u", 14), reg("i0", 14), reg("i1", 14), reg("f_done"),
     ...bases.flatMap((k) => [reg(`${k}_o`, 16), reg(`${k}_b`, 16)]),
-    reg("a_q", c.accAW), reg("s_q", c.accAW),
+    // Stage valids and the registers each stage carries: A the bases and micro-op address,
+    // R the accumulator read addresses (a_q, s_q; inp_raddr and wgt_raddr are ports), E its own copies.
+    reg("v1"), reg("v2"), reg("v3"), reg("u_a", 14), ...bases.map((k) => reg(`${k}_b1`, 16)),
+    reg("a_q", c.accAW), reg("s_q", c.accAW), reg("a3", c.accAW), reg("s3", c.accAW),
+    reg("fwd_v"), reg("fwd_a", c.accAW), reg("fwd_d", ACCW),
     reg("mul_step", 4), reg("mul_p", ACCW), reg("mul_x", ACCW), reg("mul_y", ACCW), reg("mul_next", ACCW),
     reg("mx", 32), reg("my", 32),
     reg("result", ACCW), { k: "reg", name: "lane_a", width: 32, signed: true }, { k: "reg", name: "lane_b", width: 32, signed: true },
@@ -97,7 +107,8 @@ export function computeModule(c: HwConfig): VModule {
     wire("a_idx", 16), wire("s_idx", 16), wire("w_idx", 16),
     wire("ld_done"), wire("ld_we"), wire("ld_waddr", 16), wire("ld_wdata", BUFW),
     wire("uop_rdata", 32), wire("acc_we"), wire("acc_waddr", c.accAW), wire("acc_wdata", ACCW),
-    wire("acc_a_rdata", ACCW), wire("acc_s_rdata", ACCW),
+    wire("acc_a_rdata", ACCW), wire("acc_s_rdata", ACCW), wire("acc_a_in", ACCW), wire("acc_s_in", ACCW),
+    wire("stall"), wire("e_we"),
     assign("opcode", "insn[2:0]"),
     assign("ready", `(!${g("popPrev")} || l2c_nonempty) && (!${g("popNext")} || s2c_nonempty)`),
     assign("is_gemm", "opcode == 3'd2"),
@@ -109,15 +120,22 @@ export function computeModule(c: HwConfig): VModule {
     assign("s2c_pop", `st == S_WAIT && ready && ${g("popNext")}`),
     assign("c2l_push", `st == S_DONE && ${g("pushPrev")}`),
     assign("c2s_push", `st == S_DONE && ${g("pushNext")}`),
-    assign("a_idx", "{5'd0, uop_rdata[10:0]} + acc_b"),
-    assign("s_idx", "{5'd0, uop_rdata[21:11]} + src_b"),
-    assign("w_idx", "{6'd0, uop_rdata[31:22]} + wgt_b"),
+    assign("a_idx", "{5'd0, uop_rdata[10:0]} + acc_b1"),
+    assign("s_idx", "{5'd0, uop_rdata[21:11]} + src_b1"),
+    assign("w_idx", "{6'd0, uop_rdata[31:22]} + wgt_b1"),
+    // E holds everything while ALU MUL iterates; it writes back in the cycle it lets go.
+    assign("stall", `v3 && is_mul && mul_step != 4'd${ALU_MUL_EXTRA_CYCLES}`),
+    assign("e_we", "v3 && !stall"),
+    // The row E wrote in the previous cycle, where the reads that E now uses missed it.
+    assign("acc_a_in", "fwd_v && fwd_a == a3 ? fwd_d : acc_a_rdata"),
+    assign("acc_s_in", "fwd_v && fwd_a == s3 ? fwd_d : acc_s_rdata"),
     // One write port for the accumulator: the loader (LOAD acc) and write-back never overlap.
-    assign("acc_we", `(ld_we && is_acc) || (st == S_EXEC && (!is_mul || mul_step == 4'd${ALU_MUL_EXTRA_CYCLES}))`),
-    assign("acc_waddr", `st == S_EXEC ? a_q : ld_waddr[${c.accAW - 1}:0]`),
-    assign("acc_wdata", `st == S_EXEC ? result : ld_wdata[${ACCW - 1}:0]`),
-    assign("gemm_busy", `is_gemm && !${g("reset")} && ${busy}`),
-    assign("alu_busy", `opcode == 3'd3 && ${busy}`),
+    assign("acc_we", "(ld_we && is_acc) || e_we"),
+    assign("acc_waddr", `e_we ? a3 : ld_waddr[${c.accAW - 1}:0]`),
+    assign("acc_wdata", `e_we ? result : ld_wdata[${ACCW - 1}:0]`),
+    // The multipliers fire once per non-reset GEMM micro-op, in E.
+    assign("gemm_busy", `is_gemm && !${g("reset")} && v3`),
+    assign("alu_busy", "opcode == 3'd3 && st == S_RUN"),
     assign("finished", "finished_q"),
     assign("idle", "st == S_IDLE"),
     assign("active", "(st == S_IDLE && !q_empty) || (st == S_WAIT && ready) || st > S_WAIT"),
@@ -130,14 +148,14 @@ export function computeModule(c: HwConfig): VModule {
         we: "ld_we", waddr: "ld_waddr", wdata: "ld_wdata",
       },
     },
-    // The micro-op buffer reads u (stable from S_UOP to S_ADDR): uop_rdata is valid in S_ADDR.
+    // The micro-op buffer reads F's u (A's u_a while held): uop_rdata is A's micro-op.
     {
       k: "inst", module: "vta_sram_uop", name: "uop_buf", conns: {
         clk: "clk", we: "ld_we && !is_acc", waddr: `ld_waddr[${c.uopAW - 1}:0]`, wdata: "ld_wdata[31:0]",
-        raddr: `u[${c.uopAW - 1}:0]`, rdata: "uop_rdata",
+        raddr: `stall ? u_a[${c.uopAW - 1}:0] : u[${c.uopAW - 1}:0]`, rdata: "uop_rdata",
       },
     },
-    // Both accumulator copies read the addresses registered in S_ADDR: valid from S_EXEC on.
+    // Both accumulator copies read R's addresses: the data is E's (before fwd_*).
     {
       k: "inst", module: "vta_sram_acc", name: "acc_a_buf", conns: {
         clk: "clk", we: "acc_we", waddr: "acc_waddr", wdata: "acc_wdata", raddr: "a_q", rdata: "acc_a_rdata",
@@ -150,8 +168,8 @@ export function computeModule(c: HwConfig): VModule {
     },
     comb(datapath),
     always([
-      nb("start", 0), nb("out_we", 0),
-      iff("rst", [nb("st", "S_IDLE"), nb("finished_q", 0)], [
+      nb("start", 0), nb("out_we", 0), nb("fwd_v", "e_we"), nb("fwd_a", "a3"), nb("fwd_d", "result"),
+      iff("rst", [nb("st", "S_IDLE"), nb("finished_q", 0), nb("v1", 0), nb("v2", 0), nb("v3", 0)], [
         cases("st", {
           S_IDLE: [iff("!q_empty", [nb("insn", "q_dout"), nb("st", "S_WAIT")])],
           S_WAIT: [iff("ready", [
@@ -159,32 +177,35 @@ export function computeModule(c: HwConfig): VModule {
               "3'd0": [nb("start", 1), nb("st", "S_LOADING")],
               "3'd4": [nb("finished_q", 1), nb("st", "S_DONE")],
             }, [
-              nb("u", `{1'b0, ${g("uopBegin")}}`), nb("i0", 0), nb("i1", 0),
+              nb("u", `{1'b0, ${g("uopBegin")}}`), nb("i0", 0), nb("i1", 0), nb("f_done", 0), nb("v1", 0), nb("v2", 0), nb("v3", 0),
               ...bases.flatMap((k) => [nb(`${k}_o`, 0), nb(`${k}_b`, 0)]),
-              iff("empty_loop", [nb("st", "S_DONE")], [nb("st", "S_UOP")]),
+              iff("empty_loop", [nb("st", "S_DONE")], [nb("st", "S_RUN")]),
             ]),
           ])],
           S_LOADING: [iff("ld_done", [nb("st", "S_DONE")])],
-          S_UOP: [nb("st", "S_ADDR")],
-          S_ADDR: [
-            nb("a_q", `a_idx[${c.accAW - 1}:0]`), nb("s_q", `s_idx[${c.accAW - 1}:0]`),
-            nb("inp_raddr", `s_idx[${c.inpAW - 1}:0]`), nb("wgt_raddr", `w_idx[${c.wgtAW - 1}:0]`), nb("st", "S_READ"),
-          ],
-          S_READ: [nb("mul_step", 0), nb("st", "S_EXEC")],
-          S_EXEC: [
-            iff(`is_mul && mul_step != 4'd${ALU_MUL_EXTRA_CYCLES}`, [
+          S_RUN: [
+            iff("!stall", [
+              // F → A
+              nb("v1", "!f_done"), nb("u_a", "u"), ...bases.map((k) => nb(`${k}_b1`, `${k}_b`)),
+              iff("!f_done", advance),
+              // A → R
+              nb("v2", "v1"), nb("a_q", `a_idx[${c.accAW - 1}:0]`), nb("s_q", `s_idx[${c.accAW - 1}:0]`),
+              nb("inp_raddr", `s_idx[${c.inpAW - 1}:0]`), nb("wgt_raddr", `w_idx[${c.wgtAW - 1}:0]`),
+              // R → E
+              nb("v3", "v2"), nb("a3", "a_q"), nb("s3", "s_q"), nb("mul_step", 0),
+              iff("f_done && !v1 && !v2 && v3", [nb("st", "S_DONE")]),
+            ], [
+              // ALU MUL in E: latch the operands, then 4 bits of y per cycle.
               iff("mul_step == 4'd0", [
-                nb("mul_p", 0), nb("mul_x", "acc_a_rdata"),
-                nb("mul_y", `${a("useImm")} ? {${c.lanes}{${imm32}}} : acc_s_rdata`),
+                nb("mul_p", 0), nb("mul_x", "acc_a_in"),
+                nb("mul_y", `${a("useImm")} ? {${c.lanes}{${imm32}}} : acc_s_in`),
               ], [
                 nb("mul_p", "mul_next"),
                 nb("mul_x", shiftLanes(c.lanes, "mul_x", "<<")), nb("mul_y", shiftLanes(c.lanes, "mul_y", ">>")),
               ]),
               nb("mul_step", "mul_step + 4'd1"),
-            ], [
-              nb("out_we", 1), nb("out_waddr", "a_q"), nb("out_wdata", `{${truncate}}`),
-              ...advance,
             ]),
+            iff("e_we", [nb("out_we", 1), nb("out_waddr", "a3"), nb("out_wdata", `{${truncate}}`)]),
           ],
           S_DONE: [nb("st", "S_IDLE")],
         }),
