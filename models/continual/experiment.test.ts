@@ -3,12 +3,13 @@ import { describe, expect, test } from "vitest";
 import { missingFashionMnistFile } from "../data/fashion-mnist.ts";
 import { listExperiments } from "../lib/discover-experiments.ts";
 import { run } from "./experiment.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const hasTorch = spawnSync("/usr/bin/python3", ["-c", "import torch, numpy"]).status === 0;
 
 describe("lathe experiment continual", () => {
   test("is found by `lathe experiment`", () => expect(listExperiments()).toContain("continual"));
-  test.skipIf(missingFashionMnistFile() !== null)("a tiny run reports every benchmark's metrics in EXPERIMENTS.md's names, and the PyTorch peer's (skipped without Debian dataset-fashion-mnist)", async () => {
+  test.skipIf(missingFashionMnistFile() !== null)(skipReason("a tiny run reports every benchmark's metrics in EXPERIMENTS.md's names, and the PyTorch peer's", missingFashionMnistFile() !== null && NEEDS.fashionMnist), async () => {
     const report = await run({ quick: true, seeds: [0] }, {
       trainLimit: 200, testLimit: 100, hidden: [8], memory: 40, strategies: ["naive", "ewc", "si"], exec: { executor: "interpreted" },
     });

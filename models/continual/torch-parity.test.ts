@@ -11,6 +11,7 @@ import { SGD } from "../../train/optim/sgd.ts";
 import { ContinualMlp } from "./model.ts";
 import { TrainStep } from "./program.ts";
 import { quadraticPenalty } from "./terms.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const PY = "/usr/bin/python3";
 const hasTorch = spawnSync(PY, ["-c", "import torch"]).status === 0;
@@ -33,7 +34,7 @@ print(json.dumps([w.detach().reshape(-1).tolist() for w in ws]))
 `;
 
 describe("continual step vs PyTorch", () => {
-  test.skipIf(!hasTorch)("SGD with momentum on CE + EWC penalty, with a fresh optimizer after 3 steps, matches torch (skipped without Debian python3-torch)", async () => {
+  test.skipIf(!hasTorch)(skipReason("SGD with momentum on CE + EWC penalty, with a fresh optimizer after 3 steps, matches torch", !hasTorch && NEEDS.torch), async () => {
     const m = new ContinualMlp(6, [5], 3, 4);
     const rng = new Rng(9);
     const rand = (n: number, lo = -1, hi = 1) => Array.from({ length: n }, () => rng.uniform(lo, hi));

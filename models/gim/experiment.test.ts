@@ -6,12 +6,13 @@ import { missingFashionMnistFile } from "../data/fashion-mnist.ts";
 import { isMetricName } from "../lib/experiment.ts";
 import { listExperiments } from "../lib/discover-experiments.ts";
 import { run } from "./experiment.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 describe("gim experiment (tiny)", () => {
   test("is found by `lathe experiment`", () => expect(listExperiments()).toContain("gim"));
 
-  // Skipped without Debian's dataset-fashion-mnist.
-  test.skipIf(missingFashionMnistFile() !== null)("a quick smoke run on a tiny subset reports every method under EXPERIMENTS.md's names, with both plots", async () => {
+
+  test.skipIf(missingFashionMnistFile() !== null)(skipReason("a quick smoke run on a tiny subset reports every method under EXPERIMENTS.md's names, with both plots", missingFashionMnistFile() !== null && NEEDS.fashionMnist), async () => {
     const report = await run({ quick: true, seeds: [0] }, {
       trainLimit: 12, testLimit: 6, epochs: 1, probeEpochs: 1, executor: "interpreted",
       config: { channels: [2, 2, 2], batch: 2, negatives: 2, steps: 1 },

@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { Rng } from "../../runtime/random.ts";
 import type { Features } from "./probe.ts";
 import { fitLogistic, linearProbe } from "./probe.ts";
+import { NEEDS, skipReason } from "../../test/helpers/skip.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasSklearn = spawnSync(PYTHON, ["-c", "import sklearn"]).status === 0;
@@ -25,7 +26,7 @@ const softmaxRows = (f: Features, w: Float32Array, b: Float32Array, k: number): 
 });
 
 describe("linear probe", () => {
-  test.skipIf(!hasSklearn)("fits scikit-learn's L2 logistic regression (same optimum: C = 1 / (2λn))", async () => {
+  test.skipIf(!hasSklearn)(skipReason("fits scikit-learn's L2 logistic regression (same optimum: C = 1 / (2λn))", !hasSklearn && NEEDS.sklearn), async () => {
     // skipped without python3-sklearn (Debian package)
     const f = blobs(60, 4, 1), lambda = 0.01;
     const model = await fitLogistic(f, lambda, { classes: 3, epochs: 1500, batch: 60, lr: 0.05, executor: "interpreted" });

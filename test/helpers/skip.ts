@@ -22,6 +22,7 @@ export const NEEDS = {
   numpy: need("NumPy for /usr/bin/python3", "apt-get install python3-numpy"),
   sklearn: need("scikit-learn for /usr/bin/python3", "apt-get install python3-sklearn"),
   sklearnScipy: need("scikit-learn and SciPy for /usr/bin/python3", "apt-get install python3-sklearn python3-scipy"),
+  torch: need("PyTorch for /usr/bin/python3", "apt-get install python3-torch"),
   torchOnnx: need("PyTorch and the onnx module for /usr/bin/python3", "apt-get install python3-torch python3-onnx"),
   onnxTestdata: need("ONNX's backend test data (/usr/share/libonnx-testdata)", "apt-get install libonnx-testdata"),
   dnnl: need("oneDNN's headers (dnnl.hpp)", "apt-get install libdnnl-dev"),
