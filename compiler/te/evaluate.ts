@@ -36,7 +36,8 @@ export type EvalInputs =
 /** Values of symbolic size variables: keyed by the variable, or by its name. */
 export type EvalSizes = ReadonlyMap<Var, number> | Readonly<Record<string, number>>;
 
-type Fn = () => number;
+/** A compiled expression: evaluates it for the current variable values. */
+export type Fn = () => number;
 
 /**
  * Evaluates every tensor reachable from `outputs`. Returns the flat row-major values of
@@ -196,13 +197,107 @@ function freeOf(e: Expr): Set<Var> {
 interface Stored { readonly data: Float64Array; readonly shape: readonly number[] }
 
 /** Fast rounding of a computed value to a dtype (equal to `wrapTo`). */
-function wrapper(t: DType): (v: number) => number {
+export function wrapper(t: DType): (v: number) => number {
   switch (t) {
     case "f64": return (v) => v;
     case "i64": return (v) => (Number.isFinite(v) ? Math.trunc(v) + 0 : 0); // + 0 turns −0 into 0
     case "f32": return Math.fround;
     case "i32": return (v) => v | 0; // ToInt32: truncation with wrap-around, NaN/±Inf → 0, as wrapTo
     default: return (v) => wrapTo(t, v);
+  }
+}
+
+/** A binary op's closure over its operands' closures, with the reference's rounding and wrap rules (shared with tir/evaluate.ts). */
+export function binaryFn(op: Extract<Expr, { kind: "bin" }>["op"], t: DType, a: Fn, b: Fn, where: string): Fn {
+  if (isFloat(t)) {
+    switch (op) {
+      case "add": return () => a() + b();
+      case "sub": return () => a() - b();
+      case "mul": return () => a() * b();
+      case "div": return () => a() / b();
+      case "floordiv": return () => Math.floor(a() / b());
+      case "floormod": return () => { const x = a(), y = b(); return x - y * Math.floor(x / y); };
+      case "truncdiv": return () => Math.trunc(a() / b());
+      case "truncmod": return () => a() % b();
+      case "min": return () => Math.min(a(), b());
+      case "max": return () => Math.max(a(), b());
+    }
+  }
+  const divisor = (): number => {
+    const y = b();
+    if (y === 0) throw new EvalError(`${where}: integer division by zero (${op})`);
+    return y;
+  };
+  if (t === "i32") {
+    // |0 and Math.imul are exactly C's wrapping i32 arithmetic.
+    switch (op) {
+      case "add": return () => (a() + b()) | 0;
+      case "sub": return () => (a() - b()) | 0;
+      case "mul": return () => Math.imul(a(), b());
+      default: break;
+    }
+  }
+  const wrap = wrapper(t);
+  switch (op) {
+    case "add": return () => wrap(a() + b());
+    case "sub": return () => wrap(a() - b());
+    case "mul": return () => wrap(a() * b());
+    // For ints `div` means floor division (see expr.ts `div`).
+    case "div": case "floordiv": return () => { const x = a(); return wrap(Math.floor(x / divisor())); };
+    case "floormod": return () => { const x = a(), y = divisor(); return wrap(x - y * Math.floor(x / y)); };
+    case "truncdiv": return () => { const x = a(); return wrap(Math.trunc(x / divisor())); };
+    case "truncmod": return () => { const x = a(); return wrap(x % divisor()); };
+    case "min": return () => Math.min(a(), b());
+    case "max": return () => Math.max(a(), b());
+  }
+}
+
+/** An intrinsic's closure over its arguments' closures (shared with tir/evaluate.ts). */
+export function intrinsicFn(fn: Intrinsic, t: DType, args: Fn[], where: string): Fn {
+  const [a, b] = args;
+  if (!a || (args.length < INTRINSIC_ARITY[fn])) throw new EvalError(`${where}: ${fn} is missing arguments`);
+  switch (fn) {
+    case "exp": return () => Math.exp(a());
+    case "log": return () => Math.log(a());
+    case "sqrt": return () => Math.sqrt(a());
+    case "rsqrt": return () => 1 / Math.sqrt(a());
+    case "tanh": return () => Math.tanh(a());
+    case "sigmoid": return () => 1 / (1 + Math.exp(-a()));
+    case "pow": return () => Math.pow(a(), b!());
+    case "abs": {
+      if (isFloat(t)) return () => Math.abs(a());
+      const wrap = wrapper(t);
+      return () => wrap(Math.abs(a()));
+    }
+    case "floor": return () => Math.floor(a());
+    case "ceil": return () => Math.ceil(a());
+    case "sin": return () => Math.sin(a());
+    case "cos": return () => Math.cos(a());
+    case "erf": return () => erf(a());
+    case "tan": return () => Math.tan(a());
+    case "asin": return () => Math.asin(a());
+    case "acos": return () => Math.acos(a());
+    case "atan": return () => Math.atan(a());
+    case "sinh": return () => Math.sinh(a());
+    case "cosh": return () => Math.cosh(a());
+    case "asinh": return () => Math.asinh(a());
+    case "acosh": return () => Math.acosh(a());
+    case "atanh": return () => Math.atanh(a());
+    case "round": return () => roundHalfEven(a());
+    case "fmod": {
+      // JS % is C's fmod on doubles and C's % on integers (the dividend's sign).
+      if (isFloat(t)) return () => a() % b!();
+      const wrap = wrapper(t);
+      return () => {
+        const x = a(), y = b!();
+        if (y === 0) throw new EvalError(`${where}: integer division by zero (fmod)`);
+        return wrap(x % y);
+      };
+    }
+    case "shl": case "shr": case "bitand": case "bitor": case "bitxor": case "bitnot": {
+      const op = bitOp(fn, t);
+      return b ? () => op(a(), b()) : () => op(a(), 0);
+    }
   }
 }
 
@@ -275,7 +370,7 @@ class Compiler {
         if (s === undefined) throw new EvalError(`${where}: variable ${e.name} is not bound`);
         return () => env[s]!;
       }
-      case "bin": return this.binary(e.op, e.dtype, this.compile(e.a, where), this.compile(e.b, where), where);
+      case "bin": return binaryFn(e.op, e.dtype, this.compile(e.a, where), this.compile(e.b, where), where);
       case "cmp": {
         const a = this.compile(e.a, where), b = this.compile(e.b, where);
         switch (e.op) {
@@ -300,7 +395,7 @@ class Compiler {
         const a = this.compile(e.a, where);
         return () => (a() !== 0 ? 0 : 1);
       }
-      case "call": return this.intrinsic(e.fn, e.dtype, e.args.map((x) => this.compile(x, where)), where);
+      case "call": return intrinsicFn(e.fn, e.dtype, e.args.map((x) => this.compile(x, where)), where);
       case "select": {
         const c = this.compile(e.cond, where), t = this.compile(e.t, where), f = this.compile(e.f, where);
         return () => (c() !== 0 ? t() : f());
@@ -352,98 +447,6 @@ class Compiler {
         return out;
       }
       default: return null;
-    }
-  }
-
-  private binary(op: Extract<Expr, { kind: "bin" }>["op"], t: DType, a: Fn, b: Fn, where: string): Fn {
-    if (isFloat(t)) {
-      switch (op) {
-        case "add": return () => a() + b();
-        case "sub": return () => a() - b();
-        case "mul": return () => a() * b();
-        case "div": return () => a() / b();
-        case "floordiv": return () => Math.floor(a() / b());
-        case "floormod": return () => { const x = a(), y = b(); return x - y * Math.floor(x / y); };
-        case "truncdiv": return () => Math.trunc(a() / b());
-        case "truncmod": return () => a() % b();
-        case "min": return () => Math.min(a(), b());
-        case "max": return () => Math.max(a(), b());
-      }
-    }
-    const divisor = (): number => {
-      const y = b();
-      if (y === 0) throw new EvalError(`${where}: integer division by zero (${op})`);
-      return y;
-    };
-    if (t === "i32") {
-      // |0 and Math.imul are exactly C's wrapping i32 arithmetic.
-      switch (op) {
-        case "add": return () => (a() + b()) | 0;
-        case "sub": return () => (a() - b()) | 0;
-        case "mul": return () => Math.imul(a(), b());
-        default: break;
-      }
-    }
-    const wrap = wrapper(t);
-    switch (op) {
-      case "add": return () => wrap(a() + b());
-      case "sub": return () => wrap(a() - b());
-      case "mul": return () => wrap(a() * b());
-      // For ints `div` means floor division (see expr.ts `div`).
-      case "div": case "floordiv": return () => { const x = a(); return wrap(Math.floor(x / divisor())); };
-      case "floormod": return () => { const x = a(), y = divisor(); return wrap(x - y * Math.floor(x / y)); };
-      case "truncdiv": return () => { const x = a(); return wrap(Math.trunc(x / divisor())); };
-      case "truncmod": return () => { const x = a(); return wrap(x % divisor()); };
-      case "min": return () => Math.min(a(), b());
-      case "max": return () => Math.max(a(), b());
-    }
-  }
-
-  private intrinsic(fn: Intrinsic, t: DType, args: Fn[], where: string): Fn {
-    const [a, b] = args;
-    if (!a || (args.length < INTRINSIC_ARITY[fn])) throw new EvalError(`${where}: ${fn} is missing arguments`);
-    switch (fn) {
-      case "exp": return () => Math.exp(a());
-      case "log": return () => Math.log(a());
-      case "sqrt": return () => Math.sqrt(a());
-      case "rsqrt": return () => 1 / Math.sqrt(a());
-      case "tanh": return () => Math.tanh(a());
-      case "sigmoid": return () => 1 / (1 + Math.exp(-a()));
-      case "pow": return () => Math.pow(a(), b!());
-      case "abs": {
-        if (isFloat(t)) return () => Math.abs(a());
-        const wrap = wrapper(t);
-        return () => wrap(Math.abs(a()));
-      }
-      case "floor": return () => Math.floor(a());
-      case "ceil": return () => Math.ceil(a());
-      case "sin": return () => Math.sin(a());
-      case "cos": return () => Math.cos(a());
-      case "erf": return () => erf(a());
-      case "tan": return () => Math.tan(a());
-      case "asin": return () => Math.asin(a());
-      case "acos": return () => Math.acos(a());
-      case "atan": return () => Math.atan(a());
-      case "sinh": return () => Math.sinh(a());
-      case "cosh": return () => Math.cosh(a());
-      case "asinh": return () => Math.asinh(a());
-      case "acosh": return () => Math.acosh(a());
-      case "atanh": return () => Math.atanh(a());
-      case "round": return () => roundHalfEven(a());
-      case "fmod": {
-        // JS % is C's fmod on doubles and C's % on integers (the dividend's sign).
-        if (isFloat(t)) return () => a() % b!();
-        const wrap = wrapper(t);
-        return () => {
-          const x = a(), y = b!();
-          if (y === 0) throw new EvalError(`${where}: integer division by zero (fmod)`);
-          return wrap(x % y);
-        };
-      }
-      case "shl": case "shr": case "bitand": case "bitor": case "bitxor": case "bitnot": {
-        const op = bitOp(fn, t);
-        return b ? () => op(a(), b()) : () => op(a(), 0);
-      }
     }
   }
 
@@ -597,7 +600,7 @@ const BITS: Partial<Record<DType, number>> = { i8: 8, u8: 8, i32: 32, i64: 64 };
  * int64_t (exact within the ±2^53 the evaluator holds i64 in). Shift counts: negative → 0;
  * ≥ bits → every bit shifted out (0, or −1 for a negative value shifted right).
  */
-export function bitOp(fn: "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot", t: DType): (x: number, y: number) => number {
+function bitOp(fn: "shl" | "shr" | "bitand" | "bitor" | "bitxor" | "bitnot", t: DType): (x: number, y: number) => number {
   const bits = BITS[t];
   if (bits === undefined) throw new EvalError(`${fn} needs an integer dtype, got ${t}`);
   const fit = t === "u8" ? (v: bigint) => Number(BigInt.asUintN(bits, v)) : (v: bigint) => Number(BigInt.asIntN(bits, v));

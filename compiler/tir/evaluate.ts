@@ -36,8 +36,8 @@
  */
 import type { DType } from "../../core/dtype.ts";
 import { isFloat, wrapTo } from "../../core/dtype.ts";
-import { EvalError, bitOp, erf, roundHalfEven } from "../te/evaluate.ts";
-import type { BinOp, Expr, Intrinsic, Var } from "../te/expr.ts";
+import { EvalError, binaryFn, intrinsicFn, wrapper, type Fn } from "../te/evaluate.ts";
+import type { Expr, Var } from "../te/expr.ts";
 import { INTRINSIC_ARITY, constInt, lanesOf, visitExpr } from "../te/expr.ts";
 import type { Buffer } from "../te/buffer.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -296,7 +296,6 @@ function resolveSizes(f: PrimFunc, arrays: readonly (TirArray | null)[], given: 
 
 // ---- the closure compiler ------------------------------------------------------------------
 
-type Fn = () => number;
 type Run = () => void;
 type GRun = () => Generator<void, void, undefined>;
 
@@ -307,16 +306,6 @@ interface Cell { readonly buffer: Buffer; data: Float64Array; shape: number[]; w
 const THREAD_TAGS = ["blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y", "threadIdx.z"] as const;
 type ThreadTag = typeof THREAD_TAGS[number];
 
-/** Fast rounding of a computed value to a dtype (equal to `wrapTo`). */
-function wrapper(t: DType): (v: number) => number {
-  switch (t) {
-    case "f64": return (v) => v;
-    case "i64": return (v) => (Number.isFinite(v) ? Math.trunc(v) + 0 : 0);
-    case "f32": return Math.fround;
-    case "i32": return (v) => v | 0;
-    default: return (v) => wrapTo(t, v);
-  }
-}
 
 class Compiler {
   /** env[1..6] hold the thread indices (THREAD_TAGS order) in lock-step mode. */
@@ -743,7 +732,7 @@ class Compiler {
         const s = this.slots.get(e)!;
         return () => env[s]!;
       }
-      case "bin": return binary(e.op, e.dtype, this.expr(e.a, where), this.expr(e.b, where), `${this.kernel}: ${where}`);
+      case "bin": return binaryFn(e.op, e.dtype, this.expr(e.a, where), this.expr(e.b, where), `${this.kernel}: ${where}`);
       case "cmp": {
         const a = this.expr(e.a, where), b = this.expr(e.b, where);
         switch (e.op) {
@@ -768,7 +757,7 @@ class Compiler {
         const a = this.expr(e.a, where);
         return () => (a() !== 0 ? 0 : 1);
       }
-      case "call": return intrinsic(e.fn, e.dtype, e.args.map((x) => this.expr(x, where)), `${this.kernel}: ${where}`);
+      case "call": return intrinsicFn(e.fn, e.dtype, e.args.map((x) => this.expr(x, where)), `${this.kernel}: ${where}`);
       case "select": {
         const c = this.expr(e.cond, where), t = this.expr(e.t, where), f = this.expr(e.f, where);
         if (lanesOf(e.cond) > 1) return () => { const x = t(), y = f(); return c() !== 0 ? x : y; };
@@ -859,91 +848,3 @@ function affineFn(env: number[], lin: Affine): Fn {
   }
 }
 
-function binary(op: BinOp, t: DType, a: Fn, b: Fn, where: string): Fn {
-  if (isFloat(t)) {
-    switch (op) {
-      case "add": return () => a() + b();
-      case "sub": return () => a() - b();
-      case "mul": return () => a() * b();
-      case "div": return () => a() / b();
-      case "floordiv": return () => Math.floor(a() / b());
-      case "floormod": return () => { const x = a(), y = b(); return x - y * Math.floor(x / y); };
-      case "truncdiv": return () => Math.trunc(a() / b());
-      case "truncmod": return () => a() % b();
-      case "min": return () => Math.min(a(), b());
-      case "max": return () => Math.max(a(), b());
-    }
-  }
-  const divisor = (): number => {
-    const y = b();
-    if (y === 0) throw new EvalError(`${where}: integer division by zero (${op})`);
-    return y;
-  };
-  if (t === "i32") {
-    switch (op) {
-      case "add": return () => (a() + b()) | 0;
-      case "sub": return () => (a() - b()) | 0;
-      case "mul": return () => Math.imul(a(), b());
-      default: break;
-    }
-  }
-  const wrap = wrapper(t);
-  switch (op) {
-    case "add": return () => wrap(a() + b());
-    case "sub": return () => wrap(a() - b());
-    case "mul": return () => wrap(a() * b());
-    case "div": case "floordiv": return () => { const x = a(); return wrap(Math.floor(x / divisor())); };
-    case "floormod": return () => { const x = a(), y = divisor(); return wrap(x - y * Math.floor(x / y)); };
-    case "truncdiv": return () => { const x = a(); return wrap(Math.trunc(x / divisor())); };
-    case "truncmod": return () => { const x = a(); return wrap(x % divisor()); };
-    case "min": return () => Math.min(a(), b());
-    case "max": return () => Math.max(a(), b());
-  }
-}
-
-function intrinsic(fn: Intrinsic, t: DType, args: Fn[], where: string): Fn {
-  const [a, b] = args;
-  if (!a || args.length !== INTRINSIC_ARITY[fn]) throw new EvalError(`${where}: ${fn} takes ${INTRINSIC_ARITY[fn]} argument(s), got ${args.length}`);
-  switch (fn) {
-    case "exp": return () => Math.exp(a());
-    case "log": return () => Math.log(a());
-    case "sqrt": return () => Math.sqrt(a());
-    case "rsqrt": return () => 1 / Math.sqrt(a());
-    case "tanh": return () => Math.tanh(a());
-    case "sigmoid": return () => 1 / (1 + Math.exp(-a()));
-    case "pow": return () => Math.pow(a(), b!());
-    case "abs": {
-      if (isFloat(t)) return () => Math.abs(a());
-      const wrap = wrapper(t);
-      return () => wrap(Math.abs(a()));
-    }
-    case "floor": return () => Math.floor(a());
-    case "ceil": return () => Math.ceil(a());
-    case "sin": return () => Math.sin(a());
-    case "cos": return () => Math.cos(a());
-    case "erf": return () => erf(a());
-    case "tan": return () => Math.tan(a());
-    case "asin": return () => Math.asin(a());
-    case "acos": return () => Math.acos(a());
-    case "atan": return () => Math.atan(a());
-    case "sinh": return () => Math.sinh(a());
-    case "cosh": return () => Math.cosh(a());
-    case "asinh": return () => Math.asinh(a());
-    case "acosh": return () => Math.acosh(a());
-    case "atanh": return () => Math.atanh(a());
-    case "round": return () => roundHalfEven(a());
-    case "fmod": {
-      if (isFloat(t)) return () => a() % b!();
-      const wrap = wrapper(t);
-      return () => {
-        const x = a(), y = b!();
-        if (y === 0) throw new EvalError(`${where}: integer division by zero (fmod)`);
-        return wrap(x % y);
-      };
-    }
-    case "shl": case "shr": case "bitand": case "bitor": case "bitxor": case "bitnot": {
-      const op = bitOp(fn, t);
-      return b ? () => op(a(), b()) : () => op(a(), 0);
-    }
-  }
-}
