@@ -22,18 +22,16 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { PARAMS_MAGIC, PARAMS_VERSION, decodeParamsWeb } from "./web/params.ts";
 import { LatheError } from "../core/errors.ts";
 import type { Dim } from "../core/tensor-type.ts";
 import type { DType, TypedArray } from "../core/dtype.ts";
-import { bytesOf, isDType, typedArrayFor } from "../core/dtype.ts";
-import { shapeSize } from "./shape.ts";
+import { isDType } from "../core/dtype.ts";
 
 export const ARTIFACT_FORMAT = "lathe-artifact";
 export const ARTIFACT_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
 export const PARAMS_FILE = "params.bin";
-const PARAMS_MAGIC = "LATHEPRM";
-const PARAMS_VERSION = 1;
 const ALIGN = 64;
 
 export const LATHE_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -114,30 +112,9 @@ export function encodeParams(params: readonly Param[]): Uint8Array {
   }
 }
 
+/** Reads params.bin; errors name `file`. One reader for Node and the browser (runtime/web/params.ts has no Node APIs). */
 export function decodeParams(bytes: Uint8Array, file: string): Param[] {
-  const fail = (why: string): never => { throw new LatheError(`${file}: ${why}`); };
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== PARAMS_MAGIC) fail("not a Lathe parameters file (no LATHEPRM magic)");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true), len = view.getUint32(12, true);
-  if (version !== PARAMS_VERSION) fail(`parameters format version ${version} is not supported (this Lathe reads ${PARAMS_VERSION})`);
-  if (16 + len > bytes.length) fail("truncated index");
-  let index: unknown;
-  try { index = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))); } catch (e) { fail(`malformed index: ${(e as Error).message}`); }
-  if (!Array.isArray(index)) return fail("malformed index: not an array");
-  return index.map((e: unknown, i) => {
-    const r = e as Record<string, unknown>;
-    const shape = r.shape as number[];
-    if (typeof r.name !== "string" || typeof r.dtype !== "string" || !isDType(r.dtype) || !Array.isArray(shape) ||
-        !shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.bytes)) {
-      return fail(`malformed index entry ${i}`);
-    }
-    const dtype = r.dtype, offset = r.offset as number, n = shapeSize(shape);
-    if (r.bytes !== n * bytesOf(dtype)) fail(`parameter ${r.name}: ${r.bytes as number} bytes for ${dtype}[${shape.join(", ")}]`);
-    if (offset < 16 + len || offset + n * bytesOf(dtype) > bytes.length) fail(`parameter ${r.name}: data lies outside the file (truncated?)`);
-    const data = typedArrayFor(dtype, n);
-    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(offset, offset + data.byteLength));
-    return { name: r.name, dtype, shape, data };
-  });
+  return decodeParamsWeb(bytes, file);
 }
 
 /** Canonical manifest text; the checksum covers everything but itself. */

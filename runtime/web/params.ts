@@ -6,17 +6,18 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import { bytesOf, isDType, typedArrayFor } from "../../core/dtype.ts";
 import { LatheError } from "../../core/errors.ts";
 
-const MAGIC = "LATHEPRM";
-const VERSION = 1;
+/** params.bin: magic, format version (u32), index length (u32), the JSON index, then the data (runtime/artifact.ts encodeParams). */
+export const PARAMS_MAGIC = "LATHEPRM";
+export const PARAMS_VERSION = 1;
 
 export interface WebParam { readonly name: string; readonly dtype: DType; readonly shape: readonly number[]; readonly data: TypedArray }
 
 export function decodeParamsWeb(bytes: Uint8Array, where: string): WebParam[] {
   const fail = (why: string): never => { throw new LatheError(`${where}: ${why}`); };
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail("not a Lathe parameters file (no LATHEPRM magic)");
+  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== PARAMS_MAGIC) fail("not a Lathe parameters file (no LATHEPRM magic)");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true), len = view.getUint32(12, true);
-  if (version !== VERSION) fail(`parameters format version ${version} is not supported (this runtime reads ${VERSION})`);
+  if (version !== PARAMS_VERSION) fail(`parameters format version ${version} is not supported (this runtime reads ${PARAMS_VERSION})`);
   if (16 + len > bytes.length) fail("truncated index");
   let index: unknown;
   try { index = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))); } catch (e) { fail(`malformed index: ${(e as Error).message}`); }
