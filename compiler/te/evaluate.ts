@@ -301,6 +301,24 @@ export function intrinsicFn(fn: Intrinsic, t: DType, args: Fn[], where: string):
   }
 }
 
+/** A comparison's closure: 1 or 0 (shared with tir/evaluate.ts). */
+export function compareFn(op: Extract<Expr, { kind: "cmp" }>["op"], a: Fn, b: Fn): Fn {
+  switch (op) {
+    case "eq": return () => (a() === b() ? 1 : 0);
+    case "ne": return () => (a() !== b() ? 1 : 0);
+    case "lt": return () => (a() < b() ? 1 : 0);
+    case "le": return () => (a() <= b() ? 1 : 0);
+    case "gt": return () => (a() > b() ? 1 : 0);
+    case "ge": return () => (a() >= b() ? 1 : 0);
+  }
+}
+
+/** `and` / `or` on truth values (non-zero is true): 1 or 0. */
+export const logicalFn = (kind: "and" | "or", a: Fn, b: Fn): Fn =>
+  kind === "and" ? () => (a() !== 0 && b() !== 0 ? 1 : 0) : () => (a() !== 0 || b() !== 0 ? 1 : 0);
+
+export const notFn = (a: Fn): Fn => () => (a() !== 0 ? 0 : 1);
+
 class Compiler {
   /** Variable values, indexed by slot. A plain array of doubles is fast in V8. */
   readonly env: number[] = [];
@@ -371,30 +389,9 @@ class Compiler {
         return () => env[s]!;
       }
       case "bin": return binaryFn(e.op, e.dtype, this.compile(e.a, where), this.compile(e.b, where), where);
-      case "cmp": {
-        const a = this.compile(e.a, where), b = this.compile(e.b, where);
-        switch (e.op) {
-          case "eq": return () => (a() === b() ? 1 : 0);
-          case "ne": return () => (a() !== b() ? 1 : 0);
-          case "lt": return () => (a() < b() ? 1 : 0);
-          case "le": return () => (a() <= b() ? 1 : 0);
-          case "gt": return () => (a() > b() ? 1 : 0);
-          case "ge": return () => (a() >= b() ? 1 : 0);
-        }
-        break;
-      }
-      case "and": {
-        const a = this.compile(e.a, where), b = this.compile(e.b, where);
-        return () => (a() !== 0 && b() !== 0 ? 1 : 0);
-      }
-      case "or": {
-        const a = this.compile(e.a, where), b = this.compile(e.b, where);
-        return () => (a() !== 0 || b() !== 0 ? 1 : 0);
-      }
-      case "not": {
-        const a = this.compile(e.a, where);
-        return () => (a() !== 0 ? 0 : 1);
-      }
+      case "cmp": return compareFn(e.op, this.compile(e.a, where), this.compile(e.b, where));
+      case "and": case "or": return logicalFn(e.kind, this.compile(e.a, where), this.compile(e.b, where));
+      case "not": return notFn(this.compile(e.a, where));
       case "call": return intrinsicFn(e.fn, e.dtype, e.args.map((x) => this.compile(x, where)), where);
       case "select": {
         const c = this.compile(e.cond, where), t = this.compile(e.t, where), f = this.compile(e.f, where);

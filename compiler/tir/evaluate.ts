@@ -36,7 +36,7 @@
  */
 import type { DType } from "../../core/dtype.ts";
 import { isFloat, wrapTo } from "../../core/dtype.ts";
-import { EvalError, binaryFn, intrinsicFn, wrapper, type Fn } from "../te/evaluate.ts";
+import { EvalError, binaryFn, compareFn, intrinsicFn, logicalFn, notFn, wrapper, type Fn } from "../te/evaluate.ts";
 import type { Expr, Var } from "../te/expr.ts";
 import { INTRINSIC_ARITY, constInt, lanesOf, visitExpr } from "../te/expr.ts";
 import type { Buffer } from "../te/buffer.ts";
@@ -733,30 +733,9 @@ class Compiler {
         return () => env[s]!;
       }
       case "bin": return binaryFn(e.op, e.dtype, this.expr(e.a, where), this.expr(e.b, where), `${this.kernel}: ${where}`);
-      case "cmp": {
-        const a = this.expr(e.a, where), b = this.expr(e.b, where);
-        switch (e.op) {
-          case "eq": return () => (a() === b() ? 1 : 0);
-          case "ne": return () => (a() !== b() ? 1 : 0);
-          case "lt": return () => (a() < b() ? 1 : 0);
-          case "le": return () => (a() <= b() ? 1 : 0);
-          case "gt": return () => (a() > b() ? 1 : 0);
-          case "ge": return () => (a() >= b() ? 1 : 0);
-        }
-        break;
-      }
-      case "and": {
-        const a = this.expr(e.a, where), b = this.expr(e.b, where);
-        return () => (a() !== 0 && b() !== 0 ? 1 : 0);
-      }
-      case "or": {
-        const a = this.expr(e.a, where), b = this.expr(e.b, where);
-        return () => (a() !== 0 || b() !== 0 ? 1 : 0);
-      }
-      case "not": {
-        const a = this.expr(e.a, where);
-        return () => (a() !== 0 ? 0 : 1);
-      }
+      case "cmp": return compareFn(e.op, this.expr(e.a, where), this.expr(e.b, where));
+      case "and": case "or": return logicalFn(e.kind, this.expr(e.a, where), this.expr(e.b, where));
+      case "not": return notFn(this.expr(e.a, where));
       case "call": return intrinsicFn(e.fn, e.dtype, e.args.map((x) => this.expr(x, where)), `${this.kernel}: ${where}`);
       case "select": {
         const c = this.expr(e.cond, where), t = this.expr(e.t, where), f = this.expr(e.f, where);
