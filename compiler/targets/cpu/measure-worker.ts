@@ -13,6 +13,7 @@ import { typedArrayFor, type DType, type TypedArray } from "../../../core/dtype.
 import { lowerTask } from "./task-template.ts";
 import type { TaskSpec } from "../../autotune/task.ts";
 import type { MeasureRequest, WorkerMessage } from "../../autotune/measure-protocol.ts";
+import { timeSamples } from "../../autotune/repeat-timing.ts";
 
 interface TaskData {
   readonly inputs: KernelArg[];
@@ -91,16 +92,6 @@ function mismatch(got: TypedArray, want: TypedArray): string | null {
 /** The most calls in one timed sample (MeasureOptions.minRepeatMs). */
 const MAX_CALLS = 1_000_000;
 
-/**
- * Calls for the next try of a sample that lasted `seconds` over `calls` calls, short of its
- * `share`: at least 1.618 × as many (TVM's geometric growth), or straight to the estimate
- * for the share with a 10% margin, so that the next try usually suffices.
- */
-function moreCalls(calls: number, seconds: number, share: number): number {
-  const estimate = seconds > 0 ? Math.ceil((1.1 * calls * share) / seconds) : MAX_CALLS;
-  return Math.min(MAX_CALLS, Math.max(Math.ceil(1.618 * calls), estimate));
-}
-
 async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; calls: number[] | null; error: string | null }> {
   let mod: BuiltModule;
   let name: string;
@@ -129,33 +120,18 @@ async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; c
   }
   for (let i = 1; i < req.warmup; i++) mod.run(name, args);
   send({ type: "timing", id: req.id });
-  // Each sample runs `number` calls back to back and records the mean; a sample shorter than
-  // its share of minRepeatMs is discarded and run again with more calls (TVM's min_repeat_ms).
-  // `number` carries over to the next sample, so it is calibrated once in the usual case.
-  // With flushing, the caches are evicted once per try, before its first call: with
-  // number > 1 only that first call is cold and the rest find the caches it warmed. That is
+  // Samples as autotune/repeat-timing.ts runs them. With flushing, the caches are evicted
+  // once per try, before its first call: with number > 1 only that first call is cold and the rest find the caches it warmed. That is
   // the trade-off for timing a microsecond kernel over many calls (flushing before each call
   // would mean timing each call alone, with the timer's overhead and noise this avoids);
   // kernels that take longer than the share still run one cold call per sample.
-  const share = req.minRepeatMs / req.repeats / 1000;
-  const costs: number[] = [];
-  const calls: number[] = [];
-  let number = 1;
   let round = 0;
-  for (let i = 0; i < req.repeats; i++) {
-    for (;;) {
-      if (req.flush) flushCaches(round++);
-      const t0 = process.hrtime.bigint();
-      for (let k = 0; k < number; k++) mod.run(name, args);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (seconds >= share || number >= MAX_CALLS) {
-        costs.push(seconds / number);
-        calls.push(number);
-        break;
-      }
-      number = moreCalls(number, seconds, share);
-    }
-  }
+  const { costs, calls } = await timeSamples({ repeats: req.repeats, minRepeatMs: req.minRepeatMs, maxCalls: MAX_CALLS }, (number) => {
+    if (req.flush) flushCaches(round++);
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < number; k++) mod.run(name, args);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  });
   return { costs, calls, error: null };
 }
 

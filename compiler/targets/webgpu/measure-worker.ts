@@ -13,6 +13,7 @@ import { interpret } from "../../graph/interpret.ts";
 import { printWgsl } from "../../codegen/wgsl/print.ts";
 import { gpuDevice, type GpuBuffer, type GpuDevice, type Pipeline } from "./device.ts";
 import { lowerWebGpuTask, webgpuTaskGraph } from "./tuning-target.ts";
+import { timeSamples } from "../../autotune/repeat-timing.ts";
 
 interface TaskData {
   readonly inputs: readonly GpuBuffer[];
@@ -68,12 +69,6 @@ function mismatch(got: TypedArray, want: Float64Array, f16: boolean): string | n
 /** The most dispatches in one timed sample (MeasureOptions.minRepeatMs). */
 const MAX_CALLS = 100_000;
 
-/** Calls for the next try of a sample shorter than its share (as the cpu worker: TVM's geometric growth, or the estimate + 10%). */
-function moreCalls(calls: number, seconds: number, share: number): number {
-  const estimate = seconds > 0 ? Math.ceil((1.1 * calls * share) / seconds) : MAX_CALLS;
-  return Math.min(MAX_CALLS, Math.max(Math.ceil(1.618 * calls), estimate));
-}
-
 async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; calls: number[] | null; error: string | null }> {
   const device = await gpuDevice();
   let p: Pipeline;
@@ -103,27 +98,15 @@ async function measure(req: MeasureRequest): Promise<{ costs: number[] | null; c
   for (let i = 1; i < req.warmup; i++) device.submit([dispatch]);
   await device.sync();
   send({ type: "timing", id: req.id });
-  // Each sample submits `number` dispatches in one command buffer and waits for them; a sample
-  // shorter than its share of minRepeatMs is discarded and run again with more (as on cpu).
-  const share = req.minRepeatMs / req.repeats / 1000;
-  const costs: number[] = [];
-  const calls: number[] = [];
-  let number = 1;
-  for (let i = 0; i < req.repeats; i++) {
-    for (;;) {
-      const batch = Array.from({ length: number }, () => dispatch);
-      const t0 = process.hrtime.bigint();
-      device.submit(batch);
-      await device.sync();
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (seconds >= share || number >= MAX_CALLS) {
-        costs.push(seconds / number);
-        calls.push(number);
-        break;
-      }
-      number = moreCalls(number, seconds, share);
-    }
-  }
+  // Each try submits `number` dispatches in one command buffer and waits for them
+  // (autotune/repeat-timing.ts decides how many).
+  const { costs, calls } = await timeSamples({ repeats: req.repeats, minRepeatMs: req.minRepeatMs, maxCalls: MAX_CALLS }, async (number) => {
+    const batch = Array.from({ length: number }, () => dispatch);
+    const t0 = process.hrtime.bigint();
+    device.submit(batch);
+    await device.sync();
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  });
   return { costs, calls, error: null };
 }
 
