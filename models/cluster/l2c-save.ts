@@ -7,13 +7,13 @@
  * model.json is checked here; the arrays are read with its readModelArray (dtype, shape,
  * finite values). Every problem is a LatheError naming the file and the field.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LatheError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 import { writeNpy } from "../../runtime/npy.ts";
 import type { ExecOptions } from "../../train/executable.ts";
-import { MODEL_FORMAT, MODEL_MANIFEST, MODEL_VERSION, readModelArray } from "./model-dir.ts";
+import { MODEL_FORMAT, MODEL_MANIFEST, MODEL_VERSION, readModelArray, readModelJson } from "./model-dir.ts";
 import type { L2cArch } from "./l2c-network.ts";
 import { L2cNetwork } from "./l2c-network.ts";
 import { L2cModel } from "./l2c.ts";
@@ -36,19 +36,7 @@ export function saveL2c(model: L2cModel, dir: string, extra: Readonly<Record<str
 
 /** Reads a model written by saveL2c. */
 export function loadL2c(dir: string, exec: ExecOptions = {}): L2cModel {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LatheError(`${dir}: no such model directory`);
-  const file = join(dir, MODEL_MANIFEST);
-  if (!existsSync(file)) throw new LatheError(`${file}: missing (not a saved lathe cluster model)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new LatheError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new LatheError(`${file}: expected a JSON object`);
-  const m = raw as Record<string, unknown>;
-  if (m["format"] !== MODEL_FORMAT) throw new LatheError(`${file}: field "format" is ${JSON.stringify(m["format"])}, expected "${MODEL_FORMAT}"`);
-  if (m["version"] !== MODEL_VERSION) throw new LatheError(`${file}: field "version" is ${JSON.stringify(m["version"])}; this Lathe reads version ${MODEL_VERSION}`);
+  const { file, m } = readModelJson(dir);
   if (m["method"] !== "l2c") throw new LatheError(`${file}: holds a ${JSON.stringify(m["method"])} model, not l2c`);
   const a = m["arch"];
   if (typeof a !== "object" || a === null || Array.isArray(a)) throw new LatheError(`${file}: field "arch" must be an object`);

@@ -44,8 +44,8 @@ export function writeModelDir(dir: string, manifest: { readonly method: ClusterM
 
 const positiveInt = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x > 0;
 
-/** Reads and checks `dir/model.json`; with `method`, it must hold a model of that method. */
-export function readModelManifest(dir: string, method?: ClusterMethod): ModelManifest {
+/** `dir/model.json` as an object of this format and version (the fields' own checks are the caller's); errors name the file. */
+export function readModelJson(dir: string): { readonly file: string; readonly m: Record<string, unknown> } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LatheError(`${dir}: no such model directory`);
   const file = join(dir, MODEL_MANIFEST);
   if (!existsSync(file)) throw new LatheError(`${file}: missing (not a saved lathe cluster model; write one with --save)`);
@@ -59,6 +59,12 @@ export function readModelManifest(dir: string, method?: ClusterMethod): ModelMan
   const m = raw as Record<string, unknown>;
   if (m["format"] !== MODEL_FORMAT) throw new LatheError(`${file}: field "format" is ${JSON.stringify(m["format"])}, expected "${MODEL_FORMAT}"`);
   if (m["version"] !== MODEL_VERSION) throw new LatheError(`${file}: field "version" is ${JSON.stringify(m["version"])}; this Lathe reads version ${MODEL_VERSION}`);
+  return { file, m };
+}
+
+/** Reads and checks `dir/model.json`; with `method`, it must hold a model of that method. */
+export function readModelManifest(dir: string, method?: ClusterMethod): ModelManifest {
+  const { file, m } = readModelJson(dir);
   if (!CLUSTER_METHODS.includes(m["method"] as ClusterMethod)) throw new LatheError(`${file}: field "method" is ${JSON.stringify(m["method"])}, expected one of ${CLUSTER_METHODS.join(", ")}`);
   for (const f of ["k", "d"]) if (!positiveInt(m[f])) throw new LatheError(`${file}: field "${f}" must be a positive integer, got ${JSON.stringify(m[f])}`);
   if (method !== undefined && m["method"] !== method) throw new LatheError(`${file}: holds a ${String(m["method"])} model, not ${method}`);
