@@ -1,7 +1,7 @@
 /**
  * Host typed arrays ↔ device storage bytes (no Node APIs). WGSL has no 8- or 64-bit types:
- * bool and u8 travel as u32, i8 and i64 as i32; f16 keeps its IEEE half bits. The same
- * conversions as compiler/targets/webgpu/device.ts, with the storage type given.
+ * bool and u8 travel as u32, i8 and i64 as i32; f16 keeps its IEEE half bits. Also the
+ * conversions compiler/targets/webgpu/device.ts uses, with the storage type given.
  */
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { typedArrayFor } from "../../core/dtype.ts";
@@ -33,8 +33,8 @@ export function toStorageBytes(dtype: DType, st: WebGpuStorage, data: TypedArray
 }
 
 /** Device bytes → a host array of Lathe's layout for `dtype`. */
-export function fromStorageBytes(dtype: DType, st: WebGpuStorage, raw: ArrayBuffer, length: number): TypedArray {
-  const out = typedArrayFor(dtype, length);
+export function fromStorageBytes(dtype: DType, st: WebGpuStorage, raw: ArrayBuffer, length: number, into?: TypedArray): TypedArray {
+  const out = into ?? typedArrayFor(dtype, length);
   if (dtype === "i64") {
     const src = new Int32Array(raw, 0, length), dst = out as BigInt64Array;
     for (let i = 0; i < length; i++) dst[i] = BigInt(src[i]!);

@@ -15,6 +15,7 @@ import type { Expr, Var } from "../../te/expr.ts";
 import type { WgslKernel } from "../../codegen/wgsl/print.ts";
 import type { WgslStorage } from "../../codegen/wgsl/types.ts";
 import { storageType } from "../../codegen/wgsl/types.ts";
+import { fromStorageBytes, toStorageBytes } from "../../../runtime/web/storage.ts";
 
 export const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 const SYSTEM_ICD_DIRS = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
@@ -158,12 +159,8 @@ export class GpuDevice {
   write(dst: GpuBuffer, data: TypedArray): void {
     this.check("writing a buffer");
     if (data.length !== dst.length) throw new RuntimeError(`webgpu: writing ${data.length} elements into a buffer of ${dst.length}`);
-    let bytes = toStorage(dst.dtype, data);
-    if (bytes.byteLength % 4 !== 0) {
-      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
-      padded.set(bytes);
-      bytes = padded;
-    }
+    // Padded to a multiple of 4 (at least 4 bytes, as every buffer is: alloc).
+    const bytes = toStorageBytes(dst.dtype, storageType(dst.dtype, "upload"), data);
     this.device.queue.writeBuffer(dst.buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -190,7 +187,7 @@ export class GpuDevice {
     const raw = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    return fromStorage(src.dtype, raw, src.length, into);
+    return fromStorageBytes(src.dtype, storageType(src.dtype, "readback"), raw, src.length, into);
   }
 
   /** The compute pipeline for a printed kernel, compiled once per distinct WGSL source. */
@@ -326,36 +323,3 @@ function evalSize(e: Expr, k: WgslKernel, sizes: readonly number[]): number {
 
 export const storageBytes = (s: WgslStorage): number => (s === "f16" ? 2 : 4);
 
-/** Host layout → device layout (bool/u8 widened to u32, i8 and i64 to i32). */
-function toStorage(dtype: DType, data: TypedArray): Uint8Array {
-  const st = storageType(dtype, "upload");
-  if (dtype === "i64") {
-    const src = data as BigInt64Array, out = new Int32Array(src.length);
-    for (let i = 0; i < src.length; i++) {
-      const v = src[i]!;
-      if (v > 2147483647n || v < -2147483648n) throw new RuntimeError(`webgpu: i64 value ${v} does not fit in the device's i32 storage`);
-      out[i] = Number(v);
-    }
-    return new Uint8Array(out.buffer);
-  }
-  if (st === "u32" || (st === "i32" && dtype !== "i32")) {
-    const out = st === "u32" ? new Uint32Array(data.length) : new Int32Array(data.length);
-    out.set(data as ArrayLike<number>);
-    return new Uint8Array(out.buffer);
-  }
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** Device layout → host layout. */
-function fromStorage(dtype: DType, raw: ArrayBuffer, length: number, into?: TypedArray): TypedArray {
-  const st = storageType(dtype, "readback");
-  const out = into ?? typedArrayFor(dtype, length);
-  if (dtype === "i64") {
-    const src = new Int32Array(raw, 0, length), dst = out as BigInt64Array;
-    for (let i = 0; i < length; i++) dst[i] = BigInt(src[i]!);
-    return out;
-  }
-  const src = st === "f32" ? new Float32Array(raw, 0, length) : st === "f16" ? new Uint16Array(raw, 0, length) : st === "u32" ? new Uint32Array(raw, 0, length) : new Int32Array(raw, 0, length);
-  (out as Float32Array).set(src as ArrayLike<number> as Float32Array);
-  return out;
-}
