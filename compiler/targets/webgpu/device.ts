@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { BuildError, LatheError, RuntimeError } from "../../../core/errors.ts";
 import type { DType, TypedArray } from "../../../core/dtype.ts";
-import { typedArrayFor } from "../../../core/dtype.ts";
 import type { Expr, Var } from "../../te/expr.ts";
 import type { WgslKernel } from "../../codegen/wgsl/print.ts";
 import type { WgslStorage } from "../../codegen/wgsl/types.ts";
