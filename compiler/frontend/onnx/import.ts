@@ -115,7 +115,10 @@ function decodeAttr(a: AttributeProto, where: string): OnnxAttr {
     case 1: return { kind: "float", value: a.f ?? 0 };
     case 2: return { kind: "int", value: a.i ?? 0 };
     case 3: return { kind: "string", value: utf8.decode(a.s ?? new Uint8Array()) };
-    case 4: return { kind: "tensor", value: tensorFromProto(a.t!, `${where}: attribute ${a.name}`) };
+    case 4:
+      // A TENSOR attribute whose tensor field is absent (a damaged or hand-edited file).
+      if (!a.t) throw new OnnxError(`${where}: attribute ${a.name ?? "(unnamed)"} is of type TENSOR but holds no tensor`);
+      return { kind: "tensor", value: tensorFromProto(a.t, `${where}: attribute ${a.name}`) };
     case 5: return { kind: "graph" };
     case 6: return { kind: "floats", value: a.floats ?? [] };
     case 7: return { kind: "ints", value: a.ints ?? [] };
