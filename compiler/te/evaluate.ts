@@ -533,9 +533,11 @@ class Compiler {
   }
 }
 
-interface Affine { readonly terms: Map<number, number>; readonly c: number }
+/** An affine integer index: Σ coefficient · env[slot] + c. */
+export interface Affine { readonly terms: Map<number, number>; readonly c: number }
 
-function affineFn(env: number[], lin: Affine): Fn {
+/** An affine index as a closure (shared with tir/evaluate.ts); terms stay far below 2^53, so wrapping the sum once with |0 equals wrapping every step. */
+export function affineFn(env: number[], lin: Affine): Fn {
   const ts = [...lin.terms].filter(([, m]) => m !== 0);
   const c = lin.c;
   switch (ts.length) {

@@ -36,7 +36,7 @@
  */
 import type { DType } from "../../core/dtype.ts";
 import { isFloat, wrapTo } from "../../core/dtype.ts";
-import { EvalError, binaryFn, compareFn, intrinsicFn, logicalFn, notFn, wrapper, type Fn } from "../te/evaluate.ts";
+import { EvalError, affineFn, binaryFn, compareFn, intrinsicFn, logicalFn, notFn, wrapper, type Affine, type Fn } from "../te/evaluate.ts";
 import type { Expr, Var } from "../te/expr.ts";
 import { INTRINSIC_ARITY, constInt, lanesOf, visitExpr } from "../te/expr.ts";
 import type { Buffer } from "../te/buffer.ts";
@@ -799,31 +799,4 @@ class Compiler {
   }
 }
 
-interface Affine { readonly terms: Map<number, number>; readonly c: number }
-
-/** Terms stay far below 2^53, so wrapping the sum once with |0 equals wrapping every step. */
-function affineFn(env: number[], lin: Affine): Fn {
-  const ts = [...lin.terms].filter(([, m]) => m !== 0);
-  const c = lin.c;
-  switch (ts.length) {
-    case 0: { const v = c | 0; return () => v; }
-    case 1: {
-      const [[s0, m0]] = ts as [[number, number]];
-      if (m0 === 1 && c === 0) return () => env[s0]!;
-      return () => (env[s0]! * m0 + c) | 0;
-    }
-    case 2: {
-      const [[s0, m0], [s1, m1]] = ts as [[number, number], [number, number]];
-      return () => (env[s0]! * m0 + env[s1]! * m1 + c) | 0;
-    }
-    default: {
-      const slots = ts.map(([s]) => s), coefs = ts.map(([, m]) => m), n = ts.length;
-      return () => {
-        let v = c;
-        for (let k = 0; k < n; k++) v += env[slots[k]!]! * coefs[k]!;
-        return v | 0;
-      };
-    }
-  }
-}
 
