@@ -15,6 +15,7 @@ import { BuildError } from "../../../core/errors.ts";
 import { hostCpu } from "../../../runtime/host.ts";
 import { cacheDir } from "../cache.ts";
 import { hostCpuDesc } from "./host.ts";
+import { discardPrecompiledHeader, precompiledHeader } from "./pch.ts";
 
 const run = promisify(execFile);
 
@@ -47,10 +48,9 @@ export interface CompileResult { readonly path: string; readonly cached: boolean
 export async function compileShared(source: string, extraFlags: readonly string[] = []): Promise<CompileResult> {
   const base = targetFlags();
   const flags = [...base, ...extraFlags, `-I${RUNTIME_INCLUDE}`];
-  const key = createHash("sha256")
-    .update(source).update("\0").update(flags.join(" ")).update("\0").update(await toolchainIdentity())
-    .update("\0").update(readFileSync(path.join(RUNTIME_INCLUDE, "lathe_rt.h")))
-    .digest("hex").slice(0, 32);
+  // The compiler and the runtime header: what a kernel's meaning depends on beyond its source and flags.
+  const salt = `${await toolchainIdentity()}\0${readFileSync(path.join(RUNTIME_INCLUDE, "lathe_rt.h"), "utf8")}`;
+  const key = createHash("sha256").update(source).update("\0").update(flags.join(" ")).update("\0").update(salt).digest("hex").slice(0, 32);
   const dir = cacheDir();
   const lib = path.join(dir, `${key}.so`);
   if (existsSync(lib)) return { path: lib, cached: true, key };
@@ -59,7 +59,18 @@ export async function compileShared(source: string, extraFlags: readonly string[
   writeFileSync(src, source);
   try {
     // Extra flags go after the source so that libraries (-l…) link.
-    await run(CXX, [...base, `-I${RUNTIME_INCLUDE}`, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
+    const gxx = (pch: readonly string[]) => run(CXX, [...base, `-I${RUNTIME_INCLUDE}`, ...pch, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
+    const header = await precompiledHeader(source, [...base, `-I${RUNTIME_INCLUDE}`], CXX, salt, dir);
+    if (header === null) await gxx([]);
+    else {
+      try {
+        await gxx(["-include", header]);
+      } catch {
+        // A damaged .gch makes g++ fail rather than fall back: compile without it, and drop it if that works.
+        await gxx([]);
+        discardPrecompiledHeader(header);
+      }
+    }
     renameSync(out, lib);
     writeFileSync(path.join(dir, `${key}.cc`), source);
   } catch (err) {
