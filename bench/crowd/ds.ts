@@ -48,7 +48,7 @@ export async function latheIteration(t: LabelTensors, model: DsModel): Promise<I
 /** Lathe's inputs for a label set, built once (the segment plans included), as an EM loop reuses them. */
 export function prepared(ls: LabelSet): LabelTensors {
   const t = tensorsOf(ls);
-  t.seg("item"); t.seg("worker");
+  t.seg("item"); t.seg("worker"); t.seg("wl");
   return t;
 }
 

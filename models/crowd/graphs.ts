@@ -3,8 +3,9 @@
  * M-step (shared by batch and online DS), the one-coin M-step and Wawa's worker skills.
  *
  * Each works on the label triples (item i32[n], worker i32[n], label i32[n]) with gathers
- * and segment sums — of label rows by item (votes, E-step) or by worker (M-steps) — so
- * its tensors are O(labels × classes²) at most, never items × workers. Every size is
+ * and segment sums — of label rows by item (votes, E-step), by (worker, label) (the DS
+ * M-step) or by worker (the other M-steps) — so its tensors are O(labels × classes) plus
+ * O(workers × classes²), never items × workers. Every size is
  * symbolic, so each graph is traced and compiled once per process (per segment strategy)
  * and serves every crowd. All floats are f64.
  *
@@ -35,8 +36,11 @@ import type { LabelSet } from "./labels.ts";
 export type SegmentStrategy = "padded" | "masked";
 export const SEGMENT_STRATEGIES: readonly SegmentStrategy[] = ["padded", "masked"];
 
-/** The two segmentations of the labels: by item (size i) and by worker (size w). */
-export type Seg = "item" | "worker";
+/**
+ * The segmentations of the labels: by item (size i), by worker (size w), and by the
+ * (worker, label) pair (ids worker·k + label, size w·k: the DS M-step's counts).
+ */
+export type Seg = "item" | "worker" | "wl";
 
 export const i32 = (shape: (string | number)[]) => ({ shape, dtype: "i32" as const });
 export const f64 = (shape: (string | number)[]) => ({ shape, dtype: "f64" as const });
@@ -46,7 +50,7 @@ type Outs = Tracer | { readonly [name: string]: Tracer };
 
 /** The inputs a graph needs to sum label rows by `s`. */
 function segSpecs(s: Seg, strategy: SegmentStrategy): InputSpecs {
-  const dim = s === "item" ? "i" : "w";
+  const dim = s === "item" ? "i" : s === "worker" ? "w" : "wl";
   if (strategy === "masked") return { [`${s}s`]: f64([dim]) };
   return {
     [`${s}Idx1`]: i32([`${dim}m`, `${dim}c`]), [`${s}Mask1`]: f64([`${dim}m`, `${dim}c`]),
@@ -132,7 +136,7 @@ const eStepGraph = defineGraph(
 
 /**
  * Dawid–Skene M-step, in the streaming-EM form that batch DS is a case of:
- *   s[w, c, l] = Σ over labels (i, w, l) of post[i, c]        (a segment sum by worker)
+ *   s[w, c, l] = Σ over labels (i, w, l) of post[i, c]        (a segment sum by (worker, label))
  *   stats = (1 − ρ)·prevStats + ρ·labelScale·s,  mass = (1 − ρ)·prevMass + ρ·itemScale·Σ_i post[i]
  *   e_w[c, ·] = normalise(countScale·stats[w, c, ·] + smoothing),  p = normalise(mass)
  * Batch DS: prevStats = prevMass = 0, ρ = labelScale = itemScale = countScale = 1 (raw
@@ -141,14 +145,16 @@ const eStepGraph = defineGraph(
  */
 const mStepGraph = defineGraph(
   {
-    post: f64(["i", "k"]), item: i32(["n"]), worker: i32(["n"]), label: i32(["n"]), classes: i32(["k"]),
+    post: f64(["i", "k"]), item: i32(["n"]), wl: i32(["n"]), wlIndex: i32(["w", "k", "k", 2]),
     prevStats: f64(["w", "k", "k"]), prevMass: f64(["k"]), rho: f64([]), labelScale: f64([]), itemScale: f64([]), countScale: f64([]),
     smoothing: f64([]),
-  }, ["worker"],
-  ({ post, item, label, classes, prevStats, prevMass, rho, labelScale, itemScale, countScale, smoothing }, seg) => {
-    const outer = post!.gather(item!).unsqueeze([2]).mul(oneHot(label!, classes!).unsqueeze([1])); // [n, c, l]
+  }, ["wl"],
+  ({ post, item, wlIndex, prevStats, prevMass, rho, labelScale, itemScale, countScale, smoothing }, seg) => {
+    // Posterior rows summed by (worker, label) — n × k work, where an outer product with the
+    // one-hot label before a sum by worker was n × k × k — then read into [w, c, l].
+    const s = lt.op("gather_nd", [seg(post!.gather(item!), "wl"), wlIndex!])[0]!; // [w, c, l]
     const keep = rho!.rsub(1);
-    const stats = prevStats!.mul(keep).add(seg(outer, "worker").mul(rho!.mul(labelScale!)));
+    const stats = prevStats!.mul(keep).add(s.mul(rho!.mul(labelScale!)));
     const mass = prevMass!.mul(keep).add(post!.sum([0]).mul(rho!.mul(itemScale!)));
     const logConf = normalizeRows(stats.mul(countScale!).add(smoothing!)).log();
     return { stats, mass, logConf, logPrior: mass.div(mass.sum()).log() };
@@ -249,8 +255,13 @@ export class LabelTensors {
   readonly worker: Tensor;
   readonly label: Tensor;
   readonly workerLabel: Tensor;
+  /** Each label's (worker, label) segment, worker·k + label. */
+  readonly wl: Tensor;
+  /** [w, k, k, 2]: at (w, c, l) the row w·k + l and column c of the (worker, label) sums. */
+  readonly wlIndex: Tensor;
   readonly classes: Tensor;
   private readonly segs = new Map<Seg, Record<string, Tensor>>();
+  private readonly wlKeys: Int32Array;
 
   constructor(
     private readonly raw: { readonly item: Int32Array; readonly worker: Int32Array; readonly label: Int32Array },
@@ -260,8 +271,15 @@ export class LabelTensors {
     const n = raw.item.length;
     if (n === 0) throw new LatheError("crowd: the label set has no labels");
     if (!SEGMENT_STRATEGIES.includes(strategy)) throw new LatheError(`crowd: segments must be one of ${SEGMENT_STRATEGIES.join(", ")}, got "${strategy}"`);
-    const wl = new Int32Array(2 * n);
-    for (let k = 0; k < n; k++) { wl[2 * k] = raw.worker[k]!; wl[2 * k + 1] = raw.label[k]!; }
+    const wl = new Int32Array(2 * n), key = new Int32Array(n);
+    for (let k = 0; k < n; k++) { wl[2 * k] = raw.worker[k]!; wl[2 * k + 1] = raw.label[k]!; key[k] = raw.worker[k]! * numClasses + raw.label[k]!; }
+    const index = new Int32Array(numWorkers * numClasses * numClasses * 2);
+    for (let w = 0, at = 0; w < numWorkers; w++) {
+      for (let c = 0; c < numClasses; c++) for (let l = 0; l < numClasses; l++, at += 2) { index[at] = w * numClasses + l; index[at + 1] = c; }
+    }
+    this.wlKeys = key;
+    this.wl = i32Tensor(key, [n]);
+    this.wlIndex = i32Tensor(index, [numWorkers, numClasses, numClasses, 2]);
     this.numLabels = n;
     this.item = i32Tensor(raw.item, [n]);
     this.worker = i32Tensor(raw.worker, [n]);
@@ -274,11 +292,11 @@ export class LabelTensors {
   seg(s: Seg): Record<string, Tensor> {
     let t = this.segs.get(s);
     if (!t) {
-      const size = s === "item" ? this.numItems : this.numWorkers;
+      const size = s === "item" ? this.numItems : s === "worker" ? this.numWorkers : this.numWorkers * this.numClasses;
       if (this.strategy === "masked") {
         t = { [`${s}s`]: Tensor.zeros([size], "f64") };
       } else {
-        const p = segmentPlan(s === "item" ? this.raw.item : this.raw.worker, size);
+        const p = segmentPlan(s === "item" ? this.raw.item : s === "worker" ? this.raw.worker : this.wlKeys, size);
         t = {
           [`${s}Idx1`]: i32Tensor(p.idx1, [p.m, p.c]), [`${s}Mask1`]: f64Tensor(p.mask1, [p.m, p.c]),
           [`${s}Idx2`]: i32Tensor(p.idx2, [size, p.q]), [`${s}Mask2`]: f64Tensor(p.mask2, [size, p.q]),
@@ -333,7 +351,7 @@ export function mStep(t: LabelTensors, post: Tensor, smoothing: number, history?
     rho: 1, labelScale: 1, itemScale: 1, countScale: 1,
   };
   return run(mStepGraph(t.strategy), {
-    post, item: t.item, worker: t.worker, label: t.label, classes: t.classes, ...t.seg("worker"),
+    post, item: t.item, wl: t.wl, wlIndex: t.wlIndex, ...t.seg("wl"),
     prevStats: h.prevStats, prevMass: h.prevMass, rho: scalar(h.rho), labelScale: scalar(h.labelScale), itemScale: scalar(h.itemScale),
     countScale: scalar(h.countScale), smoothing: scalar(smoothing),
   });
