@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../../runtime/atomic-file.ts";
 import { benchEntry, BENCH_ROOT } from "../../bench/lib/discover.ts";
 import { BenchReport, RESULTS_DIR, formatTable, type BenchOptions } from "../../bench/lib/report.ts";
 import { hostPeak } from "../../bench/lib/peak.ts";
+import { updateReadme } from "../../bench/lib/readme.ts";
 import { remoteBench } from "../../compiler/distributed/farm.ts";
 
 export interface RunBenchOptions extends BenchOptions {
@@ -62,6 +63,8 @@ export function benchCommand(): Command {
       const { report, path } = await runBench(name, { quick: opts.quick, ...(opts.resultsDir ? { resultsDir: opts.resultsDir } : {}) });
       console.log(report.table());
       console.log(`wrote ${path}`);
+      // Full results in the repository's folder: the README's tables follow them (bench/lib/readme.ts).
+      if (!opts.quick && opts.resultsDir === undefined && updateReadme()) console.log("README.md: its bench tables regenerated from bench/results/");
     });
 }
 
