@@ -24,11 +24,20 @@ import { cpuTarget } from "../../compiler/targets/cpu/index.ts";
 import { scheduleGroup } from "../../compiler/targets/cpu/lower-group.ts";
 import { fusionGroups, singletonGroups } from "../../compiler/graph/passes/fuse.ts";
 import { SizeVars } from "../../compiler/graph/te-bridge.ts";
-import { firstDivergence, lowerAndEvaluateAfterEachPass } from "../../compiler/tir/evaluate.ts";
+import type { Divergence, PassStep } from "../../compiler/tir/evaluate.ts";
+import { evaluateAfterEachPass, firstDivergence, lowerAndEvaluateAfterEachPass } from "../../compiler/tir/evaluate.ts";
+import { lowerSchedule } from "../../compiler/tir/lower.ts";
+import { launchOf } from "../../compiler/tir/passes/gpu-launch.ts";
+import { createSchedule } from "../../compiler/schedule/schedule.ts";
+import { groupTensors } from "../../compiler/lower/group.ts";
+import type { FusionGroup } from "../../compiler/graph/passes/fuse.ts";
+import { webgpuTarget } from "../../compiler/targets/webgpu/index.ts";
+import { GEMM_OPS, lowerGroupGpu } from "../../compiler/targets/webgpu/lower-group.ts";
+import { DEFAULT_GPU_CONFIG, gpuDefaultSchedule } from "../../compiler/targets/webgpu/schedules.ts";
 import type { TunedConfigs } from "../../compiler/targets/cpu/schedules/templates.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
-import { BuildError } from "../../core/errors.ts";
+import { BuildError, LatheError } from "../../core/errors.ts";
 import { compileGraphWebGpu } from "../../compiler/targets/webgpu/graph.ts";
 import type { FuzzCase } from "./graph-gen.ts";
 
@@ -213,8 +222,10 @@ export async function bisect(c: FuzzCase, variant: Variant): Promise<string> {
     if (diff !== null) return `graph pass ${pass}: ${diff}`;
   }
   if (variant.target === "webgpu") {
-    if (variant.opts.fuse !== false && (await runOne(c, { ...variant, opts: { ...variant.opts, fuse: false } })).ok) return "webgpu fusion: the unfused build agrees; the fused kernels differ";
-    return "webgpu kernels: the graph is not rewritten for webgpu and the kernels differ from the interpreter (loop-IR bisection covers the cpu passes only)";
+    const kernel = webgpuLoopIrDivergence(stages.at(-1)?.graph ?? c.graph, c, variant.opts.fuse === false);
+    if (kernel) return kernel;
+    const unfusedAgrees = variant.opts.fuse !== false && (await runOne(c, { ...variant, opts: { ...variant.opts, fuse: false } })).ok;
+    return `code generation (WGSL): the interpreter agrees after every graph rewrite and every kernel's loop IR evaluates to the interpreter's values after every webgpu loop-IR pass, serially and in lock step; the WGSL printed from it (or Dawn's compilation of it) does not${unfusedAgrees ? " (the unfused build agrees)" : ""}`;
   }
   const lowered = stages.at(-1)?.graph ?? c.graph;
   const tuned = variant.randomTuning ? randomTuning(prepared(c, variant), c.seed, variant.opts) : undefined;
@@ -244,6 +255,64 @@ function loopIrDivergence(g: Graph, c: FuzzCase, unfused: boolean, tuned: TunedC
       const what = d.error ? d.error.message : `${d.output}[${d.element}]: ${d.actual}, the interpreter gives ${d.expected}`;
       return `${where}, kernel of ${group.nodes.map((n) => n.op).join("+")}: ${what}`;
     }
+  }
+  return null;
+}
+
+const describeDivergence = (d: Divergence, kernel: string, lockstep: boolean): string => {
+  const where = d.pass === "lower" ? "lowering to loop IR" : `loop-IR pass ${d.pass} (#${d.index})`;
+  const what = d.error ? d.error.message : `${d.output}[${d.element}]: ${d.actual}, the interpreter gives ${d.expected}`;
+  return `${where}${lockstep ? " in lock step" : ""}, kernel ${kernel}: ${what}`;
+};
+
+/**
+ * The webgpu counterpart of loopIrDivergence: each kernel compileGraphWebGpu would build (a
+ * fused group, or its nodes one by one where the GPU schedules refuse the group) is lowered
+ * with the GPU default schedule and evaluated after lowering and after each of the webgpu
+ * target's loop-IR passes (webgpuTarget.passes, read at call time), fed the interpreter's
+ * values of its inputs. Serially (the loop IR's sequential meaning) at every step; in lock
+ * step (compiler/tir/evaluate.ts: one run of the body per GPU thread, barriers honoured)
+ * at every step for a kernel without shared memory, and from thread-sync on for one with
+ * shared memory (before thread-sync puts its barriers in, threads race by construction).
+ * The earliest step that leaves the interpreter's values is named, serial first on a tie.
+ */
+function webgpuLoopIrDivergence(g: Graph, c: FuzzCase, unfused: boolean): string | null {
+  const values = interpret(g, c.inputs).values;
+  const passes = webgpuTarget.passes;
+  const sizes = new SizeVars();
+  const singles = singletonGroups(g);
+  // The kernels as compileGraphWebGpu splits them (a group it cannot lower whole goes node by node).
+  const kernels: FusionGroup[] = [];
+  for (const grp of unfused ? singles : fusionGroups(g)) {
+    if (grp.nodes.length > 1) {
+      try {
+        lowerGroupGpu(grp, "probe", sizes, DEFAULT_GPU_CONFIG);
+      } catch (e) {
+        if (!(e instanceof LatheError)) throw e;
+        kernels.push(...grp.nodes.map((n) => singles.find((s) => s.nodes[0] === n)!));
+        continue;
+      }
+    }
+    kernels.push(grp);
+  }
+  const syncAt = passes.findIndex((p) => p.name === "thread-sync") + 1;
+  for (const [k, group] of kernels.entries()) {
+    const name = `k${k}_${(group.anchor ?? group.nodes[0]!).op}`;
+    const { inputs, outputs, anchor } = groupTensors(group, sizes);
+    const s = createSchedule(outputs);
+    gpuDefaultSchedule(s, outputs, group.anchor && GEMM_OPS.has(group.anchor.op) ? anchor : null, DEFAULT_GPU_CONFIG);
+    const buffers = new Map(group.inputs.map((v, i) => [inputs[i]!.name, values.get(v)!.data] as const));
+    const ref = new Map(group.outputs.map((v, i) => [outputs[i]!.name, values.get(v)!.data] as const));
+    let scale = 1;
+    for (const d of ref.values()) for (const x of d) if (Number.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+    const tol = { rtol: RTOL, atol: ATOL * scale };
+    const label = `${name} (${group.nodes.map((n) => n.op).join("+")})`;
+    const serial = evaluateAfterEachPass(lowerSchedule(s, [...inputs, ...outputs], name), passes, buffers);
+    const from = launchOf(serial[0]!.func).shared.length === 0 ? 0 : syncAt > 0 ? syncAt : serial.length;
+    const lockstep: PassStep[] = serial.slice(from).map((st) => ({ ...evaluateAfterEachPass(st.func, [], buffers, { threads: "lockstep" })[0]!, pass: st.pass, index: st.index }));
+    const ds = firstDivergence(serial, ref, tol), dl = firstDivergence(lockstep, ref, tol);
+    if (ds && (!dl || ds.index <= dl.index)) return describeDivergence(ds, label, false);
+    if (dl) return describeDivergence(dl, label, true);
   }
   return null;
 }

@@ -16,7 +16,9 @@ import { buildCase, recipeArb } from "./graph-gen.ts";
 import { checkGradients, gradientCase } from "./gradients.ts";
 import { readRepro, writeRepro } from "./repro.ts";
 import { fuzz } from "./run.ts";
-import { buildVtaCase, fuzzVta, runVtaCase, vtaRecipeArb } from "./vta.ts";
+import { buildVtaCase, fuzzVta, runVtaCase, smallVtaRecipeArb, vtaRecipeArb } from "./vta.ts";
+import { simulatorUnavailable } from "../../compiler/targets/vta/runner.ts";
+import { NEEDS, skipReason } from "../helpers/skip.ts";
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), "lathe-fuzz-"));
 
@@ -126,11 +128,26 @@ describe("differential fuzzing on the cpu target", () => {
   }, 60_000);
 });
 
+const noVerilator = await simulatorUnavailable("verilator");
+
 describe("differential fuzzing of the vta target (int8 subset)", () => {
   test("60 fixed-seed quantized conv/dense chains on the functional simulator equal the interpreter bit for bit", async () => {
     const r = await fuzzVta(60, 20261207, "fsim");
     expect(r.failures).toEqual([]);
     expect(r.layersOffloaded).toBeGreaterThan(60);
+  }, 600_000);
+
+  // The RTL sample: runQuantizedGraph simulates DEFAULT_PARAMS's hardware, the config test/vta
+  // builds too, so a warm cache (~/.cache/lathe/kernels/vta/verilator-*) costs seconds; a cold
+  // Verilator build adds ~20 s.
+  test.skipIf(!!noVerilator)(skipReason("8 tiny fixed-seed chains on Verilator (the generated RTL) equal the interpreter bit for bit", !!noVerilator && NEEDS.verilator), async () => {
+    const recipes = fc.sample(smallVtaRecipeArb, { seed: 20261207, numRuns: 8 });
+    // The sample covers both layer kinds and both virtual-thread counts.
+    expect(new Set(recipes.flatMap((r) => r.layers.map((l) => l.kind)))).toEqual(new Set(["conv", "dense"]));
+    expect(new Set(recipes.map((r) => r.vthreads))).toEqual(new Set([1, 2]));
+    const r = await fuzzVta(8, 20261207, "verilator", () => {}, smallVtaRecipeArb);
+    expect(r.failures).toEqual([]);
+    expect(r.layersOffloaded).toBeGreaterThanOrEqual(8);
   }, 600_000);
 
   test("a recipe builds a quantized graph whose products are offloaded; the check is exact", async () => {

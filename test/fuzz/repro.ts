@@ -28,9 +28,17 @@ export interface ReproInfo {
 export function writeRepro(root: string, c: FuzzCase, info: Omit<ReproInfo, "command" | "seed" | "recipe">): string {
   mkdirSync(root, { recursive: true });
   const base = `${info.variant}-${c.seed}`;
+  // mkdir claims the name atomically: shards of a --jobs run write into the same root.
   let dir = path.join(root, base);
-  for (let k = 2; existsSync(dir); k++) dir = path.join(root, `${base}-${k}`);
-  mkdirSync(dir);
+  for (let k = 2; ; k++) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      dir = path.join(root, `${base}-${k}`);
+    }
+  }
   writeFileAtomic(path.join(dir, "graph.lg"), printGraph(c.graph, { inlineConstants: Number.MAX_SAFE_INTEGER }));
   c.inputs.forEach((x, i) => writeNpy(path.join(dir, `input${i}.npy`), Tensor.fromArray(x.data, x.shape, x.dtype)));
   const full: ReproInfo = { ...info, seed: c.seed, command: `npx tsx scripts/fuzz.ts --replay ${dir}`, ...(c.recipe ? { recipe: c.recipe } : {}) };

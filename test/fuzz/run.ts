@@ -27,6 +27,12 @@ export interface FuzzOptions {
   /** Where repros go (none written when absent). */
   readonly reproDir?: string;
   readonly log?: (line: string) => void;
+  /**
+   * Run only draws i with i % count === index (scripts/fuzz.ts --jobs: one shard per child
+   * process). A draw keeps its index, its variant (round robin by index) and its recipe, so
+   * the shards of one seed together are exactly the unsharded run.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 export interface Finding {
@@ -52,6 +58,8 @@ export interface FuzzReport {
   readonly skippedSteps: Readonly<Record<string, number>>;
   readonly findings: readonly Finding[];
   readonly seconds: number;
+  /** Set on one shard's report (FuzzOptions.shard); absent on a whole or merged run. */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 const GRADIENTS = "gradients";
@@ -60,15 +68,17 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
   const recipes = fc.sample(recipeArb, { seed: o.seed, numRuns: o.graphs });
-  const cases = recipes.map((r) => buildCase(r));
+  const mine = (i: number): boolean => !o.shard || i % o.shard.count === o.shard.index;
+  const cases = recipes.map((r, i) => (mine(i) ? buildCase(r) : null));
   const ops: Record<string, number> = {}, skippedSteps: Record<string, number> = {};
   for (const c of cases) {
+    if (!c) continue;
     for (const n of c.graph.nodes) ops[n.op] = (ops[n.op] ?? 0) + 1;
     for (const k of c.skipped) skippedSteps[k] = (skippedSteps[k] ?? 0) + 1;
   }
   const failures: { variant: Variant | typeof GRADIENTS; index: number; outcome: Outcome }[] = [];
   const variants = o.variants.map((v, vi) => {
-    const idx = cases.map((_, i) => i).filter((i) => i % o.variants.length === vi);
+    const idx = cases.map((_, i) => i).filter((i) => i % o.variants.length === vi && mine(i));
     return { v, idx };
   });
   const summary: FuzzReport["variants"][number][] = [];
@@ -94,6 +104,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     const t = performance.now();
     let n = 0, elements = 0, nonSmooth = 0, bad = 0;
     recipes.forEach((r, index) => {
+      if (!mine(index)) return;
       const gc = gradientCase(r);
       if (!gc) return;
       n++;
@@ -131,6 +142,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     seed: o.seed, graphs: o.graphs, host: `${os.cpus()[0]?.model ?? "unknown cpu"} (${os.availableParallelism()} threads)`,
     tolerance: `f32: |got − want| ≤ ${RTOL}·|want| + ${ATOL}·max(1, max|want|) (webgpu: ${WEBGPU_TOLERANCE.atol.toExponential(2)}·max(1, max|want|), WGSL's accuracy); integers and booleans exact; gradients (f64): |autodiff − central difference| ≤ ${GRAD_TOL}·(1 + |fd|)`,
     variants: summary, gradients, ops, skippedSteps: skippedSteps as Record<StepKind, number>, findings, seconds: (performance.now() - t0) / 1000,
+    ...(o.shard ? { shard: o.shard } : {}),
   };
 }
 

@@ -36,20 +36,34 @@ export interface VtaRecipe {
   readonly seed: number;
 }
 
-const layerArb: fc.Arbitrary<VtaLayer> = fc.record({
+const layerFields = {
   kind: fc.constantFrom<"conv" | "dense">("conv", "conv", "dense"),
   out: fc.nat({ max: 31 }),
   k: fc.nat({ max: 2 }),
   stride: fc.nat({ max: 1 }),
   pad: fc.nat({ max: 1 }),
   relu: fc.boolean(),
-});
+};
+const layerArb: fc.Arbitrary<VtaLayer> = fc.record(layerFields);
 
 export const vtaRecipeArb: fc.Arbitrary<VtaRecipe> = fc.record({
   batch: fc.constantFrom(1, 1, 2),
   channels: fc.integer({ min: 1, max: 16 }),
   size: fc.integer({ min: 3, max: 10 }),
   layers: fc.array(layerArb, { minLength: 1, maxLength: 3 }),
+  vthreads: fc.constantFrom<1 | 2>(1, 2),
+  seed: fc.nat({ max: 0xffff }),
+});
+
+/**
+ * Tiny chains for the RTL sample in the test suite: Verilator simulates every cycle, so
+ * fewer channels, smaller maps and at most two layers keep a chain to a fraction of a second.
+ */
+export const smallVtaRecipeArb: fc.Arbitrary<VtaRecipe> = fc.record({
+  batch: fc.constant(1),
+  channels: fc.integer({ min: 1, max: 8 }),
+  size: fc.integer({ min: 3, max: 6 }),
+  layers: fc.array(fc.record({ ...layerFields, out: fc.nat({ max: 15 }) }), { minLength: 1, maxLength: 2 }),
   vthreads: fc.constantFrom<1 | 2>(1, 2),
   seed: fc.nat({ max: 0xffff }),
 });
@@ -114,26 +128,38 @@ export async function runVtaCase(c: VtaCase, sim: "fsim" | "verilator" = "fsim")
 
 export interface VtaFuzzReport {
   readonly sim: "fsim" | "verilator";
+  /** Draws from the seed (all of them; a shard runs every count-th, see `shard`). */
   readonly graphs: number;
   readonly layersOffloaded: number;
   readonly failures: readonly { readonly index: number; readonly detail: string; readonly shrunk: VtaRecipe }[];
+  /** Set on one shard's report: it ran draws i with i % count === index. */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
-/** `graphs` recipes from `seed` on `sim`; failures shrunk (fast-check replays the draw by its path). */
-export async function fuzzVta(graphs: number, seed: number, sim: "fsim" | "verilator", log: (s: string) => void = () => {}): Promise<VtaFuzzReport> {
-  const recipes = fc.sample(vtaRecipeArb, { seed, numRuns: graphs });
-  let layersOffloaded = 0;
+/**
+ * `graphs` recipes from `seed` (drawn from `arb`) on `sim`; failures shrunk (fast-check
+ * replays the draw by its path in the same arbitrary). With `shard`, only draws i with
+ * i % count === index run (scripts/fuzz.ts --jobs), each keeping its index and recipe.
+ */
+export async function fuzzVta(
+  graphs: number, seed: number, sim: "fsim" | "verilator", log: (s: string) => void = () => {}, arb: fc.Arbitrary<VtaRecipe> = vtaRecipeArb,
+  shard?: { readonly index: number; readonly count: number },
+): Promise<VtaFuzzReport> {
+  const recipes = fc.sample(arb, { seed, numRuns: graphs });
+  let layersOffloaded = 0, ran = 0;
   const failures: { index: number; detail: string; shrunk: VtaRecipe }[] = [];
   for (let i = 0; i < recipes.length; i++) {
+    if (shard && i % shard.count !== shard.index) continue;
+    ran++;
     const c = buildVtaCase(recipes[i]!);
     layersOffloaded += c.graph.nodes.filter((n) => n.op === "qconv2d" || n.op === "qmatmul").length;
     const out = await runVtaCase(c, sim);
     if (out.ok) continue;
-    const res = await fc.check(fc.asyncProperty(vtaRecipeArb, async (r) => (await runVtaCase(buildVtaCase(r), sim)).ok), { seed, path: String(i), numRuns: 1, interruptAfterTimeLimit: 300_000 });
+    const res = await fc.check(fc.asyncProperty(arb, async (r) => (await runVtaCase(buildVtaCase(r), sim)).ok), { seed, path: String(i), numRuns: 1, interruptAfterTimeLimit: 300_000 });
     const shrunk = res.counterexample?.[0] ?? recipes[i]!;
     failures.push({ index: i, detail: out.detail, shrunk });
     log(`FAIL vta-${sim} #${i}: ${out.detail}\n  shrunk: ${JSON.stringify(shrunk)}`);
   }
-  log(`vta-${sim}: ${graphs} graphs, ${layersOffloaded} layers offloaded, ${failures.length} failed`);
-  return { sim, graphs, layersOffloaded, failures };
+  log(`vta-${sim}: ${ran} graphs, ${layersOffloaded} layers offloaded, ${failures.length} failed`);
+  return { sim, graphs, layersOffloaded, failures, ...(shard ? { shard } : {}) };
 }

@@ -108,12 +108,32 @@ function defaultOpset(model: ModelProto, what: string): number {
 const ATTR_KINDS: Record<number, string> = { 1: "float", 2: "int", 3: "string", 4: "tensor", 5: "graph", 6: "floats", 7: "ints", 8: "strings", 9: "tensors", 10: "graphs", 11: "sparse_tensor", 12: "sparse_tensors", 13: "type_proto", 14: "type_protos" };
 const utf8 = new TextDecoder();
 
+const INT64_MAX = 2n ** 63n - 1n, INT64_MIN = -(2n ** 63n);
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * An INT/INTS attribute value (exact, as decoded) as the number ops read: exact within
+ * ±(2^53 − 1). INT64_MAX and INT64_MIN are the "no bound" sentinels exporters write (Slice's
+ * starts/ends before opset 10): they become ±2^63, which ops clamp or reject by their own
+ * range checks, as before. Anything else beyond 2^53 would round silently, so it is an error.
+ */
+function attrInt(v: number | bigint, where: string, name: string): number {
+  if (typeof v === "number") {
+    // A proto built by hand (tests, tools): the same rule, on the number given.
+    if (Number.isSafeInteger(v) || Math.abs(v) === 2 ** 63) return v;
+    if (!Number.isInteger(v)) throw new OnnxError(`${where}: attribute ${name} = ${v} is not an integer`);
+  } else if ((v >= -SAFE && v <= SAFE) || v === INT64_MAX || v === INT64_MIN) {
+    return Number(v);
+  }
+  throw new OnnxError(`${where}: attribute ${name} = ${v} is beyond ±2^53, where integer attributes stop being exact (only INT64_MAX and INT64_MIN are accepted there, as "no bound")`);
+}
+
 function decodeAttr(a: AttributeProto, where: string): OnnxAttr {
   // Old exporters leave `type` unset; the populated field tells.
   const type = a.type ?? (a.f !== undefined ? 1 : a.i !== undefined ? 2 : a.s !== undefined ? 3 : a.t ? 4 : a.g ? 5 : a.floats?.length ? 6 : a.ints?.length ? 7 : a.strings?.length ? 8 : 0);
   switch (type) {
     case 1: return { kind: "float", value: a.f ?? 0 };
-    case 2: return { kind: "int", value: a.i ?? 0 };
+    case 2: return { kind: "int", value: attrInt(a.i ?? 0, where, a.name ?? "(unnamed)") };
     case 3: return { kind: "string", value: utf8.decode(a.s ?? new Uint8Array()) };
     case 4:
       // A TENSOR attribute whose tensor field is absent (a damaged or hand-edited file).
@@ -121,7 +141,7 @@ function decodeAttr(a: AttributeProto, where: string): OnnxAttr {
       return { kind: "tensor", value: tensorFromProto(a.t, `${where}: attribute ${a.name}`) };
     case 5: return { kind: "graph" };
     case 6: return { kind: "floats", value: a.floats ?? [] };
-    case 7: return { kind: "ints", value: a.ints ?? [] };
+    case 7: return { kind: "ints", value: (a.ints ?? []).map((v, k) => attrInt(v, where, `${a.name ?? "(unnamed)"}[${k}]`)) };
     case 8: return { kind: "strings", value: (a.strings ?? []).map((s) => utf8.decode(s)) };
     default: return { kind: "other", type: ATTR_KINDS[type] ?? `type ${type}` };
   }

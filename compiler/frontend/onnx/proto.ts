@@ -3,7 +3,9 @@
  * shipped by ONNX 1.12 in Debian's python3-onnx; Apache-2.0). Messages are decoded into
  * plain objects with snake_case field names as in the schema; int64 fields become JS numbers
  * (exact below 2^53), except a TensorProto's int64_data and uint64_data, which are tensor
- * values and come as exact bigints (tensor data in `raw_data` stays exact too).
+ * values, and an AttributeProto's `i` and `ints`, which ops read as axes, sizes and slice
+ * bounds: those come as exact bigints (tensor data in `raw_data` stays exact too). Encoding
+ * accepts bigints wherever the schema has a 64-bit integer.
  */
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
@@ -40,6 +42,19 @@ protobuf.wrappers[".onnx.TensorProto"] = {
   },
 };
 
+// Attributes likewise: `i`/`ints` exact, so 2^53 + 1 is not silently read as 2^53 and the
+// importer can tell INT64_MAX (a "to the end" sentinel) from a value it cannot represent.
+protobuf.wrappers[".onnx.AttributeProto"] = {
+  fromObject(object) { return this.fromObject(object); },
+  toObject(message, options) {
+    const out = this.toObject(message, options);
+    const m = message as unknown as { i?: LongLike; ints?: LongLike[] };
+    if (out.i !== undefined && m.i !== undefined) out.i = exact64(m.i, false);
+    if (out.ints !== undefined && m.ints) out.ints = m.ints.map((v) => exact64(v, false));
+    return out;
+  },
+};
+
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: Number, bytes: Uint8Array as unknown as typeof Array, defaults: false, arrays: true };
 
 function decode<T>(message: string, bytes: Uint8Array, what: string): T {
@@ -67,8 +82,10 @@ export interface TensorProto {
 }
 export interface AttributeProto {
   name?: string; type?: number; ref_attr_name?: string;
-  f?: number; i?: number; s?: Uint8Array; t?: TensorProto; g?: GraphProto;
-  floats?: number[]; ints?: number[]; strings?: Uint8Array[]; tensors?: TensorProto[]; graphs?: GraphProto[];
+  f?: number; s?: Uint8Array; t?: TensorProto; g?: GraphProto;
+  /** Exact when decoded (bigint); numbers where a test or tool builds a proto by hand. */
+  i?: number | bigint; ints?: (number | bigint)[];
+  floats?: number[]; strings?: Uint8Array[]; tensors?: TensorProto[]; graphs?: GraphProto[];
 }
 export interface NodeProto { input?: string[]; output?: string[]; name?: string; op_type?: string; domain?: string; attribute?: AttributeProto[] }
 export interface GraphProto {
@@ -83,11 +100,20 @@ export interface ModelProto {
 export const decodeModel = (bytes: Uint8Array, what = "model"): ModelProto => decode<ModelProto>("ModelProto", bytes, what);
 export const decodeTensor = (bytes: Uint8Array, what = "tensor"): TensorProto => decode<TensorProto>("TensorProto", bytes, what);
 
+/** Bigints (exact int64 values) as the {low, high} pairs protobufjs encodes; everything else as is. */
+function bigintsAsLongs(x: unknown): unknown {
+  if (typeof x === "bigint") return { low: Number(BigInt.asIntN(32, x)), high: Number(BigInt.asIntN(32, x >> 32n)), unsigned: false };
+  if (Array.isArray(x)) return x.some((v) => typeof v !== "number") ? x.map(bigintsAsLongs) : x;
+  if (x === null || typeof x !== "object" || ArrayBuffer.isView(x)) return x;
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, bigintsAsLongs(v)]));
+}
+
 function encode(message: string, obj: object): Uint8Array {
   const type = schema().lookupType(`onnx.${message}`);
-  const problem = type.verify(obj);
+  const plain = bigintsAsLongs(obj) as object;
+  const problem = type.verify(plain);
   if (problem) throw new OnnxError(`cannot encode ${message}: ${problem}`);
-  return type.encode(type.fromObject(obj)).finish();
+  return type.encode(type.fromObject(plain)).finish();
 }
 
 /** Serializes a model (tests, fuzzing and tools that write ONNX). */

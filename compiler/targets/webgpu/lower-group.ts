@@ -18,7 +18,7 @@ import { webgpuTarget } from "./index.ts";
 import { tunedMatmulConfig, type WebGpuTunedConfigs } from "./tuning.ts";
 
 /** Anchors scheduled as tiled matmuls (shared memory, register tiles). */
-const GEMM_OPS = new Set(["matmul", "batch_matmul"]);
+export const GEMM_OPS: ReadonlySet<string> = new Set(["matmul", "batch_matmul"]);
 
 export interface LoweredGpuGroup {
   readonly func: PrimFunc;
