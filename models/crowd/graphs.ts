@@ -123,14 +123,16 @@ const voteGraph = defineGraph(
 
 /**
  * Dawid–Skene E-step: log post[i, c] = log p_c + Σ over labels (i, w, l) of log e_w[c, l],
- * then softmax over c. `logConf[w, c, l]` = log P(w says l | truth c); `workerLabel` holds
- * each label's (worker, label) pair, by which gather_nd reads a row of log e_w[·, l].
+ * then softmax over c. `logConf[w, c, l]` = log P(w says l | truth c). Its rows log e_w[·, l]
+ * are first laid out by (worker, label) (gather_nd by `wlcIndex`, w·k rows), so each label
+ * reads its row by its `wl` id: a gather then a segment sum by item, which the cpu target
+ * runs as one pass without the [n, k] rows (targets/cpu/extern-kernels.ts).
  */
 const eStepGraph = defineGraph(
-  { logConf: f64(["w", "k", "k"]), logPrior: f64(["k"]), item: i32(["n"]), workerLabel: i32(["n", 2]) }, ["item"],
-  ({ logConf, logPrior, workerLabel }, seg) => {
-    const rows = lt.op("gather_nd", [logConf!.transpose([0, 2, 1]), workerLabel!])[0]!; // [n, c]
-    return seg(rows, "item").add(logPrior!.unsqueeze([0])).softmax(-1);
+  { logConf: f64(["w", "k", "k"]), logPrior: f64(["k"]), item: i32(["n"]), wl: i32(["n"]), wlcIndex: i32(["wl", "k", 3]) }, ["item"],
+  ({ logConf, logPrior, wl, wlcIndex }, seg) => {
+    const table = lt.op("gather_nd", [logConf!, wlcIndex!])[0]!; // [w·k, c]
+    return seg(table.gather(wl!), "item").add(logPrior!.unsqueeze([0])).softmax(-1);
   },
 );
 
@@ -259,6 +261,8 @@ export class LabelTensors {
   readonly wl: Tensor;
   /** [w, k, k, 2]: at (w, c, l) the row w·k + l and column c of the (worker, label) sums. */
   readonly wlIndex: Tensor;
+  /** [w·k, k, 3]: at (w·k + l, c) the index (w, c, l) of logConf. */
+  readonly wlcIndex: Tensor;
   readonly classes: Tensor;
   private readonly segs = new Map<Seg, Record<string, Tensor>>();
   private readonly wlKeys: Int32Array;
@@ -277,6 +281,11 @@ export class LabelTensors {
     for (let w = 0, at = 0; w < numWorkers; w++) {
       for (let c = 0; c < numClasses; c++) for (let l = 0; l < numClasses; l++, at += 2) { index[at] = w * numClasses + l; index[at + 1] = c; }
     }
+    const back = new Int32Array(numWorkers * numClasses * numClasses * 3);
+    for (let w = 0, at = 0; w < numWorkers; w++) {
+      for (let l = 0; l < numClasses; l++) for (let c = 0; c < numClasses; c++, at += 3) { back[at] = w; back[at + 1] = c; back[at + 2] = l; }
+    }
+    this.wlcIndex = i32Tensor(back, [numWorkers * numClasses, numClasses, 3]);
     this.wlKeys = key;
     this.wl = i32Tensor(key, [n]);
     this.wlIndex = i32Tensor(index, [numWorkers, numClasses, numClasses, 2]);
@@ -329,7 +338,7 @@ export function votes(t: LabelTensors, weight?: Tensor): Promise<Tensor> {
 
 /** Posteriors [numItems, numClasses] from log confusions [w, c, l] and the log prior. */
 export function eStep(t: LabelTensors, logConf: Tensor, logPrior: Tensor): Promise<Tensor> {
-  return run(eStepGraph(t.strategy), { logConf, logPrior, item: t.item, workerLabel: t.workerLabel, ...t.seg("item") });
+  return run(eStepGraph(t.strategy), { logConf, logPrior, item: t.item, wl: t.wl, wlcIndex: t.wlcIndex, ...t.seg("item") });
 }
 
 export interface MStepHistory {

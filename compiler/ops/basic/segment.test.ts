@@ -138,4 +138,27 @@ describe("segment_sum", () => {
     const [got] = imod.run([Tensor.fromArray(xv, [9, 2], "i32"), Tensor.fromArray(iv, [9], "i32")]);
     expect([...got!.toArray()]).toEqual([...want.data]);
   });
+
+  test("gather then segment_sum runs as one cpu kernel (no gathered rows), equal to the interpreter; a bad index is an error", async () => {
+    const rng = new Rng(13);
+    const b = new GraphBuilder();
+    const table = b.input("table", ["r", 3], "f64"), at = b.input("at", ["n"], "i32"), ids = b.input("ids", ["n"], "i64"), like = b.input("like", ["s"], "f64");
+    const g = b.build([b.op1("segment_sum", [b.op1("gather", [b.op1("exp", [table]), at]), ids, like])]);
+    const lowered = lowerGraph(g);
+    expect(lowered.kernels.map((k) => k.external ?? "").filter((e) => e.includes("gather_segment_sum"))).toHaveLength(1);
+    expect(lowered.kernels.some((k) => k.external?.includes("segment_sum_scatter"))).toBe(false);
+    const mod = await compile(g, "cpu");
+    for (const [r, n, s] of [[5, 40, 6], [1, 3, 2], [12, 1, 1]] as const) {
+      const tv = rand(rng, [r, 3]);
+      const av = Array.from({ length: n }, () => rng.int(-r, r)); // negative indices count from the end
+      const iv = Array.from({ length: n }, () => rng.int(-1, s + 1)); // some dropped
+      const want = interpret(g, [tv, { data: av, shape: [n] }, { data: iv, shape: [n] }, { data: new Float64Array(s), shape: [s] }]).outputs[0]!;
+      const [got] = mod.run([Tensor.fromArray(tv.data, [r, 3], "f64"), Tensor.fromArray(av, [n], "i32"), Tensor.fromArray(iv, [n], "i64"), Tensor.zeros([s], "f64")]);
+      expectClose({ shape: [...got!.shape], data: Float64Array.from(got!.toArray()) }, want, { atol: 1e-12, rtol: 1e-12 });
+      const gathered = { shape: [n, 3], data: Float64Array.from(av.flatMap((a) => [0, 1, 2].map((c) => Math.exp(tv.data[((a + r) % r) * 3 + c]!)))) };
+      expectClose(want, segmentSumRef(gathered, iv, s), { atol: 1e-12, rtol: 1e-12 });
+    }
+    expect(() => mod.run([Tensor.zeros([4, 3], "f64"), Tensor.fromArray([0, 4], [2], "i32"), Tensor.fromArray([0, 0], [2], "i64"), Tensor.zeros([1], "f64")]))
+      .toThrow(/gather index 4 is outside \[-4, 4\)/);
+  });
 });

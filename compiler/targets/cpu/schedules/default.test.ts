@@ -1,6 +1,6 @@
 /** The default schedule's choice of parallel loops: small known stages stay serial. */
 import { describe, expect, it } from "vitest";
-import { add, int, sub, variable } from "../../../te/expr.ts";
+import { add, call, div, int, sub, variable } from "../../../te/expr.ts";
 import { compute, placeholder, reduceAxis, sum } from "../../../te/tensor.ts";
 import { createSchedule } from "../../../schedule/schedule.ts";
 import { defaultSchedule, MIN_PARALLEL_WORK } from "./default.ts";
@@ -45,5 +45,22 @@ describe("default cpu schedule", () => {
     };
     expect(attachOf(true)).toBe("at");
     expect(attachOf(false)).toBe("root");
+  });
+
+  it("computes a libm intermediate read by two stages once into a buffer, and inlines a cheap one or a single-reader one", () => {
+    const n = 64, d = 32;
+    const attachOf = (fn: "exp" | "abs", readers: 1 | 2): string => {
+      const x = placeholder([n, d], "f32", "x");
+      const e = compute([n, d], (i, j) => call(fn, x.at(i!, j!)), "e");
+      const r = reduceAxis(d, "r");
+      const t = compute([n], (i) => sum(r, e.at(i!, r.var)), "t");
+      const y = compute([n, d], (i, j) => (readers === 2 ? div(e.at(i!, j!), t.at(i!)) : div(x.at(i!, j!), t.at(i!))), "y");
+      const s = createSchedule([y]);
+      defaultSchedule(s, [y], 32, null);
+      return s.stage(e).attach.kind;
+    };
+    expect(attachOf("exp", 2)).toBe("root");
+    expect(attachOf("abs", 2)).toBe("inline");
+    expect(attachOf("exp", 1)).toBe("inline");
   });
 });

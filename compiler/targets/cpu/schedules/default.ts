@@ -248,8 +248,24 @@ export function defaultSchedule(s: Schedule, outputs: readonly Tensor[], vectorB
 /** Step 1 of every cpu schedule (default or tuned): inline elementwise and injective intermediates. */
 export function inlineIntermediates(s: Schedule): void {
   for (const st of s.stages.filter((x) => x.op !== null)) {
-    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !materializeGuarded(s, st)) st.computeInline();
+    if (!st.isOutput && st.op!.body.kind !== "reduce" && st.op!.tag !== MATERIALIZE && !materializeGuarded(s, st) && !materializeShared(s, st)) st.computeInline();
   }
+}
+
+/** libm calls that cost far more than a load and a store of their result. */
+const COSTLY_CALLS: ReadonlySet<string> = new Set(["exp", "log", "tanh", "sigmoid", "pow", "erf", "sin", "cos"]);
+
+/**
+ * An elementwise intermediate that calls libm and is read by two or more stages is computed
+ * once into a buffer: inlined, each reader would call libm again. (softmax's exp(x − max),
+ * read by its sum and by the division, was evaluated twice per element: the crowd E-step's
+ * softmax over 100k × 10 f64 took 15–30 ms, most of it in exp.)
+ */
+function materializeShared(s: Schedule, st: Stage): boolean {
+  if (s.consumersOf(st).length < 2) return false;
+  let costly = false;
+  visitExpr(st.op!.body, (e) => { if (e.kind === "call" && COSTLY_CALLS.has(e.fn)) costly = true; });
+  return costly;
 }
 
 /** Adds every computed, not inlined stage to `done` (after a template scheduled the anchor's nest). */
