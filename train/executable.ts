@@ -14,6 +14,11 @@ import { compile } from "../compiler/driver/compile.ts";
 
 export interface Executable {
   run(inputs: readonly Tensor[]): Tensor[];
+  /**
+   * The same, writing into caller-owned outputs of the right shapes (native executables):
+   * a training loop that recycles its output buffers allocates nothing per step.
+   */
+  runInto?(inputs: readonly Tensor[], outputs: readonly Tensor[]): void;
 }
 
 /** Runs `g` through the reference interpreter (f64 inside, outputs rounded to their dtypes). */

@@ -8,7 +8,7 @@ export { checkClassOrder, fromDatasets, online, permuted, rotated, rotateImages,
 export { BENCHMARKS, checkBenchmarkName, loadBenchmark } from "./benchmarks.ts";
 export type { BenchmarkName, BenchmarkOptions } from "./benchmarks.ts";
 export { ContinualMlp, MASKED } from "./model.ts";
-export { TrainStep, compileGradients, compileLogits, compileEmbed, baseSpecs, rowCrossEntropy } from "./program.ts";
+export { TrainStep, compileGradients, compileGradientSum, compileLogits, compileEmbed, baseSpecs, rowCrossEntropy } from "./program.ts";
 export type { GraphTerms, TermContext, Tracker } from "./program.ts";
 export { agemProjection, distillation, gemProjection, logitRegression, quadraticPenalty, sigmoidDistillation, siTracker } from "./terms.ts";
 export { Strategy, concatData, toData } from "./strategy.ts";

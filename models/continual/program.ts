@@ -10,11 +10,12 @@
  *   (1/n for a plain mean; ER-ACE weighs incoming and replayed rows apart) and additive
  *   logit masks (task heads, ER-ACE's asymmetric loss).
  * - `compileGradients`: d loss / d weights for a loss of the model (EWC's Fisher, MAS's
- *   importance, GEM's and A-GEM's reference gradients), optionally post-processed in-graph.
+ *   importance, GEM's and A-GEM's reference gradients), optionally post-processed in-graph;
+ *   `compileGradientSum` sums them over batches in-graph (EWC's Fisher, MAS's importance).
  * - `compileLogits` / `compileEmbed`: inference.
  */
 import { LatheError } from "../../core/errors.ts";
-import type { Value } from "../../compiler/graph/graph.ts";
+import type { Graph, Value } from "../../compiler/graph/graph.ts";
 import { autodiff } from "../../compiler/graph/passes/autodiff.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Executable, ExecOptions } from "../../train/executable.ts";
@@ -23,6 +24,7 @@ import type { Batch, InputSpec } from "../../train/feed.ts";
 import { feeder } from "../../train/feed.ts";
 import { lt, Tracer, withTrace } from "../../train/lt.ts";
 import type { Optimizer } from "../../train/optim/optimizer.ts";
+import { RecyclingRunner } from "../../train/recycle.ts";
 import { checkLoss, traceInputs } from "../../train/step.ts";
 import { Trace } from "../../train/trace.ts";
 import type { ContinualMlp } from "./model.ts";
@@ -54,6 +56,13 @@ export interface GraphTerms {
   readonly inputs?: Specs;
   /** A scalar added to the loss. */
   loss?(c: TermContext): Tracer;
+  /**
+   * Closed-form gradients (one per weight, null for none) of a term whose `loss` reports
+   * its value through stopGradient: added to autodiff's before any `grads` transform. A
+   * penalty written so costs one fused reduction for its value and an epilogue for its
+   * gradient, instead of materialising its intermediates for the backward pass.
+   */
+  addGrads?(c: TermContext): (Tracer | null)[];
   /** Replaces the gradients (one per weight) before the update. */
   grads?(g: readonly Tracer[], c: TermContext): Tracer[];
   readonly trackers?: readonly Tracker[];
@@ -84,16 +93,23 @@ function traceModel(m: ContinualMlp, specs: Specs, training: boolean, body: (c: 
   return { t, ...out };
 }
 
+/**
+ * The compiled step and the state it carries. Its outputs are written into recycled
+ * buffers (train/recycle.ts): the weights (`p.value`), slots and tracker states a step
+ * returns are overwritten two steps later, so copy what must outlive that (snapshot()).
+ */
 export class TrainStep {
   private slots: Tensor[][];
+  private readonly runner: RecyclingRunner;
   private tracked: Map<string, Tensor[]>;
   private steps = 0;
 
   private constructor(
-    private readonly m: ContinualMlp, private readonly optimizer: Optimizer, private readonly exe: Executable,
+    private readonly m: ContinualMlp, private readonly optimizer: Optimizer, exe: Executable, graph: Graph,
     private readonly feed: (b: Batch, step: number) => Tensor[], private readonly trackerNames: readonly string[],
     readonly inputNames: readonly string[],
   ) {
+    this.runner = new RecyclingRunner(exe, graph);
     this.slots = m.params.map((p) => optimizer.slots.map(() => Tensor.zeros(p.shape, "f32")));
     this.tracked = new Map(trackerNames.map((n) => [n, zerosLike(m.params.map((p) => p.value))]));
   }
@@ -125,6 +141,10 @@ export class TrainStep {
     const outs = withTrace(t, () => {
       const ctx: TermContext = { ...c, inputs: Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, new Tracer(t, v.value)])), logits: new Tracer(t, c.logits.value), weights: pv.map((v) => new Tracer(t, v)) };
       let g = grads.map((v) => new Tracer(t, v));
+      for (const term of terms) {
+        const extra = term.addGrads?.(ctx);
+        if (extra) g = g.map((gk, k) => (extra[k] ? gk.add(extra[k]) : gk));
+      }
       for (const term of terms) if (term.grads) g = term.grads(g, ctx);
       const lr = new Tracer(t, lrIn);
       const newParams: Value[] = [], newSlots: Value[] = [], newTracked: Value[] = [];
@@ -149,13 +169,13 @@ export class TrainStep {
     });
     const graph = t.graph([loss.value, ...outs]);
     const exe = await compileExecutable(graph, exec);
-    self = new TrainStep(m, optimizer, exe, feeder(graph, t, extra), trackers.map((tr) => tr.name), Object.keys(specs));
+    self = new TrainStep(m, optimizer, exe, graph, feeder(graph, t, extra), trackers.map((tr) => tr.name), Object.keys(specs));
     return self;
   }
 
   /** One step on `batch` (every input by name); returns the loss before the update. */
   run(batch: Batch): number {
-    const outs = this.exe.run(this.feed(batch, this.steps));
+    const outs = this.runner.run(this.feed(batch, this.steps));
     const P = this.m.params.length, S = this.optimizer.slots.length;
     let k = 1;
     for (const p of this.m.params) p.value = outs[k++]!;
@@ -173,7 +193,10 @@ export class TrainStep {
     this.steps = 0;
   }
 
-  /** A tracker's per-weight state. */
+  /** Runs so far that wrote into recycled buffers rather than fresh ones. */
+  get recycledRuns(): number { return this.runner.reused; }
+
+  /** A tracker's per-weight state (live: overwritten two steps later). */
   tracker(name: string): Tensor[] {
     const s = this.tracked.get(name);
     if (!s) throw new LatheError(`continual: no tracker named ${name}`);
@@ -186,7 +209,8 @@ export class TrainStep {
   }
 
   get stepCount(): number { return this.steps; }
-  optimizerSlots(): Tensor[][] { return this.slots.map((s) => [...s]); }
+  /** Copies of the optimizer's slots (the live ones are recycled). */
+  optimizerSlots(): Tensor[][] { return this.slots.map((s) => s.map((t) => new Tensor((t.data as Float32Array).slice(), t.shape, "f32"))); }
   setOptimizerSlots(s: readonly (readonly Tensor[])[], steps: number): void { this.slots = s.map((x) => [...x]); this.steps = steps; }
 }
 
@@ -207,6 +231,35 @@ export async function compileGradients(
   const exe = await compileExecutable(graph, opts.exec ?? {});
   const feed = feeder(graph, t2);
   return (batch) => exe.run(feed(batch, 0));
+}
+
+/**
+ * Σ over batches of `post`(d loss_b / d weights) (EWC's Fisher, MAS's importance): the
+ * sums stay in runtime tensors, added to in-graph and written into recycled buffers
+ * (train/recycle.ts), so a pass over an experience neither allocates a gradient set
+ * nor loops over the weights in JS per batch. Returns a function of the batches that
+ * gives the sums (fresh tensors per call).
+ */
+export async function compileGradientSum(
+  m: ContinualMlp, loss: (c: TermContext) => Tracer, opts: { specs?: Specs; post?: (g: Tracer) => Tracer; exec?: ExecOptions } = {},
+): Promise<(batches: Iterable<Batch>) => Tensor[]> {
+  const specs: Specs = { ...(opts.specs ?? baseSpecs(m)), ...perWeightSpecs(m, "sum") };
+  const { t, c, out } = traceModel(m, specs, false, loss);
+  const l = checkLoss(t, out, "continual gradient sum");
+  const { graph: g0, grads } = autodiff(t.graph([l.value]), l.value, m.params.map((p) => t.params.get(p)!));
+  const t2 = Trace.extend(t, g0);
+  const post = opts.post ?? ((g: Tracer) => g);
+  const outs = withTrace(t2, () => grads.map((v, k) => new Tracer(t2, c.inputs[`sum.${k}`]!.value).add(post(new Tracer(t2, v))).value));
+  const graph = t2.graph(outs);
+  const exe = await compileExecutable(graph, opts.exec ?? {});
+  const feed = feeder(graph, t2);
+  return (batches) => {
+    const runner = new RecyclingRunner(exe, graph);
+    let sums = zerosLike(m.params.map((p) => p.value));
+    const named = (ts: readonly Tensor[]) => Object.fromEntries(ts.map((x, k) => [`sum.${k}`, x]));
+    for (const b of batches) sums = runner.run(feed({ ...b, ...named(sums) }, 0));
+    return sums;
+  };
 }
 
 /** Logits of (x, mask) with the current weights: mask added (−1e9 hides a class). */

@@ -6,7 +6,7 @@
 import { LatheError } from "../../core/errors.ts";
 import { checkCapacity } from "./buffers.ts";
 import { EwcPlugin, LwfPlugin, MasPlugin, SiPlugin } from "./regularization.ts";
-import { AgemPlugin, CumulativePlugin, DerPlugin, ErAcePlugin, GdumbPlugin, GemPlugin, IcarlPlugin, ReplayPlugin } from "./rehearsal.ts";
+import { AgemPlugin, CumulativePlugin, DerPlugin, ErAcePlugin, GDUMB_EPOCHS, GdumbPlugin, GemPlugin, IcarlPlugin, ReplayPlugin } from "./rehearsal.ts";
 import type { Plugin } from "./strategy.ts";
 
 export const STRATEGIES = [
@@ -23,6 +23,8 @@ export interface StrategyParams {
   readonly masLambda?: number;
   readonly lwfAlpha?: number;
   readonly lwfTemperature?: number;
+  /** GDumb: epochs over its memory per experience (default GDUMB_EPOCHS, the paper's MNIST recipe). */
+  readonly gdumbEpochs?: number;
   /** A-GEM / GEM: examples kept per experience. */
   readonly patterns?: number;
 }
@@ -56,7 +58,7 @@ export function buildPlugins(spec: string, p: StrategyParams = {}, trainSize?: n
       case "cumulative": return [new CumulativePlugin()];
       case "replay": return [new ReplayPlugin(mem(n), "class-balanced")];
       case "replay-reservoir": return [new ReplayPlugin(mem(n), "reservoir")];
-      case "gdumb": return [new GdumbPlugin(mem(n))];
+      case "gdumb": return [new GdumbPlugin(mem(n), p.gdumbEpochs ?? GDUMB_EPOCHS)];
       case "ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "separate")];
       case "online-ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "online", p.onlineDecay ?? DEFAULTS.onlineDecay)];
       case "si": return [new SiPlugin(p.siLambda ?? DEFAULTS.siLambda)];

@@ -12,8 +12,10 @@ import { LatheError } from "../../core/errors.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Tracer } from "../../train/lt.ts";
 import { MASKED } from "./model.ts";
+import type { Batch } from "../../train/feed.ts";
+import type { ContinualMlp } from "./model.ts";
 import type { TermContext } from "./program.ts";
-import { compileGradients, rowCrossEntropy } from "./program.ts";
+import { compileGradientSum, rowCrossEntropy } from "./program.ts";
 import type { Experience } from "./scenarios.ts";
 import type { Plugin, Strategy } from "./strategy.ts";
 import { distillation, quadraticPenalty, siTracker } from "./terms.ts";
@@ -70,23 +72,30 @@ abstract class QuadraticPlugin implements Plugin, QuadraticLike {
   }
 }
 
-/** Mean over minibatches of `post`(d loss_batch / dθ) on an experience's data (the importance of EWC and MAS). */
-async function importance(s: Strategy, exp: Experience, loss: (c: TermContext) => Tracer, post: (g: Tracer) => Tracer, batchSize: number): Promise<Float32Array[]> {
-  const F = s.model.features, x = exp.x.data as Float32Array, y = exp.y.data as Int32Array, n = y.length;
-  const grads = await compileGradients(s.model, loss, { post, exec: s.exec });
-  const acc = like(s.model.params.map((p) => p.value));
-  let batches = 0;
-  for (let i = 0; i < n; i += batchSize) {
-    const m = Math.min(batchSize, n - i);
-    const g = grads({
-      x: new Tensor(x.subarray(i * F, (i + m) * F), [m, F], "f32"), y: new Tensor(y.subarray(i, i + m), [m], "i32"),
-      w: Tensor.fromArray(new Array(m).fill(1 / m), [m], "f32"), mask: s.maskFor(new Array(m).fill(s.allowedFor(exp.task))),
-    });
-    g.forEach((t, k) => { const a = acc[k]!, d = data(t); for (let j = 0; j < a.length; j++) a[j]! += d[j]!; });
-    batches++;
+/** A gradient-sum graph compiled once per model (not once per experience). */
+class GradientSum {
+  private built: { model: ContinualMlp; fn: Promise<(batches: Iterable<Batch>) => Tensor[]> } | null = null;
+  constructor(private readonly loss: (c: TermContext) => Tracer, private readonly post: (g: Tracer) => Tracer) {}
+  of(s: Strategy): Promise<(batches: Iterable<Batch>) => Tensor[]> {
+    if (this.built?.model !== s.model) this.built = { model: s.model, fn: compileGradientSum(s.model, this.loss, { post: this.post, exec: s.exec }) };
+    return this.built.fn;
   }
-  for (const a of acc) for (let j = 0; j < a.length; j++) a[j]! /= Math.max(batches, 1);
-  return acc;
+}
+
+/** Mean over minibatches of `post`(d loss_batch / dθ) on an experience's data (the importance of EWC and MAS). */
+async function importance(s: Strategy, exp: Experience, sum: (batches: Iterable<Batch>) => Tensor[], batchSize: number): Promise<Float32Array[]> {
+  const F = s.model.features, x = exp.x.data as Float32Array, y = exp.y.data as Int32Array, n = y.length;
+  function* batches(): Generator<Batch> {
+    for (let i = 0; i < n; i += batchSize) {
+      const m = Math.min(batchSize, n - i);
+      yield {
+        x: new Tensor(x.subarray(i * F, (i + m) * F), [m, F], "f32"), y: new Tensor(y.subarray(i, i + m), [m], "i32"),
+        w: Tensor.fromArray(new Array(m).fill(1 / m), [m], "f32"), mask: s.maskFor(new Array(m).fill(s.allowedFor(exp.task))),
+      };
+    }
+  }
+  const batchCount = Math.max(Math.ceil(n / batchSize), 1);
+  return sum(batches()).map((t) => data(t).map((v) => v / batchCount));
 }
 
 const meanCrossEntropy = (c: TermContext): Tracer => rowCrossEntropy(c.logits, c.inputs.mask!, c.inputs.y!, c.model.classes).mul(c.inputs.w!).sum();
@@ -99,12 +108,13 @@ const meanCrossEntropy = (c: TermContext): Tracer => rowCrossEntropy(c.logits, c
  */
 export class EwcPlugin extends QuadraticPlugin {
   readonly name: string;
+  private readonly fisher = new GradientSum(meanCrossEntropy, (g) => g.square());
   constructor(lambda: number, readonly mode: "separate" | "online" = "separate", readonly decay = 1, readonly fisherBatch = 64) {
     super(lambda);
     this.name = mode === "online" ? "ewc_online" : "ewc";
   }
   async afterTrainingExp(s: Strategy, exp: Experience): Promise<void> {
-    const F = await importance(s, exp, meanCrossEntropy, (g) => g.square(), this.fisherBatch);
+    const F = await importance(s, exp, await this.fisher.of(s), this.fisherBatch);
     const theta = s.model.params.map((p) => data(p.value));
     if (this.mode === "online" || !this.omega) {
       const om = F.map((f, k) => f.map((v, j) => (this.omega ? this.decay * this.omega[k]![j]! : 0) + v));
@@ -124,9 +134,10 @@ export class EwcPlugin extends QuadraticPlugin {
  */
 export class MasPlugin extends QuadraticPlugin {
   readonly name = "mas";
+  private readonly sensitivity = new GradientSum((c) => c.logits.square().sum([1]).mean(), (g) => g.abs());
   constructor(lambda: number, readonly alpha = 0.5, readonly batchSize = 64) { super(lambda); }
   async afterTrainingExp(s: Strategy, exp: Experience): Promise<void> {
-    const imp = await importance(s, exp, (c) => c.logits.square().sum([1]).mean(), (g) => g.abs(), this.batchSize);
+    const imp = await importance(s, exp, await this.sensitivity.of(s), this.batchSize);
     const om = this.omega ? this.omega.map((o, k) => o.map((v, j) => this.alpha * v + (1 - this.alpha) * imp[k]![j]!)) : imp;
     this.setPenalty(om, s.model.params.map((p) => data(p.value).slice()));
   }

@@ -25,7 +25,7 @@ const bench = splitByClass(subset(all, idx.slice(0, 160)), subset(all, idx.slice
 // Overlapping blobs for the regularisers: a model still unsure after experience 0 has a Fisher worth the name.
 const blurred = blobs({ n: 240, centers: 4, dim: 4, std: 1.5, box: 3, seed: 1 });
 const regBench = splitByClass(subset(blurred, idx.slice(0, 160)), subset(blurred, idx.slice(160)), { name: "toy", experiences: 2 });
-const base: RunOptions = { hidden: [8], lr: 0.05, batchSize: 16, epochs: 3, memory: 20, patterns: 10, seed: 0, exec: { executor: "interpreted" } };
+const base: RunOptions = { hidden: [8], lr: 0.05, batchSize: 16, epochs: 3, gdumbEpochs: 6, memory: 20, patterns: 10, seed: 0, exec: { executor: "interpreted" } };
 const runs = new Map<string, RunResult>();
 const run = async (name: string, o: RunOptions = {}): Promise<RunResult> => {
   const key = `${name} ${JSON.stringify(o)}`;
@@ -135,6 +135,30 @@ describe("continual strategies on a toy stream", () => {
     const on = await runStrategy(online(bench, 20), "replay", { ...base, epochs: 1 });
     expect(on.summary.matrix.length).toBe(2);
     expect(on.summary.seconds.length).toBe(8);
+  });
+
+  test("GDumb trains from the initial weights on its class-balanced memory alone, for its own epochs", async () => {
+    const weights = (s: Strategy) => s.model.params.map((p) => Array.from(p.value.data as Float32Array));
+    let init: number[][] | null = null;
+    const seen: { start: number[][]; y: Int32Array; end?: number[][]; epochs?: number }[] = [];
+    // Runs after GDumb's hooks (extra plugins come last), so it sees GDumb's data and reset.
+    const spy: Plugin = {
+      name: "spy",
+      beforeTraining(s: Strategy) { init ??= weights(s); },
+      trainingData(s: Strategy, _e, d) { seen.push({ start: weights(s), y: d.y.slice() }); return d; },
+      afterTrainingExp(s: Strategy) { Object.assign(seen.at(-1)!, { end: weights(s), epochs: s.epochLosses.length }); },
+    };
+    await runStrategy(bench, "gdumb", { ...base, memory: 20, gdumbEpochs: 7, plugins: [spy] });
+    expect(seen.length).toBe(2);
+    const counts = (y: Int32Array) => [0, 1, 2, 3].map((c) => y.filter((v) => v === c).length);
+    expect(counts(seen[0]!.y)).toEqual([10, 10, 0, 0]);
+    expect(counts(seen[1]!.y)).toEqual([5, 5, 5, 5]);
+    for (const e of seen) {
+      expect(e.start).toEqual(init); // from scratch, not from the previous experience's model
+      expect(e.end).not.toEqual(init);
+      expect(e.epochs).toBe(7); // GDumb's epochs, not the stream's 3
+    }
+    expect(() => buildPlugins("gdumb", { gdumbEpochs: 0 })).toThrow(/gdumb: epochs must be a positive integer, got 0/);
   });
 
   test("plugins compose: Replay + LwF runs both (memory and distillation)", async () => {

@@ -62,6 +62,8 @@ export interface Plugin {
   graph?(s: Strategy): GraphTerms | null;
   /** The training set of an experience (Cumulative, GDumb replace it); plugins apply in order. */
   trainingData?(s: Strategy, exp: Experience, data: TrainData): TrainData | Promise<TrainData>;
+  /** Epochs over this experience's training data, given the strategy's (GDumb trains its memory for many). */
+  epochs?(s: Strategy, exp: Experience, base: number): number;
   /** Graph inputs for this minibatch (its rows are final). */
   inputs?(s: Strategy, rows: Rows): Record<string, Tensor> | Promise<Record<string, Tensor>>;
   /** What a checkpoint keeps of this plugin between experiences (typed arrays allowed), and how it comes back. */
@@ -126,6 +128,8 @@ export class Strategy {
   /** Mean loss of each epoch of the last experience. */
   epochLosses: number[] = [];
   private step: TrainStep | null = null;
+  /** batchOf's row buffers by row count: a step reads its batch at once, so one buffer per size serves every step. */
+  private readonly xScratch = new Map<number, Float32Array>();
   private logitsFn: ((x: Tensor, mask: Tensor) => Tensor) | null = null;
 
   constructor(readonly model: ContinualMlp, readonly benchmark: Benchmark, readonly plugins: readonly Plugin[] = [], o: StrategyOptions = {}) {
@@ -195,8 +199,11 @@ export class Strategy {
     let data = toData(exp);
     for (const p of this.plugins) if (p.trainingData) data = await p.trainingData(this, exp, data);
     const n = data.y.length;
+    let epochs = this.epochs;
+    for (const p of this.plugins) if (p.epochs) epochs = p.epochs(this, exp, epochs);
+    if (!Number.isInteger(epochs) || epochs < 1) throw new LatheError(`continual: epochs must be a positive integer, got ${epochs}`);
     this.epochLosses = [];
-    for (let epoch = 0; epoch < this.epochs && n > 0; epoch++) {
+    for (let epoch = 0; epoch < epochs && n > 0; epoch++) {
       await this.hook("beforeTrainingEpoch", epoch);
       const order = permutation(n, this.rng);
       let sum = 0;
@@ -225,10 +232,18 @@ export class Strategy {
     this.current = null;
   }
 
-  /** The step's inputs for final rows: base inputs, then every plugin's. */
+  /**
+   * The step's inputs for final rows: base inputs, then every plugin's. The x tensor's
+   * buffer is reused by the next call with as many rows (no 200 kB allocation per step).
+   */
   async batchOf(rows: Rows): Promise<Record<string, Tensor>> {
     const F = this.model.features, n = rows.y.length;
-    const x = new Float32Array(n * F);
+    let x = this.xScratch.get(n);
+    if (!x) {
+      if (this.xScratch.size >= 8) this.xScratch.clear(); // row counts vary only a little (last batch, replay)
+      x = new Float32Array(n * F);
+      this.xScratch.set(n, x);
+    }
     rows.x.forEach((r, i) => x.set(r, i * F));
     const w = rows.weighted ? rows.w : rows.w.map((v) => v / n);
     const batch: Record<string, Tensor> = {

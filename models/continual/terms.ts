@@ -16,12 +16,20 @@ import { perWeightInputs, perWeightSpecs } from "./program.ts";
  * θ̄ = Σ_e Ω_e θ_e / Ω (same gradient; the loss differs by a constant).
  */
 export function quadraticPenalty(m: ContinualMlp, name: string): GraphTerms {
+  const omega = (c: TermContext) => perWeightInputs(c, `${name}.omega`), anchor = (c: TermContext) => perWeightInputs(c, `${name}.anchor`);
+  const lambda = (c: TermContext) => c.inputs[`${name}.lambda`]!;
   return {
     inputs: { ...perWeightSpecs(m, `${name}.omega`), ...perWeightSpecs(m, `${name}.anchor`), [`${name}.lambda`]: { shape: [] } },
+    // The value only (θ through stopGradient: one fused reduction per weight) ...
     loss(c: TermContext): Tracer {
-      const om = perWeightInputs(c, `${name}.omega`), an = perWeightInputs(c, `${name}.anchor`);
-      const sum = c.weights.map((w, k) => om[k]!.mul(w.sub(an[k]!).square()).sum()).reduce((a, b) => a.add(b));
-      return sum.mul(c.inputs[`${name}.lambda`]!);
+      const om = omega(c), an = anchor(c);
+      const sum = c.weights.map((w, k) => om[k]!.mul(w.stopGradient().sub(an[k]!).square()).sum()).reduce((a, b) => a.add(b));
+      return sum.mul(lambda(c));
+    },
+    // ... and its gradient 2λΩ(θ − θ̄) in closed form.
+    addGrads(c: TermContext): Tracer[] {
+      const om = omega(c), an = anchor(c), l2 = lambda(c).mul(2);
+      return c.weights.map((w, k) => om[k]!.mul(w.sub(an[k]!)).mul(l2));
     },
   };
 }
