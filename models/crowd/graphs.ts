@@ -122,6 +122,16 @@ const voteGraph = defineGraph(
 );
 
 /**
+ * Plain votes (every weight 1): the rows of the identity picked by label, summed by item — a
+ * gather then a segment sum, one pass on cpu without the [n, k] one-hot rows (800 MB of f64
+ * at 10M labels; DawidSkene starts from these).
+ */
+const plainVoteGraph = defineGraph(
+  { item: i32(["n"]), label: i32(["n"]), classes: i32(["k"]) }, ["item"],
+  ({ label, classes }, seg) => normalizeRows(seg(oneHot(classes!, classes!).gather(label!), "item")),
+);
+
+/**
  * Dawid–Skene E-step: log post[i, c] = log p_c + Σ over labels (i, w, l) of log e_w[c, l],
  * then softmax over c. `logConf[w, c, l]` = log P(w says l | truth c). Its rows log e_w[·, l]
  * are first laid out by (worker, label) (gather_nd by `wlcIndex`, w·k rows), so each label
@@ -201,7 +211,9 @@ const agreementGraph = defineGraph(
 
 export const f64Tensor = (data: ArrayLike<number>, shape: readonly number[]): Tensor =>
   Tensor.fromArray(data instanceof Float64Array ? data : Float64Array.from(data), shape, "f64");
-export const i32Tensor = (data: ArrayLike<number>, shape: readonly number[]): Tensor => Tensor.fromArray(data, shape, "i32");
+// An Int32Array is wrapped, not copied: label sets hold 10M-label arrays that nothing here writes.
+export const i32Tensor = (data: ArrayLike<number>, shape: readonly number[]): Tensor =>
+  data instanceof Int32Array ? new Tensor(data, shape, "i32") : Tensor.fromArray(data, shape, "i32");
 export const scalar = (x: number): Tensor => f64Tensor([x], []);
 
 export interface SegmentPlan {
@@ -256,7 +268,6 @@ export class LabelTensors {
   readonly item: Tensor;
   readonly worker: Tensor;
   readonly label: Tensor;
-  readonly workerLabel: Tensor;
   /** Each label's (worker, label) segment, worker·k + label. */
   readonly wl: Tensor;
   /** [w, k, k, 2]: at (w, c, l) the row w·k + l and column c of the (worker, label) sums. */
@@ -275,8 +286,8 @@ export class LabelTensors {
     const n = raw.item.length;
     if (n === 0) throw new LatheError("crowd: the label set has no labels");
     if (!SEGMENT_STRATEGIES.includes(strategy)) throw new LatheError(`crowd: segments must be one of ${SEGMENT_STRATEGIES.join(", ")}, got "${strategy}"`);
-    const wl = new Int32Array(2 * n), key = new Int32Array(n);
-    for (let k = 0; k < n; k++) { wl[2 * k] = raw.worker[k]!; wl[2 * k + 1] = raw.label[k]!; key[k] = raw.worker[k]! * numClasses + raw.label[k]!; }
+    const key = new Int32Array(n);
+    for (let k = 0; k < n; k++) key[k] = raw.worker[k]! * numClasses + raw.label[k]!;
     const index = new Int32Array(numWorkers * numClasses * numClasses * 2);
     for (let w = 0, at = 0; w < numWorkers; w++) {
       for (let c = 0; c < numClasses; c++) for (let l = 0; l < numClasses; l++, at += 2) { index[at] = w * numClasses + l; index[at + 1] = c; }
@@ -293,7 +304,6 @@ export class LabelTensors {
     this.item = i32Tensor(raw.item, [n]);
     this.worker = i32Tensor(raw.worker, [n]);
     this.label = i32Tensor(raw.label, [n]);
-    this.workerLabel = i32Tensor(wl, [n, 2]);
     this.classes = i32Tensor(Int32Array.from({ length: numClasses }, (_, c) => c), [numClasses]);
   }
 
@@ -332,8 +342,8 @@ const run = async <R>(g: Graph, inputs: Record<string, Tensor>): Promise<R> => (
 
 /** Soft (weighted) votes: posteriors [numItems, numClasses]. */
 export function votes(t: LabelTensors, weight?: Tensor): Promise<Tensor> {
-  const w = weight ?? f64Tensor(new Float64Array(t.numLabels).fill(1), [t.numLabels]);
-  return run(voteGraph(t.strategy), { item: t.item, label: t.label, weight: w, classes: t.classes, ...t.seg("item") });
+  if (!weight) return run(plainVoteGraph(t.strategy), { item: t.item, label: t.label, classes: t.classes, ...t.seg("item") });
+  return run(voteGraph(t.strategy), { item: t.item, label: t.label, weight, classes: t.classes, ...t.seg("item") });
 }
 
 /** Posteriors [numItems, numClasses] from log confusions [w, c, l] and the log prior. */
@@ -386,12 +396,15 @@ export async function runEm<M extends { readonly logConf: Tensor; readonly logPr
   t: LabelTensors, post: Tensor, mStepOf: (post: Tensor) => Promise<M>, maxIter: number, tol: number,
 ): Promise<{ m: M; post: Float64Array; iterations: number; converged: boolean }> {
   let m = await mStepOf(post);
-  let prev = f64Data(post), iterations = 0;
+  // The posteriors' own buffers (each E-step returns a fresh tensor), not copies: at 2M items
+  // a copy is 160 MB.
+  const view = (t: Tensor): Float64Array => (t.data instanceof Float64Array ? t.data : f64Data(t));
+  let prev = view(post), iterations = 0;
   while (iterations < maxIter) {
     const next = await eStep(t, m.logConf, m.logPrior);
     iterations++;
     m = await mStepOf(next);
-    const cur = f64Data(next);
+    const cur = view(next);
     const moved = maxAbsDiff(cur, prev);
     prev = cur;
     if (moved <= tol) return { m, post: prev, iterations, converged: true };

@@ -136,7 +136,9 @@ export function simulateCrowd(spec: CrowdSpec): SimulatedCrowd {
   const sizes = { numWorkers: W, numClasses: K };
   const labels = LabelSet.fromIndices({ item, worker, label }, { ...sizes, numItems: I });
   const batches: LabelSet[] = [];
-  for (let b = 0; b < nb; b++) {
+  // One batch is the whole set (same names): sharing it keeps a large crowd's arrays once.
+  if (nb === 1) batches.push(labels);
+  else for (let b = 0; b < nb; b++) {
     const lo = Math.floor((b * I) / nb), hi = Math.floor(((b + 1) * I) / nb);
     const rows = { from: lo * R, to: hi * R };
     batches.push(LabelSet.fromIndices(
