@@ -68,7 +68,7 @@ export function applyIsa(isa: string | undefined): void {
 
 /** `--layout`, shared by compile and tune (a tuning log's task keys depend on the layout). */
 export const layoutOption = (): Option =>
-  new Option("--layout <layout>", "convolutions' activation layout: nchwc (blocked, direct convolutions), nchw (im2col + GEMM), or auto (nchwc where it pays: no grouped or depthwise convolutions and few layout transforms; the default, except nchw for a target plugin with BYOC patterns)")
+  new Option("--layout <layout>", "convolutions' activation layout: nchwc (blocked, direct convolutions), nchw (im2col + GEMM), or auto (nchwc where it pays: no grouped convolutions other than depthwise ones and few layout transforms; the default, except nchw for a target plugin with BYOC patterns)")
     .choices([...GRAPH_LAYOUTS]);
 
 export const spellSpec = (s: TensorSpec): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;

@@ -116,6 +116,7 @@ const CASES: readonly Case[] = [
   ["lstm_cell", [u(2, 3), u(2, 5), u(2, 5), u(20, 3), u(20, 5), u(20)]],
   ["layout_transform", [u(1, 16, 3, 5)], { src: "NCHW", dst: "NCHW8c" }],
   ["conv2d_nchwc", [u(1, 2, 6, 6, 8), u(2, 2, 3, 3, 8, 8)], { pads: [1, 1, 1, 1], block_in: 8, block_out: 8 }],
+  ["depthwise_conv2d_nchwc", [u(1, 2, 7, 6, 8), u(2, 1, 3, 3, 1, 8)], { pads: [1, 1, 1, 1], strides: [2, 1], block: 8 }],
   ["im2col", [u(2, 3, 7, 6)], { kernel: [3, 2], strides: [2, 1], dilations: [1, 2] }],
   ["patches", [u(2, 3, 7, 6)], { size: [3, 2], strides: [2, 3] }], ["patches_grad", [u(2, 3, 2, 3, 3, 2), u(2, 3, 7, 6)], { size: [3, 2], strides: [2, 3] }],
   // The accelerator's int8 ops (compiler/ops/quant).

@@ -10,7 +10,7 @@ import { diffGraphs } from "../text/diff.ts";
 import { parseGraph } from "../text/parse.ts";
 import { printGraph } from "../text/print.ts";
 import { graphProblems } from "../validate.ts";
-import { alterLayout, cancelLayoutTransforms } from "./layout.ts";
+import { alterLayout, blockedLayoutPays, cancelLayoutTransforms } from "./layout.ts";
 
 /** Asserts that `got` is structurally the graph the text describes (names and constant data included). */
 function expectGraph(got: Graph, want: string): void {
@@ -240,5 +240,69 @@ describe("the blocked region through broadcasting ops", () => {
     expect(out.nodes.filter((n) => n.op === "reshape").map((n) => n.inputs[0]!.name)).toEqual(["hw"]);
     expect(out.nodes.filter((n) => n.op !== "layout_transform" && n.op !== "reshape").every((n) => n.outputs[0]!.type.shape.length === 5)).toBe(true);
     sameNumbers(g, out, [[2, 4, 3, 3], [2, 4, 3, 3], [3, 3]], 1e-5);
+  });
+});
+
+describe("alterLayout blocks depthwise convolutions (channel multiplier 1)", () => {
+  /** MobileNet-v2's inverted residual: 1×1 expand → BN → ReLU6 → 3×3 depthwise (stride s) → BN → ReLU6 → 1×1 project (+ x when s = 1). */
+  function invertedResidual(C: number, hidden: number, H: number, stride: number, dwGroups = hidden, dwOut = hidden): Graph {
+    const rng = new Rng(11);
+    const r = (n: number, s: number) => Float32Array.from({ length: n }, () => rng.uniform(-s, s));
+    const b = new GraphBuilder();
+    const x = b.input("x", [1, C, H, H]);
+    const bn = (name: string, v: Value, c: number) => b.op1("batch_norm", [v,
+      b.constant(`${name}_scale`, r(c, 1), [c]), b.constant(`${name}_bias`, r(c, 0.1), [c]),
+      b.constant(`${name}_mean`, r(c, 0.1), [c]), b.constant(`${name}_var`, Float32Array.from({ length: c }, () => 0.5 + rng.uniform(0, 1)), [c])], {}, name);
+    const six = b.constant("six", Float32Array.of(6), []);
+    const relu6 = (v: Value) => b.op1("minimum", [b.op1("relu", [v]), six]);
+    const e = relu6(bn("bn_e", b.op1("conv2d", [x, b.constant("we", r(hidden * C, 0.5), [hidden, C, 1, 1])], {}, "expand"), hidden));
+    const dw = b.op1("conv2d", [e, b.constant("wd", r(dwOut * (hidden / dwGroups) * 9, 0.5), [dwOut, hidden / dwGroups, 3, 3])], { pads: [1, 1, 1, 1], strides: [stride, stride], groups: dwGroups }, "dw");
+    const d = relu6(bn("bn_d", dw, dwOut));
+    const p = bn("bn_p", b.op1("conv2d", [d, b.constant("wp", r(C * dwOut, 0.5), [C, dwOut, 1, 1])], {}, "project"), C);
+    return b.build([stride === 1 ? b.op1("add", [p, x]) : p]);
+  }
+
+  test("the whole block runs blocked: the depthwise conv is depthwise_conv2d_nchwc, one transform in, one out", () => {
+    const g = invertedResidual(8, 16, 7, 1);
+    const out = alterLayout(8).run(g);
+    expect(graphProblems(out)).toEqual([]);
+    expect(count(out, "conv2d")).toBe(0);
+    expect(count(out, "conv2d_nchwc")).toBe(2);
+    expect(count(out, "depthwise_conv2d_nchwc")).toBe(1);
+    expect(count(out, "layout_transform")).toBe(2);
+    const dw = out.nodes.find((n) => n.op === "depthwise_conv2d_nchwc")!;
+    expect(dw.attrs).toEqual({ strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], block: 8 });
+    // The weight folded into a blocked constant [C/b, 1, 3, 3, 1, b].
+    expect(dw.inputs[1]!.type.shape).toEqual([2, 1, 3, 3, 1, 8]);
+    expect(out.constants.some((c) => c.value === dw.inputs[1])).toBe(true);
+    sameNumbers(g, out, [[1, 8, 7, 7]]);
+    expect(blockedLayoutPays(g, out)).toBe(true);
+  });
+
+  test("stride 2 and block 4: the same numbers", () => {
+    const g = invertedResidual(8, 24, 9, 2);
+    const out = alterLayout(4).run(g);
+    expect(count(out, "depthwise_conv2d_nchwc")).toBe(1);
+    sameNumbers(g, out, [[1, 8, 9, 9]]);
+  });
+
+  test("a channel multiplier of 2 and other grouped convolutions stay NCHW, and layout auto refuses the graph", () => {
+    for (const g of [invertedResidual(8, 16, 5, 1, 16, 32), invertedResidual(8, 16, 5, 1, 2)]) {
+      const out = alterLayout(8).run(g);
+      const grouped = out.nodes.filter((n) => n.op === "conv2d");
+      expect(grouped).toHaveLength(1);
+      expect(grouped[0]!.attrs["groups"]).not.toBe(1);
+      expect(count(out, "depthwise_conv2d_nchwc")).toBe(0);
+      expect(count(out, "conv2d_nchwc")).toBe(2);
+      sameNumbers(g, out, [[1, 8, 5, 5]]);
+      expect(blockedLayoutPays(g, out)).toBe(false);
+    }
+  });
+
+  test("a depthwise conv whose channels do not divide by the block stays NCHW, and auto refuses", () => {
+    const g = invertedResidual(8, 12, 5, 1);
+    const out = alterLayout(8).run(g);
+    expect(count(out, "depthwise_conv2d_nchwc")).toBe(0);
+    expect(blockedLayoutPays(g, out)).toBe(false);
   });
 });

@@ -3,12 +3,13 @@
  *
  * Every conv2d with groups = 1 whose input and output channels divide by the block
  * becomes conv2d_nchwc on layout_transform(x, NCHW → NCHW{b}c) with its weight in
- * OIHW{b}i{b}o. The blocked layout then flows on through the ops that do not care how a
- * tensor is laid out — elementwise unary ops, broadcasting binary ops and `where` (their
- * other operands are brought to the blocked form: a layout_transform for one with the
- * channel axis, a trailing unit axis for one without it) and inference batch_norm (as
- * x·k + shift with k = scale·rsqrt(var + ε), shift = bias − mean·k, reshaped [C] →
- * [C/b, 1, 1, b]). A value is transformed back to NCHW only where something else reads it,
+ * OIHW{b}i{b}o; a depthwise one (groups = channels, multiplier 1) becomes
+ * depthwise_conv2d_nchwc with its weight in OIHW1i{b}o. The blocked layout then flows on
+ * through the ops that do not care how a tensor is laid out — elementwise unary ops,
+ * broadcasting binary ops and `where` (their other operands are brought to the blocked
+ * form: a layout_transform for one with the channel axis, a trailing unit axis for one
+ * without it) and inference batch_norm (as x·k + shift with k = scale·rsqrt(var + ε),
+ * shift = bias − mean·k, reshaped [C] → [C/b, 1, 1, b]). A value is transformed back to NCHW only where something else reads it,
  * and the graph outputs are, so the graph's inputs and outputs keep NCHW: transforms sit
  * at the boundaries of blocked regions, never between two blocked ops. Nodes the pass adds
  * whose inputs are all constants (weight transforms, batch-norm factors) are folded, and
@@ -16,6 +17,7 @@
  * → x), also where the input graph already had them.
  */
 import { LatheError } from "../../../core/errors.ts";
+import { depthwiseWeightLayout } from "../../ops/nn/depthwise-nchwc.ts";
 import { blockedDataLayout, blockedWeightLayout } from "../../ops/nn/layout.ts";
 import type { Graph, Node, Value } from "../graph.ts";
 import { staticSize } from "../types.ts";
@@ -81,6 +83,17 @@ const baseName = (v: Value): string => (v.name.endsWith(".out") && v.name.length
 
 /** The NCHW axes a rank-r operand covers when broadcast against NCHW (right-aligned). */
 const alignedLayout = (rank: number): string => "NCHW".slice(4 - rank);
+
+/**
+ * A depthwise conv2d with channel multiplier 1 (groups = input channels = output channels)
+ * whose channels divide by the block: depthwise_conv2d_nchwc computes it. Other multipliers
+ * and other grouped convolutions stay NCHW.
+ */
+function isBlockableDepthwise(n: Node, channels: (v: Value) => number | null): boolean {
+  if (n.op !== "conv2d" || n.outputs.length !== 1 || n.inputs[1]!.type.shape.length !== 4) return false;
+  const c = channels(n.inputs[0]!), groups = n.attrs["groups"];
+  return c !== null && groups === c && channels(n.outputs[0]!) === c && n.inputs[1]!.type.shape[1] === 1;
+}
 
 function rewriteLayouts(g: Graph, block: number): Graph {
   const b = block;
@@ -149,6 +162,13 @@ function rewriteLayouts(g: Graph, block: number): Graph {
       const { strides, pads, dilations, groups } = n.attrs;
       blocked = e.op("conv2d_nchwc", [blockedOf(x), wb], { strides: strides!, pads: pads!, dilations: dilations!, groups: groups!, block_in: b, block_out: b }, name);
       rewrote = true;
+    } else if (single && isBlockableDepthwise(n, channels)) {
+      const [x, w] = n.inputs as [Value, Value];
+      const wl = depthwiseWeightLayout(b);
+      const wb = transformIn(w, "OIHW", wl, `${baseName(w)}_${wl.toLowerCase()}`);
+      const { strides, pads, dilations } = n.attrs;
+      blocked = e.op("depthwise_conv2d_nchwc", [blockedOf(x), wb], { strides: strides!, pads: pads!, dilations: dilations!, block: b }, name);
+      rewrote = true;
     } else if (single && UNARY.has(n.op) && home.has(n.inputs[0]!)) {
       blocked = e.op(n.op, [home.get(n.inputs[0]!)!], n.attrs, name);
     } else if (single && BROADCASTING.has(n.op) && n.inputs.some((v) => home.has(v)) && channels(single) !== null) {
@@ -200,22 +220,28 @@ function rewriteLayouts(g: Graph, block: number): Graph {
 
 /**
  * Whether the blocked layout pays (compileGraph's layout "auto"), given `g` and `blocked`,
- * alter-layout's result for it: no convolution is grouped or depthwise, none has a gradient
- * in the graph, and the blocked graph transforms few values at run time — at most two, or
- * one per four blocked convolutions. Ops the pass does not block (depthwise convolutions,
- * gradients, concatenations, pooling) read NCHW, so each region between them pays a
- * transform out and back in: MobileNet-v2 batch 1 measured 10.8 ms NCHW against 12.3 ms
- * blocked, where ResNet-18 (two transforms, nineteen blocked convolutions) gained, 29.1 →
- * 26.2 ms.
+ * alter-layout's result for it: no grouped convolution is left in NCHW (depthwise ones with
+ * channel multiplier 1 are blocked; other grouped ones, or depthwise ones whose channels do
+ * not divide by the block, are not), none has a gradient in the graph, and the blocked graph
+ * transforms few values at run time — at most two, or one per four blocked convolutions. Ops
+ * the pass does not block (grouped convolutions, gradients, concatenations, pooling) read
+ * NCHW, so each region between them pays a transform out and back in: MobileNet-v2 batch 1
+ * with its depthwise layers left in NCHW measured 10.8 ms NCHW against 12.3 ms blocked,
+ * where ResNet-18 (two transforms, nineteen blocked convolutions) gained, 29.1 → 26.2 ms.
+ * With them blocked MobileNet-v2 has two transforms and gains too (50.0 → 44.4 ms, 1 thread,
+ * on a loaded 2-core AVX2 host).
  */
 export function blockedLayoutPays(g: Graph, blocked: Graph): boolean {
-  const convs = g.nodes.filter((n) => n.op === "conv2d");
-  if (convs.some((n) => n.attrs["groups"] !== 1) || g.nodes.some((n) => CONV_GRADIENTS.has(n.op))) return false;
-  const blockedConvs = blocked.nodes.filter((n) => n.op === "conv2d_nchwc").length;
+  const groupedLeft = blocked.nodes.some((n) => n.op === "conv2d" && n.attrs["groups"] !== 1);
+  if (groupedLeft || g.nodes.some((n) => CONV_GRADIENTS.has(n.op))) return false;
+  const blockedConvs = blocked.nodes.filter((n) => BLOCKED_CONVS.has(n.op)).length;
   const constants = new Set(blocked.constants.map((c) => c.value));
   const transforms = blocked.nodes.filter((n) => n.op === "layout_transform" && !constants.has(n.inputs[0]!)).length;
   return blockedConvs > 0 && transforms <= Math.max(2, blockedConvs / 4);
 }
+
+/** The convolutions alter-layout writes. */
+const BLOCKED_CONVS: ReadonlySet<string> = new Set(["conv2d_nchwc", "depthwise_conv2d_nchwc"]);
 
 /** Ops of a convolution's backward pass (training graphs), which read NCHW activations. */
 const CONV_GRADIENTS: ReadonlySet<string> = new Set(["conv_transpose2d", "conv2d_grad_weight"]);

@@ -7,6 +7,7 @@ import { convTranspose1d, convTranspose2d } from "./conv-transpose.ts";
 import { dropout } from "./dropout.ts";
 import { im2col } from "./im2col.ts";
 import { conv2dNchwc, layoutTransform } from "./layout.ts";
+import { depthwiseConv2dNchwc } from "./depthwise-nchwc.ts";
 import { lstmCell } from "./lstm.ts";
 import { batchMatmul, matmul } from "./matmul.ts";
 import { batchNorm, batchNormTrain, layerNorm } from "./norm.ts";
@@ -26,7 +27,7 @@ const list: readonly OpDef[] = [
   softmax, logSoftmax,
   dropout,
   lstmCell,
-  layoutTransform, conv2dNchwc,
+  layoutTransform, conv2dNchwc, depthwiseConv2dNchwc,
   im2col,
   ...augmentOps,
   ...patchesOps,

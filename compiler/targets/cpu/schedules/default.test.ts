@@ -47,20 +47,46 @@ describe("default cpu schedule", () => {
     expect(attachOf(false)).toBe("root");
   });
 
-  it("computes a libm intermediate read by two stages once into a buffer, and inlines a cheap one or a single-reader one", () => {
+  it("computes a libm intermediate read by a reduction and another stage once into a buffer; a cheap one, a single reader or elementwise readers inline it", () => {
     const n = 64, d = 32;
-    const attachOf = (fn: "exp" | "abs", readers: 1 | 2): string => {
+    const attachOf = (fn: "exp" | "abs", readers: "sum" | "sum+div" | "two elementwise"): string => {
       const x = placeholder([n, d], "f32", "x");
       const e = compute([n, d], (i, j) => call(fn, x.at(i!, j!)), "e");
       const r = reduceAxis(d, "r");
-      const t = compute([n], (i) => sum(r, e.at(i!, r.var)), "t");
-      const y = compute([n, d], (i, j) => (readers === 2 ? div(e.at(i!, j!), t.at(i!)) : div(x.at(i!, j!), t.at(i!))), "y");
+      const t = compute([n], (i) => sum(r, readers === "two elementwise" ? x.at(i!, r.var) : e.at(i!, r.var)), "t");
+      const u = compute([n, d], (i, j) => add(e.at(i!, j!), 1), "u");
+      const y = compute([n, d], (i, j) => (readers === "sum" ? div(x.at(i!, j!), t.at(i!)) : readers === "sum+div" ? div(e.at(i!, j!), t.at(i!)) : div(e.at(i!, j!), u.at(i!, j!))), "y");
       const s = createSchedule([y]);
       defaultSchedule(s, [y], 32, null);
       return s.stage(e).attach.kind;
     };
-    expect(attachOf("exp", 2)).toBe("root");
-    expect(attachOf("abs", 2)).toBe("inline");
-    expect(attachOf("exp", 1)).toBe("inline");
+    expect(attachOf("exp", "sum+div")).toBe("root");
+    expect(attachOf("abs", "sum+div")).toBe("inline");
+    expect(attachOf("exp", "sum")).toBe("inline");
+    expect(attachOf("exp", "two elementwise")).toBe("inline");
   });
+
+  it("keeps a reduction root when another computed stage reads it (found by the graph fuzzer: logsumexp feeding a second output)", async () => {
+    const { parseGraph } = await import("../../../graph/text/parse.ts");
+    const { compileGraph } = await import("../graph.ts");
+    const { interpret } = await import("../../../graph/interpret.ts");
+    const { Tensor } = await import("../../../../runtime/tensor.ts");
+    const g = parseGraph(`graph main(x0: f32[3, 2, 4, 5]) {
+      const t: f32[] = [0.386853963136673]
+      relu.out: f32[3, 2, 4, 5] = relu(x0)
+      logsumexp.out: f32[2, 4, 5] = logsumexp(x0, axes=[0], keepdims=false)
+      greater.out: bool[2, 4, 5] = greater(logsumexp.out, t)
+      neg.out: f32[2, 4, 5] = neg(logsumexp.out)
+      where.out: f32[2, 4, 5] = where(greater.out, logsumexp.out, neg.out)
+      relu_5.out: f32[2, 4, 5] = relu(where.out)
+      return relu.out, relu_5.out
+    }`);
+    const x = Tensor.random([3, 2, 4, 5], "f32", 3);
+    const got = (await compileGraph(g)).run([x]);
+    const want = interpret(g, [{ data: x.data as Float32Array, shape: [3, 2, 4, 5] }]).outputs;
+    want.forEach((w, k) => {
+      const a = got[k]!.toArray();
+      w.data.forEach((v, i) => expect(Math.abs(a[i]! - v)).toBeLessThan(1e-5 * (1 + Math.abs(v))));
+    });
+  }, 120_000);
 });

@@ -256,13 +256,17 @@ export function inlineIntermediates(s: Schedule): void {
 const COSTLY_CALLS: ReadonlySet<string> = new Set(["exp", "log", "tanh", "sigmoid", "pow", "erf", "sin", "cos"]);
 
 /**
- * An elementwise intermediate that calls libm and is read by two or more stages is computed
- * once into a buffer: inlined, each reader would call libm again. (softmax's exp(x − max),
- * read by its sum and by the division, was evaluated twice per element: the crowd E-step's
- * softmax over 100k × 10 f64 took 15–30 ms, most of it in exp.)
+ * An elementwise intermediate that calls libm and is read by a reduction and another stage is
+ * computed once into a buffer: inlined, the reduction's loop nest and the other reader's would
+ * each call libm again. (softmax's exp(x − max), read by its sum and by the division, was
+ * evaluated twice per element: the crowd E-step's softmax over 100k × 10 f64 took 15–30 ms,
+ * most of it in exp.) Readers that are all elementwise end up in one loop nest once inlined,
+ * and a buffer between a GEMM anchor and its epilogue would split the nest the GEMM schedule
+ * puts the anchor in (a GRU cell's gates failed to schedule that way).
  */
 function materializeShared(s: Schedule, st: Stage): boolean {
-  if (s.consumersOf(st).length < 2) return false;
+  const readers = s.consumersOf(st);
+  if (readers.length < 2 || !readers.some((r) => r.op?.body.kind === "reduce")) return false;
   let costly = false;
   visitExpr(st.op!.body, (e) => { if (e.kind === "call" && COSTLY_CALLS.has(e.fn)) costly = true; });
   return costly;
@@ -292,6 +296,18 @@ export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorByte
     // be recomputed whole for every row of its consumer (x − mean(x, axis 0) was O(n²·d)).
     if (consumer && consumer.axis.length >= 2 && consumer.axis.length === st.axis.length && consumer.op!.body.kind !== "reduce" && sameRows(st, consumer)) {
       st.computeAt(consumer, consumer.axis[consumer.axis.length - 2]!);
+    }
+  }
+  // A reduction so placed whose tensor another computed stage outside that output's loops
+  // reads (logsumexp's log(sum) + max, kept root because a second output reads it) stays
+  // root after all, and so, in turn, do those placed ones it reads.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const st of computed) {
+      const at = st.attach;
+      if (at.kind !== "at") continue;
+      const outside = s.consumersOf(st).some((c) => c !== at.stage && c.attach.kind !== "inline" && !s.isAttachedInside(c, at.stage as Stage));
+      if (outside) { st.computeRoot(); changed = true; }
     }
   }
   for (const st of computed) {

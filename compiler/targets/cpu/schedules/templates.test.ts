@@ -58,6 +58,21 @@ function cases(): Case[] {
     const b = new GraphBuilder();
     return b.build([b.op1("conv2d_nchwc", [b.input("x", [1, 3, 13, 14, 4]), b.input("w", [2, 3, 1, 1, 4, 2 * lanes])], { strides: [2, 2], block_in: 4, block_out: 2 * lanes })]);
   })(), kind: "conv" });
+  out.push({ name: "depthwise_conv2d_nchwc 3x3 pad 1 + bias + relu6, a width no tile of 4 to 8 divides", g: (() => {
+    const b = new GraphBuilder();
+    const dw = b.op1("depthwise_conv2d_nchwc", [b.input("x", [1, 2, 6, 13, lanes]), b.input("w", [2, 1, 3, 3, 1, lanes])], { pads: [1, 1, 1, 1], block: lanes });
+    const y = b.op1("relu", [b.op1("add", [dw, b.input("b", [1, 2, 1, 1, lanes])])]);
+    return b.build([b.op1("minimum", [y, b.constant("six", Float32Array.of(6), [])])]);
+  })(), kind: "depthwise", every: "tile" });
+  out.push({ name: "depthwise_conv2d_nchwc stride 2, dilation 2, asymmetric pads, two vectors per block", g: (() => {
+    const b = new GraphBuilder();
+    return b.build([b.op1("depthwise_conv2d_nchwc", [b.input("x", [2, 1, 11, 10, 2 * lanes]), b.input("w", [1, 1, 3, 2, 1, 2 * lanes])],
+      { strides: [2, 2], dilations: [2, 2], pads: [2, 1, 1, 0], block: 2 * lanes })]);
+  })(), kind: "depthwise", every: "unroll" });
+  out.push({ name: "depthwise_conv2d_nchwc with a block narrower than a vector (reduce template)", g: (() => {
+    const b = new GraphBuilder();
+    return b.build([b.op1("depthwise_conv2d_nchwc", [b.input("x", [1, 3, 7, 6, 2]), b.input("w", [3, 1, 3, 3, 1, 2])], { pads: [1, 1, 1, 1], block: 2 })]);
+  })(), kind: "reduce" });
   out.push({ name: "max_pool2d 3x3 stride 2 pad 1", g: (() => {
     const b = new GraphBuilder();
     return b.build([b.op1("max_pool2d", [b.input("x", [1, 6, 13, 12])], { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })]);
