@@ -3,7 +3,7 @@
  *
  * Speed (ms per iteration, lower is better): one Dawid–Skene EM iteration (E-step, then
  * M-step) on 100k items × 100 workers × 5 labels per item, 10 classes (quick: 10k items),
- * Lathe's compiled graphs (models/crowd/graphs.ts, the default "masked" segments: segment_sum, a one-pass kernel on cpu) against
+ * Lathe's compiled graphs (models/crowd/graphs.ts, the default "masked" segments: segment_sum; on cpu each gather → segment_sum is one hand-written pass) against
  * the same iteration in vectorised NumPy (ds_iteration.py, Debian's python3-numpy) on the
  * same triples and model, both on 1 thread. Inputs (label tensors, segment plans; NumPy's
  * sorts) are built once outside the timed region, as a real EM loop reuses them. Both sides'
@@ -49,7 +49,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const model = await startModel(t); // the model EM's first iteration starts from
   const lathe = await latheIteration(t, model); // compiles both graphs; the result to check
   const [lt] = await timeSidesSpread([() => latheIteration(t, model)], { repeats: blocks * perBlock, blocks });
-  report.note(`Lathe: models/crowd eStep + mStep graphs, "masked" segments (the segment_sum op, a one-pass scatter kernel on cpu), label tensors built once outside the timing; ${blocks} blocks × ${perBlock} iterations after a warm-up, figure = median of block medians`);
+  report.note(`Lathe: models/crowd eStep + mStep graphs, "masked" segments (the segment_sum op; on cpu each gather → segment_sum of the E- and M-step runs as one pass, targets/cpu/extern-kernels.ts), label tensors built once outside the timing; ${blocks} blocks × ${perBlock} iterations after a warm-up, figure = median of block medians`);
 
   const dir = mkdtempSync(join(tmpdir(), "lathe-bench-crowd-"));
   try {

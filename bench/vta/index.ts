@@ -2,7 +2,7 @@
  * The VTA-style accelerator on ResNet-18's convolution layers (batch 1, 224×224 input):
  * each layer is lowered through the accelerator schedule and run on fsim with two virtual
  * threads (latency hiding) and with one, and with two under Verilator. Rows per layer:
- *   GEMM utilisation (cycles the core is busy, 4 per micro-op iteration, / cycles) on fsim,
+ *   GEMM utilisation (cycles the multipliers fire, one per GEMM micro-op iteration, / cycles) on fsim,
  *   vthread 2 vs vthread 1 (ratio = the gain from latency hiding);
  *   GEMM utilisation measured in Verilator cycles vs fsim's model (ratio ≈ 1: the model is
  *   calibrated to the RTL, compiler/targets/vta/timing.ts);

@@ -1,7 +1,9 @@
 // Lathe VTA: Verilator harness. Drives the generated vta_top with a DRAM model and reports
-// the result. The DRAM model serves four handshake ports (fetch/load/compute reads, store
-// writes) with a fixed latency, one request at a time per port, exactly as tb.v does under
-// Icarus. Port data of any width goes through vta_ports.h, generated with the design.
+// the result. The DRAM model serves four ports (fetch/load/compute reads, store writes) with
+// a fixed latency, one burst at a time per port, exactly as tb.v does under Icarus
+// (compiler/targets/vta/hw/harness.ts states the protocol): a request is a burst of
+// rd_len / wr_len beats; after the latency, one beat per cycle. Port data of any width goes
+// through vta_ports.h, generated with the design.
 //
 // usage: Vvta_top <dram-in.bin> <dram-out.bin> <insn_base> <insn_count> <latency> <max_cycles>
 // prints one line: {"status":"ok"|"deadlock"|"timeout", "cycles":N, ...}; exit 0, 3 (deadlock), 4 (timeout)
@@ -23,13 +25,19 @@ void read_beat(uint64_t addr, uint8_t* out) {
   bus_read += VTA_WB;
 }
 
-struct Port { bool ack = false; int wait = 0; };
+struct Port { bool ack = false; int wait = 0; uint32_t left = 0; uint64_t at = 0, step = 0; };
 
 // One read port's model: given the request sampled before the clock edge, decide the
 // acknowledge (and data) visible after it.
-bool step_read(Port& p, bool rst, bool req, uint64_t addr, int latency, uint8_t* data) {
-  if (!rst && req && !p.ack) {
-    if (p.wait >= latency) { p.wait = 0; read_beat(addr, data); return true; }
+bool step_read(Port& p, bool rst, bool req, uint64_t addr, uint32_t len, unsigned size, int latency, uint8_t* data) {
+  if (rst) return false;
+  if (p.left > 0) { p.left--; read_beat(p.at, data); p.at += p.step; return true; }  // the rest of a burst
+  if (req && !p.ack) {
+    if (p.wait >= latency) {
+      p.wait = 0; p.left = len > 1 ? len - 1 : 0; p.step = uint64_t(1) << size;
+      read_beat(addr, data); p.at = addr + p.step;
+      return true;
+    }
     p.wait++;
   }
   return false;
@@ -60,22 +68,26 @@ int main(int argc, char** argv) {
   // One clock: sample the outputs, step the DRAM model, rising edge, then apply the model's outputs.
   auto tick = [&]() {
     if (t->rst) pf = pl = pc = ps = Port{};  // the DRAM model resets with the design, as tb.v's does
-    const bool af = step_read(pf, t->rst, t->fetch_rd_req, t->fetch_rd_addr, latency, df);
-    const bool al = step_read(pl, t->rst, t->load_rd_req, t->load_rd_addr, latency, dl);
-    const bool ac = step_read(pc, t->rst, t->comp_rd_req, t->comp_rd_addr, latency, dc);
+    const bool af = step_read(pf, t->rst, t->fetch_rd_req, t->fetch_rd_addr, t->fetch_rd_len, t->fetch_rd_size, latency, df);
+    const bool al = step_read(pl, t->rst, t->load_rd_req, t->load_rd_addr, t->load_rd_len, t->load_rd_size, latency, dl);
+    const bool ac = step_read(pc, t->rst, t->comp_rd_req, t->comp_rd_addr, t->comp_rd_len, t->comp_rd_size, latency, dc);
+    // The write port: ready (st_wr_ack) from `latency` + 1 edges after a burst request until
+    // its last beat is taken; a beat is taken at an edge where it is offered while ready.
     bool aw = false;
-    if (!t->rst && t->st_wr_req && !ps.ack) {
-      if (ps.wait >= latency) {
-        ps.wait = 0; aw = true;
+    if (!t->rst && ps.left > 0) {
+      aw = true;
+      if (t->st_wr_valid) {
         uint8_t bytes[VTA_WB];
         vta_get_st_wr_data(t, bytes);
-        const uint64_t addr = t->st_wr_addr;
         for (int i = 0; i < VTA_WB; i++) {
-          if (vta_strb(t, i) && addr + i < dram.size()) { dram[addr + i] = bytes[i]; bus_written++; }
+          if (vta_strb(t, i) && ps.at + i < dram.size()) { dram[ps.at + i] = bytes[i]; bus_written++; }
         }
-      } else {
-        ps.wait++;
+        ps.at += ps.step;
+        aw = --ps.left > 0;
       }
+    } else if (!t->rst && t->st_wr_req) {
+      if (ps.wait >= latency) { ps.wait = 0; ps.left = t->st_wr_len > 1 ? t->st_wr_len : 1; ps.at = t->st_wr_addr; ps.step = uint64_t(1) << t->st_wr_size; aw = true; }
+      else ps.wait++;
     }
     t->clk = 1; t->eval();
     pf.ack = af; pl.ack = al; pc.ack = ac; ps.ack = aw;

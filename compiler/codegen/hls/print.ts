@@ -65,11 +65,12 @@ struct Dram {
   uint8_t* bytes;
   uint64_t size;
   uint64_t bus_read, bus_written;
-  // One bus beat per DRAM_WB bytes, as the RTL reads them.
-  void read(uint64_t addr, uint8_t* dst, uint32_t n) {
-    const uint32_t beats = (n + DRAM_WB - 1) / DRAM_WB;
-    for (uint32_t i = 0; i < n; i++) dst[i] = addr + i < size ? bytes[addr + i] : 0;
-    bus_read += uint64_t(beats) * DRAM_WB;
+  // One DRAM_WB-byte beat at \`addr\`. The RTL's read ports request bursts of consecutive beats
+  // (hw/harness.ts states the protocol); a loop over a burst's beats is what HLS turns into one.
+  // Reads past the end return 0.
+  void beat(uint64_t addr, uint8_t* dst) {
+    for (uint32_t i = 0; i < DRAM_WB; i++) dst[i] = addr + i < size ? bytes[addr + i] : 0;
+    bus_read += DRAM_WB;
   }
   void write(uint64_t addr, const uint8_t* src, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) if (addr + i < size) { bytes[addr + i] = src[i]; bus_written++; }
@@ -77,23 +78,31 @@ struct Dram {
 };
 
 // LOAD: 2D strided DRAM → SRAM with zero padding; entries of \`bytes\` bytes, \`depth\` entries.
+// A data row is contiguous in DRAM: one burst per row, as the RTL reads it (entries smaller
+// than a beat as a narrow burst: each beat advances one entry and holds it in its low bytes).
 static void load_2d(const insn_t& in, Dram& dram, uint8_t* sram, uint32_t bytes, uint32_t log2_bytes, uint32_t depth) {
   const uint32_t rows = F_LOAD_Y_PAD0(in) + F_LOAD_Y_SIZE(in) + F_LOAD_Y_PAD1(in);
   const uint32_t cols = F_LOAD_X_PAD0(in) + F_LOAD_X_SIZE(in) + F_LOAD_X_PAD1(in);
+  const uint32_t x0 = F_LOAD_X_PAD0(in), x1 = F_LOAD_X_PAD0(in) + F_LOAD_X_SIZE(in);
+  const uint32_t step = bytes < DRAM_WB ? bytes : DRAM_WB, entry_beats = bytes / step;
+  uint8_t line[DRAM_WB * MAX_ENTRY_BEATS];  // one entry's beats
+  // SRAM entry (r, c), wrapping around the buffer.
+  auto dst = [&](uint32_t r, uint32_t c) { return sram + uint64_t(uint16_t(F_LOAD_SRAM_BASE(in) + r * cols + c) & (depth - 1)) * bytes; };
   for (uint32_t r = 0; r < rows; r++) {
+    const bool data_row = r >= F_LOAD_Y_PAD0(in) && r < F_LOAD_Y_PAD0(in) + F_LOAD_Y_SIZE(in);
+    const uint32_t row = (F_LOAD_DRAM_BASE(in) + uint32_t(uint16_t(r - F_LOAD_Y_PAD0(in))) * F_LOAD_X_STRIDE(in)) << log2_bytes;
     for (uint32_t c = 0; c < cols; c++) {
-#pragma HLS PIPELINE II=1
-      const uint32_t idx = uint16_t(F_LOAD_SRAM_BASE(in) + r * cols + c) & (depth - 1);
-      const bool pad = r < F_LOAD_Y_PAD0(in) || r >= F_LOAD_Y_PAD0(in) + F_LOAD_Y_SIZE(in)
-                    || c < F_LOAD_X_PAD0(in) || c >= F_LOAD_X_PAD0(in) + F_LOAD_X_SIZE(in);
-      uint8_t* dst = sram + uint64_t(idx) * bytes;
-      if (pad) {
-        std::memset(dst, 0, bytes);
-      } else {
-        const uint32_t entry = F_LOAD_DRAM_BASE(in) + uint32_t(uint16_t(r - F_LOAD_Y_PAD0(in))) * F_LOAD_X_STRIDE(in)
-                             + uint16_t(c - F_LOAD_X_PAD0(in));
-        dram.read(uint32_t(entry << log2_bytes), dst, bytes);
+      if (!data_row || c < x0 || c >= x1) {
+        std::memset(dst(r, c), 0, bytes);
+        continue;
       }
+      // The row's burst: its beats in order, each entry placed when its last beat is in.
+      for (uint32_t k = 0; k < (x1 - x0) * entry_beats; k++) {
+#pragma HLS PIPELINE II=1
+        dram.beat(uint64_t(row) + uint64_t(k) * step, line + (k % entry_beats) * DRAM_WB);
+        if (k % entry_beats == entry_beats - 1) std::memcpy(dst(r, x0 + k / entry_beats), line, bytes);
+      }
+      c = x1 - 1;
     }
   }
 }

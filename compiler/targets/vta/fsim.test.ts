@@ -31,15 +31,18 @@ describe("VTA functional simulator", () => {
     }
   });
 
-  test("the timing model: each data entry costs its beats at latency + 2, pads one cycle, micro-ops one (+ 3 to drain)", () => {
+  test("the timing model: a burst per data row (latency + 1 + its beats, + 1 to issue), pads one cycle, micro-ops one (+ 3 to drain), a write burst per stored row", () => {
     const p = DEFAULT_PARAMS;
     const l = load({ memType: "wgt", sramBase: 0, dramBase: 0, ySize: 2, xSize: 3, xStride: 3, xPad0: 1 });
-    // 3 per instruction + 2 + 6 data entries × (256/8 beats × (8 + 2) + 2) + 2 pad entries
-    expect(insnCycles(l, p)).toBe(3 + 2 + 6 * (32 * 10 + 2) + 2);
+    // 3 per instruction + 2 + 2 pad entries + 2 rows × (1 + 8 + 1 + 3 entries × 256/8 beats)
+    expect(insnCycles(l, p)).toBe(3 + 2 + 2 + 2 * (1 + 8 + 1 + 3 * 32));
+    // 4-byte micro-ops on an 8-byte bus: a narrow burst, one entry per beat.
+    expect(insnCycles(load({ memType: "uop", sramBase: 0, dramBase: 0, ySize: 1, xSize: 5 }), p)).toBe(3 + 2 + (1 + 8 + 1 + 5));
     expect(insnCycles(gemm({ uopBegin: 0, uopEnd: 3, iterOut: 2, iterIn: 5 }), p)).toBe(3 + 30 + 3);
     expect(insnCycles(alu({ aluOp: "mul", uopBegin: 0, uopEnd: 1, iterOut: 2 }), p)).toBe(3 + (1 + 9) * 2 + 3);
     expect(insnCycles(gemm({ uopBegin: 0, uopEnd: 3, iterOut: 0, iterIn: 5 }), p)).toBe(3); // an empty loop
-    expect(insnCycles(store({ sramBase: 0, dramBase: 0, ySize: 1, xSize: 2 }), p)).toBe(3 + 2 * (3 + 2 * 10));
+    // A write burst per row: 2 entries × (3 to read the SRAM + 2 beats) + latency + 1 before the port is ready.
+    expect(insnCycles(store({ sramBase: 0, dramBase: 0, ySize: 1, xSize: 2 }), p)).toBe(3 + 2 * (3 + 2) + 9);
   });
 
   test("decoupled modules overlap: cycles < serial sum", () => {

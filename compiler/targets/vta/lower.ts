@@ -5,15 +5,16 @@
  * packed weights, packed output (pack.ts layouts). Each buffer is divided into `contexts`
  * equal parts. Load chunk i (global issue order) uses input/weight part i mod contexts;
  * tile t uses accumulator part t mod contexts. Instructions, per group of tiles (one per
- * virtual thread):
- *   compute: GEMM reset of each tile's accumulators      [pop store-done of tile t − contexts]
- *   per input-channel chunk, per tile of the group:
- *     load:    LOAD inp (one 2-D load per channel block, with zero padding), LOAD wgt
- *              [first pops compute-done of chunk i − contexts; last pushes to compute]
- *     compute: GEMM over the chunk                        [pops the loads; pushes when a later chunk reuses its part]
- *   per tile: ALU add 2^(s−1), shr s, min 127, max −128 (or 0 with relu)   [last pushes to store]
- *             STORE one row block per output-channel block  [pops compute; last pushes when a later tile reuses its part]
- * and a final FINISH that waits for the last store. Every pop waits on an instruction
+ * virtual thread), per input-channel chunk, per tile of the group:
+ *   first chunk: compute: GEMM reset of the tile's accumulators   [pop store-done of tile t − contexts]
+ *   load:    LOAD inp (one 2-D load per channel block, with zero padding), LOAD wgt
+ *            [first pops compute-done of chunk i − contexts; last pushes to compute]
+ *   compute: GEMM over the chunk                        [pops the loads; pushes when a later chunk reuses its part]
+ *   last chunk: ALU add 2^(s−1), shr s, min 127, max −128 (or 0 with relu)   [last pushes to store]
+ *            STORE one row block per output-channel block  [pops compute; last pushes when a later tile reuses its part]
+ * and a final FINISH that waits for the last store. A tile's ALU passes and stores follow
+ * its own last GEMM and its reset comes just before its first, so one tile's store runs
+ * under the other tiles' GEMMs rather than between groups. Every pop waits on an instruction
  * earlier in program order, so the in-order fetch cannot deadlock. With one context each
  * load waits for the previous chunk's GEMM and each tile for the previous store: no
  * overlap. With two, one tile's loads run under another's GEMMs (latency hiding).
@@ -98,22 +99,41 @@ export function lowerPlan(plan: Plan): VtaProgram {
   const accPart = new Map<Tile, number>();
   const order = new Map<Tile, number>();
 
-  for (const group of plan.groups) {
-    // Accumulator reset, once the store of the tile that last used the part is done.
-    for (const t of group) {
-      const ctx = tileIndex % V;
-      accPart.set(t, ctx);
-      order.set(t, tileIndex);
-      const s = uopSet(`row/${ctx}/${t.tw}`, () => Array.from({ length: t.tw }, (_, x) => ({ acc: ctx * part.acc + x, inp: 0, wgt: 0 })));
-      emit(gemm({
-        reset: true, uopBegin: s.begin, uopEnd: s.end, iterOut: t.tco, dstFactorOut: t.th * t.tw, iterIn: t.th, dstFactorIn: t.tw,
-        popNext: tileIndex >= V,
-      }));
-      tileIndex++;
+  // A tile's requantization (ALU passes) and its stores, after its last GEMM.
+  const epilogue = (t: Tile): void => {
+    const actx = accPart.get(t)!;
+    const s = uopSet(`row/${actx}/${t.tw}`, () => Array.from({ length: t.tw }, (_, x) => ({ acc: actx * part.acc + x, inp: 0, wgt: 0 })));
+    const loop = { uopBegin: s.begin, uopEnd: s.end, iterOut: t.tco, dstFactorOut: t.th * t.tw, iterIn: t.th, dstFactorIn: t.tw, useImm: true };
+    const ops: [Parameters<typeof alu>[0]["aluOp"], number][] = [];
+    if (l.shift > 0) ops.push(["add", 2 ** (l.shift - 1)], ["shr", l.shift]);
+    ops.push(["min", 127], ["max", l.relu ? 0 : -128]);
+    ops.forEach(([aluOp, imm], k) => emit(alu({ ...loop, aluOp, imm, pushNext: k === ops.length - 1 })));
+    const ti = order.get(t)!;
+    for (let o = 0; o < t.tco; o++) {
+      emit(store({
+        sramBase: actx * part.acc + o * t.th * t.tw, dramBase: ((t.n * B.co + t.co + o) * OH + t.y) * OW + t.x,
+        ySize: t.th, xSize: t.tw, xStride: OW,
+        popPrev: o === 0, pushPrev: o === t.tco - 1 && (ti + V < totalTiles || ti === totalTiles - 1),
+      }), "out");
     }
+  };
+
+  for (const group of plan.groups) {
     for (let c0 = 0; c0 < B.ci; c0 += plan.tci) {
       const tci = Math.min(plan.tci, B.ci - c0);
       for (const t of group) {
+        if (c0 === 0) {
+          // Accumulator reset, once the store of the tile that last used the part is done.
+          const ctx = tileIndex % V;
+          accPart.set(t, ctx);
+          order.set(t, tileIndex);
+          const s = uopSet(`row/${ctx}/${t.tw}`, () => Array.from({ length: t.tw }, (_, x) => ({ acc: ctx * part.acc + x, inp: 0, wgt: 0 })));
+          emit(gemm({
+            reset: true, uopBegin: s.begin, uopEnd: s.end, iterOut: t.tco, dstFactorOut: t.th * t.tw, iterIn: t.th, dstFactorIn: t.tw,
+            popNext: tileIndex >= V,
+          }));
+          tileIndex++;
+        }
         const ctx = chunk % V, actx = accPart.get(t)!;
         const { R, C } = window(t);
         const inpBase = ctx * part.inp, wgtBase = ctx * part.wgt;
@@ -147,23 +167,7 @@ export function lowerPlan(plan: Plan): VtaProgram {
           popPrev: true, pushPrev: chunk + V < totalChunks,
         }));
         chunk++;
-      }
-    }
-    for (const t of group) {
-      const actx = accPart.get(t)!;
-      const s = uopSet(`row/${actx}/${t.tw}`, () => Array.from({ length: t.tw }, (_, x) => ({ acc: actx * part.acc + x, inp: 0, wgt: 0 })));
-      const loop = { uopBegin: s.begin, uopEnd: s.end, iterOut: t.tco, dstFactorOut: t.th * t.tw, iterIn: t.th, dstFactorIn: t.tw, useImm: true };
-      const ops: [Parameters<typeof alu>[0]["aluOp"], number][] = [];
-      if (l.shift > 0) ops.push(["add", 2 ** (l.shift - 1)], ["shr", l.shift]);
-      ops.push(["min", 127], ["max", l.relu ? 0 : -128]);
-      ops.forEach(([aluOp, imm], k) => emit(alu({ ...loop, aluOp, imm, pushNext: k === ops.length - 1 })));
-      const ti = order.get(t)!;
-      for (let o = 0; o < t.tco; o++) {
-        emit(store({
-          sramBase: actx * part.acc + o * t.th * t.tw, dramBase: ((t.n * B.co + t.co + o) * OH + t.y) * OW + t.x,
-          ySize: t.th, xSize: t.tw, xStride: OW,
-          popPrev: o === 0, pushPrev: o === t.tco - 1 && (ti + V < totalTiles || ti === totalTiles - 1),
-        }), "out");
+        if (c0 + plan.tci >= B.ci) epilogue(t);
       }
     }
   }

@@ -28,7 +28,7 @@ export interface VtaParams {
   readonly uopBufferEntries: number;
   /** Bytes moved per DRAM beat (the bus width). */
   readonly dramWidthBytes: number;
-  /** DRAM latency in cycles: the simulation harnesses' DRAM model and fsim's timing model (timing.ts) acknowledge each beat this long after its request. */
+  /** DRAM latency in cycles: the simulation harnesses' DRAM model and fsim's timing model (timing.ts) answer a burst's first beat this long after its request (then a beat per cycle). */
   readonly dramLatency: number;
   /** Depth of each module's instruction queue (fetch stalls when the target queue is full). */
   readonly insnQueueDepth: number;

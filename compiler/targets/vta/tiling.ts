@@ -12,23 +12,28 @@ import type { ConvLayer } from "./layer.ts";
 import { outH, outW } from "./layer.ts";
 import { checkFits } from "./plan.ts";
 import { blocks, type Tiling } from "./schedule.ts";
-import { INSN_OVERHEAD, UOP_CYCLES, beatCycles } from "./timing.ts";
+import { INSN_OVERHEAD, PIPELINE_DRAIN_CYCLES, UOP_CYCLES, loadBodyCycles, storeBodyCycles } from "./timing.ts";
 
 const divisors = (n: number): number[] => Array.from({ length: n }, (_, k) => k + 1).filter((d) => n % d === 0);
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** Estimated cycles of a tiling (lower is better), with timing.ts's per-instruction costs. */
+/**
+ * Estimated cycles of a tiling (lower is better), with timing.ts's per-instruction costs
+ * (each instruction's overhead and pipeline drain included) for an interior tile: its input
+ * window all data (edge tiles load padding instead, a cycle per entry).
+ */
 export function estimateCycles(l: ConvLayer, p: VtaParams, t: Tiling): number {
   const E = entryBytes(p), B = blocks(l, p), OH = outH(l), OW = outW(l);
-  const beat = beatCycles(p), nb = (bytes: number): number => Math.max(1, cdiv(bytes, p.dramWidthBytes));
   const R = (t.th - 1) * l.strideH + l.kh, C = (t.tw - 1) * l.strideW + l.kw, kk = l.kh * l.kw;
   const tiles = B.no * cdiv(B.co, t.tco) * cdiv(OH, t.th) * cdiv(OW, t.tw);
   const chunks = cdiv(B.ci, t.tci);
-  const gemm = UOP_CYCLES * t.tco * t.th * t.tw * t.tci * kk + INSN_OVERHEAD;
-  const loads = t.tci * R * C * (nb(E.inp) * beat + 2) + t.tco * t.tci * kk * (nb(E.wgt) * beat + 2) + 2 * (INSN_OVERHEAD + 2);
+  const uopInsn = (iterations: number): number => INSN_OVERHEAD + UOP_CYCLES * iterations + PIPELINE_DRAIN_CYCLES;
+  const gemm = uopInsn(t.tco * t.th * t.tw * t.tci * kk);
+  const loads = t.tci * (INSN_OVERHEAD + loadBodyCycles(p, E.inp, Math.min(R, l.h), Math.min(C, l.w), 0))
+    + INSN_OVERHEAD + loadBodyCycles(p, E.wgt, t.tco, t.tci * kk, 0);
   const nAlu = l.shift > 0 ? 4 : 2;
-  const alu = (nAlu + 1) * (UOP_CYCLES * t.tco * t.th * t.tw + INSN_OVERHEAD);
-  const stores = t.tco * t.th * t.tw * (3 + nb(E.out) * beat) + INSN_OVERHEAD;
+  const alu = (nAlu + 1) * uopInsn(t.tco * t.th * t.tw); // the passes and the accumulator reset
+  const stores = t.tco * (INSN_OVERHEAD + storeBodyCycles(p, E.out, t.th, t.tw));
   if (t.vthreads <= 1) return tiles * (chunks * (gemm + loads) + alu + stores);
   return tiles * Math.max(chunks * gemm + alu, chunks * loads, stores) + loads;
 }

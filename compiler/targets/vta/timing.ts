@@ -1,18 +1,25 @@
 /**
  * The cycle model shared by fsim (fsim.ts) and the RTL generator (hw/): per instruction,
  * the cycles the generated Verilog's state machines take against the harness's DRAM model
- * (a port acknowledges a request `dramLatency` cycles after it sees it, one beat at a time).
+ * (hw/harness.ts: reads and writes are bursts; a read's first beat arrives `dramLatency` + 1
+ * edges after the request is seen, a write port is ready that long after it, and then both
+ * move one beat per cycle).
  * test/vta/rtl-cycles.test.ts holds fsim to within 5% of Verilator's count on compiled layers.
  *
- *   DRAM beat             dramLatency + 2 (wait, acknowledge, the idle cycle after it)
+ *   read burst of n beats dramLatency + 1 + n (wait, the beats; the master sees the last one)
+ *   write burst           dramLatency + 1 before the port is ready, then a beat per cycle the
+ *                         master offers one
  *   every instruction     3: its module takes it (1), sees its tokens (1), finishes (1)
- *   LOAD (any module)     2 + Σ elements: a data element ELEM + beats + WRITE, a pad element 1
- *   STORE                 Σ elements: read the SRAM (3) + beats
+ *   LOAD (any module)     2 + pad elements (1 each) + per data row 1 to issue + its burst of
+ *                         xSize × beats per entry (an entry smaller than a beat is a narrow
+ *                         beat of its own); an entry is written the cycle its last beat arrives
+ *   STORE                 Σ elements: read the SRAM (3) + its beats; + dramLatency + 1 per row
+ *                         (a write burst per row, narrow for entries smaller than a beat)
  *   GEMM / ALU            1 per micro-op iteration + 3 to drain the pipeline (hw/compute.ts:
  *                         fetch uop, form indices, read, execute); ALU MUL 9 more per
  *                         iteration (the iterative multiplier holds the pipeline)
  *   FINISH, empty loops   nothing beyond the 3
- *   fetch                 one instruction per ⌈16 / dramWidthBytes⌉ beats + 1 dispatch cycle
+ *   fetch                 one burst of ⌈16 / dramWidthBytes⌉ beats per instruction + 1 dispatch cycle
  */
 import type { AluInsn, GemmInsn, Insn } from "./isa.ts";
 import { type VtaParams, entryBytes } from "./params.ts";
@@ -26,15 +33,27 @@ export const ALU_MUL_EXTRA_CYCLES = 9;
 /** Cycles every instruction spends in its module besides its body (take, wait for tokens, done). */
 export const INSN_OVERHEAD = 3;
 
-export const beatCycles = (p: VtaParams): number => p.dramLatency + 2;
+/** Cycles a read master holds a request of `n` beats: the latency, then one beat per cycle. */
+export const burstCycles = (p: VtaParams, n: number): number => p.dramLatency + 1 + n;
 const beats = (p: VtaParams, bytes: number): number => Math.max(1, Math.ceil(bytes / p.dramWidthBytes));
+
+/** Cycles of a LOAD's body for `rows` data rows of `cols` data entries of `bytes` each, plus `pads` padding entries. */
+export function loadBodyCycles(p: VtaParams, bytes: number, rows: number, cols: number, pads: number): number {
+  if (rows === 0 || cols === 0) return 2 + pads;
+  return 2 + pads + rows * (1 + burstCycles(p, cols * beats(p, bytes)));
+}
 
 export function uopIterations(insn: GemmInsn | AluInsn): number {
   return (insn.uopEnd - insn.uopBegin) * insn.iterOut * insn.iterIn;
 }
 
+/** Cycles of a STORE's body for `rows` × `cols` entries of `bytes` each. */
+export function storeBodyCycles(p: VtaParams, bytes: number, rows: number, cols: number): number {
+  return rows * cols === 0 ? 0 : rows * cols * (3 + beats(p, bytes)) + rows * (p.dramLatency + 1);
+}
+
 /** Cycles the fetch unit spends per instruction when its target queue has room. */
-export const fetchCycles = (p: VtaParams): number => beats(p, 16) * beatCycles(p) + 1;
+export const fetchCycles = (p: VtaParams): number => burstCycles(p, beats(p, 16)) + 1;
 
 /** Cycles of an instruction's body: from the cycle after its tokens are seen to its last state before done. */
 export function bodyCycles(insn: Insn, p: VtaParams): number {
@@ -42,11 +61,10 @@ export function bodyCycles(insn: Insn, p: VtaParams): number {
     case "load": {
       const cols = insn.xPad0 + insn.xSize + insn.xPad1, rows = insn.yPad0 + insn.ySize + insn.yPad1;
       const data = insn.ySize * insn.xSize;
-      const elem = beats(p, entryBytes(p)[insn.memType]) * beatCycles(p) + 2;
-      return 2 + data * elem + (rows * cols - data);
+      return loadBodyCycles(p, entryBytes(p)[insn.memType], insn.ySize, insn.xSize, rows * cols - data);
     }
     case "store":
-      return insn.ySize * insn.xSize * (3 + beats(p, entryBytes(p).out) * beatCycles(p));
+      return storeBodyCycles(p, entryBytes(p).out, insn.ySize, insn.xSize);
     case "gemm": case "alu": {
       const perIter = UOP_CYCLES + (insn.op === "alu" && insn.aluOp === "mul" ? ALU_MUL_EXTRA_CYCLES : 0);
       const n = uopIterations(insn); // an empty loop goes straight to done

@@ -1,10 +1,10 @@
 /**
  * The fetch unit: reads `insn_count` instructions from DRAM at `insn_base`, in order, and
  * pushes each onto its module's queue (load: LOAD inp/wgt; store: STORE; compute: the rest),
- * stalling while that queue is full.
+ * stalling while that queue is full. Each instruction is one burst of ⌈16 / beat bytes⌉ beats.
  */
 import { type VModule, always, assign, cases, iff, input, localparam, nb, output, reg, wire } from "../../../codegen/verilog/ast.ts";
-import { type HwConfig, beats } from "./config.ts";
+import { type HwConfig, beats, log2 } from "./config.ts";
 
 export function fetch(c: HwConfig): VModule {
   const NB = beats(c, 16);
@@ -13,7 +13,7 @@ export function fetch(c: HwConfig): VModule {
     doc: "Fetch unit: DRAM → instruction queues.",
     ports: [
       input("clk"), input("rst"), input("start"), input("insn_base", 32), input("insn_count", 32),
-      output("rd_req"), output("rd_addr", 32), input("rd_ack"), input("rd_data", c.W),
+      output("rd_req"), output("rd_addr", 32), output("rd_len", 32), output("rd_size", 4), input("rd_ack"), input("rd_data", c.W),
       output("lq_push"), input("lq_full"), output("cq_push"), input("cq_full"), output("sq_push"), input("sq_full"),
       output("insn", 128), output("idle"), output("active"),
     ],
@@ -31,6 +31,8 @@ export function fetch(c: HwConfig): VModule {
       assign("cq_push", "st == S_DISPATCH && !to_load && !to_store && !cq_full"),
       assign("rd_req", "st == S_READ"),
       assign("rd_addr", "addr"),
+      // One burst per instruction (a fuller queue could take more, but fetch is rarely the limit).
+      assign("rd_len", `32'd${NB}`), assign("rd_size", `4'd${log2(c.WB)}`),
       assign("idle", "st == S_IDLE"),
       assign("active", "start || st == S_READ || (st == S_DISPATCH && !target_full)"),
       always([
@@ -41,7 +43,7 @@ export function fetch(c: HwConfig): VModule {
               iff("insn_count != 32'd0", [nb("st", "S_READ")]),
             ])],
             S_READ: [iff("rd_ack", [
-              nb("buffer", NB === 1 ? "rd_data" : `{rd_data, buffer[${NB * c.W - 1}:${c.W}]}`), nb("beat", "beat + 1"), nb("addr", `addr + ${c.WB}`),
+              nb("buffer", NB === 1 ? "rd_data" : `{rd_data, buffer[${NB * c.W - 1}:${c.W}]}`), nb("beat", "beat + 1"),
               iff(`beat == 16'd${NB - 1}`, [nb("st", "S_DISPATCH")]),
             ])],
             S_DISPATCH: [iff("!target_full", [

@@ -2,8 +2,22 @@
  * Simulation harness sources generated per configuration: the port glue header for the
  * Verilator harness (native/vta/verilator_harness.cpp) and the Icarus testbench, whose
  * DRAM model loads a hex image ($readmemh) and writes it back ($writememh).
- * Both DRAM models behave the same: each port serves one request at a time, acknowledging
- * `latency` cycles after it sees it; reads past the end return 0, writes there are dropped.
+ * Both DRAM models behave the same; reads past the end return 0, writes there are dropped.
+ *   read port   a burst at a time: the master raises rd_req with rd_addr, rd_len (beats, 0
+ *               counts as 1) and rd_size (log2 of the bytes each beat advances: the bus width,
+ *               or less for a narrow burst, whose beat k holds its bytes in the low lanes) and
+ *               holds them until the last beat; the model answers the first beat `latency` + 1
+ *               clock edges after it first sees the request and one beat per cycle after it
+ *               (rd_ack high, rd_data the bus-width bytes at rd_addr + k << rd_size), then
+ *               ignores the request for the cycle its last acknowledge is visible (the master
+ *               drops it then).
+ *   write port  a burst at a time: the master raises wr_req with wr_addr, wr_len and wr_size
+ *               (as for reads) and holds them until its last beat is taken; `latency` + 1 edges
+ *               after the model first sees the request it raises wr_ack (ready) and keeps it
+ *               high until wr_len beats are taken: beat k (wr_data's lanes enabled by wr_strb,
+ *               at wr_addr + k << wr_size) is taken at each edge where the master offers it
+ *               (wr_valid) while wr_ack is high.
+ * An AXI master would split bursts at 256 beats and 4 KiB; this model does not need to.
  */
 import type { HwConfig } from "./config.ts";
 
@@ -25,15 +39,23 @@ export function portsHeader(c: HwConfig): string {
 export function testbench(c: HwConfig): string {
   const W = c.W, WB = c.WB;
   const readPort = (p: string): string => `
-  reg ${p}_ack; reg [${W - 1}:0] ${p}_data; integer ${p}_wait;
+  reg ${p}_ack; reg [${W - 1}:0] ${p}_data; integer ${p}_wait, ${p}_left; reg [31:0] ${p}_at; reg [3:0] ${p}_size;
   always @(posedge clk) begin
     if (rst) begin
-      ${p}_ack <= 1'b0; ${p}_wait <= 0;
+      ${p}_ack <= 1'b0; ${p}_wait <= 0; ${p}_left = 0;
+    end else if (${p}_left > 0) begin
+      // The rest of a burst: one beat per cycle.
+      ${p}_ack <= 1'b1; ${p}_left = ${p}_left - 1; bus_read = bus_read + ${WB};
+      for (i_${p} = 0; i_${p} < ${WB}; i_${p} = i_${p} + 1)
+        ${p}_data[i_${p} * 8 +: 8] <= (${p}_at + i_${p} < size) ? dram[${p}_at + i_${p}] : 8'h00;
+      ${p}_at = ${p}_at + (1 << ${p}_size);
     end else if (${p}_rd_req && !${p}_ack) begin
       if (${p}_wait >= latency) begin
         ${p}_ack <= 1'b1; ${p}_wait <= 0; bus_read = bus_read + ${WB};
+        ${p}_left = ${p}_rd_len > 1 ? ${p}_rd_len - 1 : 0;
         for (i_${p} = 0; i_${p} < ${WB}; i_${p} = i_${p} + 1)
           ${p}_data[i_${p} * 8 +: 8] <= (${p}_rd_addr + i_${p} < size) ? dram[${p}_rd_addr + i_${p}] : 8'h00;
+        ${p}_at = ${p}_rd_addr + (1 << ${p}_rd_size); ${p}_size = ${p}_rd_size;
       end else ${p}_wait <= ${p}_wait + 1;
     end else ${p}_ack <= 1'b0;
   end`;
@@ -51,36 +73,43 @@ module tb;
   wire done, active;
   wire [31:0] gemm_cycles, alu_cycles;
   wire [7:0] state;
-  wire fetch_rd_req, load_rd_req, comp_rd_req, st_wr_req;
+  wire fetch_rd_req, load_rd_req, comp_rd_req, st_wr_req, st_wr_valid;
   wire [31:0] fetch_rd_addr, load_rd_addr, comp_rd_addr, st_wr_addr;
+  wire [31:0] fetch_rd_len, load_rd_len, comp_rd_len, st_wr_len;
+  wire [3:0] fetch_rd_size, load_rd_size, comp_rd_size, st_wr_size;
   wire [${W - 1}:0] st_wr_data;
   wire [${WB - 1}:0] st_wr_strb;
-  reg st_ack; integer st_wait;
+  reg st_ack; integer st_wait, st_left; reg [31:0] st_at; reg [3:0] st_size;
 ${readPort("fetch")}
 ${readPort("load")}
 ${readPort("comp")}
   vta_top dut (
     .clk(clk), .rst(rst), .start(start), .insn_base(insn_base), .insn_count(insn_count),
     .done(done), .active(active), .gemm_cycles(gemm_cycles), .alu_cycles(alu_cycles),
-    .fetch_rd_req(fetch_rd_req), .fetch_rd_addr(fetch_rd_addr), .fetch_rd_ack(fetch_ack), .fetch_rd_data(fetch_data),
-    .load_rd_req(load_rd_req), .load_rd_addr(load_rd_addr), .load_rd_ack(load_ack), .load_rd_data(load_data),
-    .comp_rd_req(comp_rd_req), .comp_rd_addr(comp_rd_addr), .comp_rd_ack(comp_ack), .comp_rd_data(comp_data),
-    .st_wr_req(st_wr_req), .st_wr_addr(st_wr_addr), .st_wr_data(st_wr_data), .st_wr_strb(st_wr_strb), .st_wr_ack(st_ack),
+    .fetch_rd_req(fetch_rd_req), .fetch_rd_addr(fetch_rd_addr), .fetch_rd_len(fetch_rd_len), .fetch_rd_size(fetch_rd_size), .fetch_rd_ack(fetch_ack), .fetch_rd_data(fetch_data),
+    .load_rd_req(load_rd_req), .load_rd_addr(load_rd_addr), .load_rd_len(load_rd_len), .load_rd_size(load_rd_size), .load_rd_ack(load_ack), .load_rd_data(load_data),
+    .comp_rd_req(comp_rd_req), .comp_rd_addr(comp_rd_addr), .comp_rd_len(comp_rd_len), .comp_rd_size(comp_rd_size), .comp_rd_ack(comp_ack), .comp_rd_data(comp_data),
+    .st_wr_req(st_wr_req), .st_wr_addr(st_wr_addr), .st_wr_len(st_wr_len), .st_wr_size(st_wr_size), .st_wr_valid(st_wr_valid), .st_wr_data(st_wr_data), .st_wr_strb(st_wr_strb), .st_wr_ack(st_ack),
     .state(state)
   );
   always #5 clk = ~clk;
   always @(posedge clk) begin
     if (rst) begin
-      st_ack <= 1'b0; st_wait <= 0;
-    end else if (st_wr_req && !st_ack) begin
-      if (st_wait >= latency) begin
-        st_ack <= 1'b1; st_wait <= 0;
+      st_ack <= 1'b0; st_wait <= 0; st_left = 0;
+    end else if (st_left > 0) begin
+      if (st_wr_valid) begin
         for (i_st = 0; i_st < ${WB}; i_st = i_st + 1)
-          if (st_wr_strb[i_st] && st_wr_addr + i_st < size) begin
-            dram[st_wr_addr + i_st] <= st_wr_data[i_st * 8 +: 8]; bus_written = bus_written + 1;
+          if (st_wr_strb[i_st] && st_at + i_st < size) begin
+            dram[st_at + i_st] <= st_wr_data[i_st * 8 +: 8]; bus_written = bus_written + 1;
           end
+        st_at = st_at + (1 << st_size); st_left = st_left - 1;
+      end
+      st_ack <= st_left > 0;
+    end else if (st_wr_req) begin
+      if (st_wait >= latency) begin
+        st_ack <= 1'b1; st_wait <= 0; st_left = st_wr_len > 1 ? st_wr_len : 1; st_at = st_wr_addr; st_size = st_wr_size;
       end else st_wait <= st_wait + 1;
-    end else st_ack <= 1'b0;
+    end
   end
   initial begin
     bus_read = 0; bus_written = 0; status = 0;

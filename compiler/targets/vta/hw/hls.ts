@@ -6,7 +6,7 @@ import { type HlsField, printHls } from "../../../codegen/hls/print.ts";
 import { fieldLayout } from "../isa.ts";
 import { type VtaParams, paramsKey } from "../params.ts";
 import { cachedBuild, readNative, run, toolFailure, toolVersion } from "./build.ts";
-import { hwConfig } from "./config.ts";
+import { beats, hwConfig } from "./config.ts";
 
 const HLS_DIR = fileURLToPath(new URL("../../../codegen/hls", import.meta.url));
 export const HLS_FLAGS = ["-std=c++17", "-O2", "-Wall", "-Wno-unknown-pragmas"] as const;
@@ -23,7 +23,7 @@ export function generateHls(p: VtaParams): string {
     consts: {
       BATCH: p.batch, BLOCK_IN: p.blockIn, BLOCK_OUT: p.blockOut,
       INP_DEPTH: p.inpBufferEntries, WGT_DEPTH: p.wgtBufferEntries, ACC_DEPTH: p.accBufferEntries, UOP_DEPTH: p.uopBufferEntries,
-      INSN_QUEUE_DEPTH: p.insnQueueDepth, DRAM_WB: c.WB,
+      INSN_QUEUE_DEPTH: p.insnQueueDepth, DRAM_WB: c.WB, MAX_ENTRY_BEATS: beats(c, Math.max(c.E.uop, c.E.inp, c.E.wgt, c.E.acc)),
       INP_BYTES: c.E.inp, WGT_BYTES: c.E.wgt, ACC_BYTES: c.E.acc, OUT_BYTES: c.E.out,
       LOG2_INP_BYTES: c.log2E.inp, LOG2_WGT_BYTES: c.log2E.wgt, LOG2_ACC_BYTES: c.log2E.acc, LOG2_OUT_BYTES: c.log2E.out,
     },

@@ -2,7 +2,8 @@
  * The accelerator's top level: fetch, three instruction queues, load/compute/store, the
  * shared SRAMs (inp, wgt, out), four token counters, and counters for the harness.
  * DRAM is outside: four ports (fetch, load, compute read; store write) with a
- * request/acknowledge handshake that the simulation harness serves (native/vta, tb.v).
+ * request/acknowledge handshake that the simulation harness serves (native/vta, tb.v);
+ * a request names a burst of `rd_len` / `wr_len` beats (harness.ts).
  */
 import { type Item, type VModule, always, assign, iff, input, nb, output, wire } from "../../../codegen/verilog/ast.ts";
 import type { HwConfig } from "./config.ts";
@@ -10,8 +11,8 @@ import type { HwConfig } from "./config.ts";
 const inst = (module: string, name: string, conns: Record<string, string>): Item => ({ k: "inst", module, name, conns });
 
 export function top(c: HwConfig): VModule {
-  const rdPorts = (p: string) => [output(`${p}_rd_req`), output(`${p}_rd_addr`, 32), input(`${p}_rd_ack`), input(`${p}_rd_data`, c.W)];
-  const rd = (p: string) => ({ rd_req: `${p}_rd_req`, rd_addr: `${p}_rd_addr`, rd_ack: `${p}_rd_ack`, rd_data: `${p}_rd_data` });
+  const rdPorts = (p: string) => [output(`${p}_rd_req`), output(`${p}_rd_addr`, 32), output(`${p}_rd_len`, 32), output(`${p}_rd_size`, 4), input(`${p}_rd_ack`), input(`${p}_rd_data`, c.W)];
+  const rd = (p: string) => ({ rd_req: `${p}_rd_req`, rd_addr: `${p}_rd_addr`, rd_len: `${p}_rd_len`, rd_size: `${p}_rd_size`, rd_ack: `${p}_rd_ack`, rd_data: `${p}_rd_data` });
   const fifo = (q: string): Item[] => [
     wire(`${q}_push`), wire(`${q}_full`), wire(`${q}_pop`), wire(`${q}_dout`, 128), wire(`${q}_empty`),
     inst("vta_insn_fifo", q, { clk: "clk", rst: "rst", push: `${q}_push`, din: "insn", full: `${q}_full`, pop: `${q}_pop`, dout: `${q}_dout`, empty: `${q}_empty` }),
@@ -27,7 +28,7 @@ export function top(c: HwConfig): VModule {
       input("clk"), input("rst"), input("start"), input("insn_base", 32), input("insn_count", 32),
       output("done"), output("active"), output("gemm_cycles", 32, true), output("alu_cycles", 32, true),
       ...rdPorts("fetch"), ...rdPorts("load"), ...rdPorts("comp"),
-      output("st_wr_req"), output("st_wr_addr", 32), output("st_wr_data", c.W), output("st_wr_strb", c.WB), input("st_wr_ack"),
+      output("st_wr_req"), output("st_wr_addr", 32), output("st_wr_len", 32), output("st_wr_size", 4), output("st_wr_valid"), output("st_wr_data", c.W), output("st_wr_strb", c.WB), input("st_wr_ack"),
       output("state", 8),
     ],
     items: [
@@ -64,7 +65,7 @@ export function top(c: HwConfig): VModule {
         clk: "clk", rst: "rst", q_empty: "sq_empty", q_dout: "sq_dout", q_pop: "sq_pop",
         c2s_nonempty: "c2s_nonempty", c2s_pop: "c2s_pop", s2c_push: "s2c_push",
         out_raddr: "out_raddr", out_rdata: "out_rdata",
-        wr_req: "st_wr_req", wr_addr: "st_wr_addr", wr_data: "st_wr_data", wr_strb: "st_wr_strb", wr_ack: "st_wr_ack",
+        wr_req: "st_wr_req", wr_addr: "st_wr_addr", wr_len: "st_wr_len", wr_size: "st_wr_size", wr_valid: "st_wr_valid", wr_data: "st_wr_data", wr_strb: "st_wr_strb", wr_ack: "st_wr_ack",
         idle: "store_idle", active: "store_active",
       }),
       // Done: FINISH ran, everything fetched, every queue drained and every module idle.
