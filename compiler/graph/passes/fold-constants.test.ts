@@ -77,6 +77,25 @@ describe("fold-constants", () => {
     expect(foldConstants(g, { maxElements: 5 }).nodes.map((n) => n.name)).toEqual(["big", "small"]);
   });
 
+  test("over the limit, a transpose or reshape of a constant nothing else reads folds anyway (same size, the copy goes); one with another reader does not", () => {
+    const g = parseGraph(`graph g(x: f32[3, 2]) {
+      const w: f32[2, 3] = [1, 2, 3, 4, 5, 6]
+      const v: f32[2, 3] = [1, 2, 3, 4, 5, 6]
+      wt = transpose(w, perm=[1, 0])
+      vt = transpose(v, perm=[1, 0])
+      vr = reshape(v, shape=[3, 2])
+      a = add(x, wt)
+      b = add(vt, vr)
+      return a, b
+    }`);
+    const out = foldConstants(g, { maxElements: 5 });
+    expect(out.nodes.map((n) => n.name)).toEqual(["vt", "vr", "a", "b"]);
+    expect(out.constants.map((c) => c.value.name)).toEqual(["w", "v", "wt"]);
+    const x = { data: [0.5, -1, 2, 0, 3, 1], shape: [3, 2] };
+    expect(interpret(out, [x]).outputs[0]!.data).toEqual(interpret(g, [x]).outputs[0]!.data);
+    expect(Array.from(out.constants[2]!.data as Float32Array)).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
   test("dropout is random: never folded, even with constant inputs", () => {
     const g = parseGraph(`graph g() {
       const x: f32[4] = [1, 2, 3, 4]

@@ -40,59 +40,54 @@ const gatherSegmentSumAccepts = (m: PatternMatch): boolean => {
     && seg.inputs[0] === gather.outputs[0] && ids !== gather.outputs[0] && C_TYPE[table.type.dtype] !== undefined && (ids.type.dtype === "i32" || ids.type.dtype === "i64");
 };
 
-function gatherSegmentSumKernel(k: ExternalKernel): string {
-  const [gather, seg] = k.nodes as [ExternalKernel["nodes"][0], ExternalKernel["nodes"][0]];
-  const [table, index] = gather.inputs as [Value, Value];
-  const ids = seg.inputs[1]!;
-  const d = k.inputs.indexOf(table), x = k.inputs.indexOf(index), i = k.inputs.indexOf(ids), o = k.inputs.length;
-  const t = C_TYPE[table.type.dtype]!, xt = C_TYPE[index.type.dtype]!, it = C_TYPE[ids.type.dtype]!;
+/**
+ * The one-pass scatter both kernels are: zero the output, then for every p whose id lies in
+ * [0, segments) add row `src_row` of `data` into out[ids[p]]. `source` is the C++ that sets
+ * src_row for p (with its checks), `count` the argument whose first dimension is N.
+ */
+function scatterKernel(k: ExternalKernel, o: { data: Value; ids: Value; count: number; noun: string; locals: readonly string[]; source: string }): string {
+  const d = k.inputs.indexOf(o.data), i = k.inputs.indexOf(o.ids), out = k.inputs.length;
+  const t = C_TYPE[o.data.type.dtype]!, it = C_TYPE[o.ids.type.dtype]!;
   const body = [
-    `  const int64_t N = args[${x}].shape[0], R = args[${d}].shape[0], S = args[${o}].shape[0];`,
+    `  const int64_t N = args[${o.count}].shape[0], S = args[${out}].shape[0];`,
     `  int64_t row = 1;`,
     `  for (int32_t j = 1; j < args[${d}].ndim; ++j) row *= args[${d}].shape[j];`,
-    `  if (args[${i}].shape[0] != N) { lathe_fail("${k.symbol}: %lld segment ids for %lld gathered rows", (long long)args[${i}].shape[0], (long long)N); return 2; }`,
-    `  const ${t}* tab = static_cast<const ${t}*>(args[${d}].data);`,
-    `  const ${xt}* at = static_cast<const ${xt}*>(args[${x}].data);`,
+    `  if (args[${i}].shape[0] != N) { lathe_fail("${k.symbol}: %lld segment ids for %lld ${o.noun}", (long long)args[${i}].shape[0], (long long)N); return 2; }`,
+    `  const ${t}* x = static_cast<const ${t}*>(args[${d}].data);`,
     `  const ${it}* id = static_cast<const ${it}*>(args[${i}].data);`,
-    `  ${t}* y = static_cast<${t}*>(args[${o}].data);`,
+    `  ${t}* y = static_cast<${t}*>(args[${out}].data);`,
+    ...o.locals,
     `  for (int64_t q = 0; q < S * row; ++q) y[q] = 0;`,
     `  for (int64_t p = 0; p < N; ++p) {`,
     `    const int64_t s = (int64_t)id[p];`,
     `    if (s < 0 || s >= S) continue;`,
-    `    int64_t j = (int64_t)at[p];`,
-    `    if (j < 0) j += R; // gather's negative indices count from the end`,
-    `    if (j < 0 || j >= R) { lathe_fail("${k.symbol}: gather index %lld is outside [%lld, %lld)", (long long)at[p], (long long)-R, (long long)R); return 2; }`,
+    o.source,
     `    ${t}* dst = y + s * row;`,
-    `    const ${t}* src = tab + j * row;`,
+    `    const ${t}* src = x + src_row * row;`,
     `    for (int64_t r = 0; r < row; ++r) dst[r] += src[r];`,
     `  }`,
   ];
   return externalFunction(k, body.join("\n"));
 }
 
+function gatherSegmentSumKernel(k: ExternalKernel): string {
+  const [gather, seg] = k.nodes as [ExternalKernel["nodes"][0], ExternalKernel["nodes"][0]];
+  const [table, index] = gather.inputs as [Value, Value];
+  const x = k.inputs.indexOf(index), d = k.inputs.indexOf(table), xt = C_TYPE[index.type.dtype]!;
+  return scatterKernel(k, {
+    data: table, ids: seg.inputs[1]!, count: x, noun: "gathered rows",
+    locals: [`  const ${xt}* at = static_cast<const ${xt}*>(args[${x}].data);`, `  const int64_t R = args[${d}].shape[0];`],
+    source: [
+      `    int64_t src_row = (int64_t)at[p];`,
+      `    if (src_row < 0) src_row += R; // gather's negative indices count from the end`,
+      `    if (src_row < 0 || src_row >= R) { lathe_fail("${k.symbol}: gather index %lld is outside [%lld, %lld)", (long long)at[p], (long long)-R, (long long)R); return 2; }`,
+    ].join("\n"),
+  });
+}
+
 function segmentSumKernel(k: ExternalKernel): string {
-  const node = k.nodes[0]!;
-  const [data, ids] = node.inputs as [Value, Value];
-  const d = k.inputs.indexOf(data), i = k.inputs.indexOf(ids), o = k.inputs.length;
-  const t = C_TYPE[data.type.dtype]!, it = C_TYPE[ids.type.dtype]!;
-  const body = [
-    `  const int64_t N = args[${d}].shape[0], S = args[${o}].shape[0];`,
-    `  int64_t row = 1;`,
-    `  for (int32_t j = 1; j < args[${d}].ndim; ++j) row *= args[${d}].shape[j];`,
-    `  if (args[${i}].shape[0] != N) { lathe_fail("${k.symbol}: %lld segment ids for %lld rows", (long long)args[${i}].shape[0], (long long)N); return 2; }`,
-    `  const ${t}* x = static_cast<const ${t}*>(args[${d}].data);`,
-    `  const ${it}* id = static_cast<const ${it}*>(args[${i}].data);`,
-    `  ${t}* y = static_cast<${t}*>(args[${o}].data);`,
-    `  for (int64_t q = 0; q < S * row; ++q) y[q] = 0;`,
-    `  for (int64_t p = 0; p < N; ++p) {`,
-    `    const int64_t s = (int64_t)id[p];`,
-    `    if (s < 0 || s >= S) continue;`,
-    `    ${t}* dst = y + s * row;`,
-    `    const ${t}* src = x + p * row;`,
-    `    for (int64_t r = 0; r < row; ++r) dst[r] += src[r];`,
-    `  }`,
-  ];
-  return externalFunction(k, body.join("\n"));
+  const [data, ids] = k.nodes[0]!.inputs as [Value, Value];
+  return scatterKernel(k, { data, ids, count: k.inputs.indexOf(data), noun: "rows", locals: [], source: "    const int64_t src_row = p;" });
 }
 
 /** The cpu target's own hand-written kernels, matched before any plugin's patterns. */
