@@ -16,12 +16,13 @@ import { WEBGPU_VARIANTS, bisect, runOne } from "./differential.ts";
 import type { FuzzCase } from "./graph-gen.ts";
 import { buildCase } from "./graph-gen.ts";
 import { fuzz } from "./run.ts";
+import { skipReason } from "../helpers/skip.ts";
 
 const noWebGpu = await gpuDevice().then(() => null, (e: unknown) => {
   if (e instanceof WebGpuUnavailableError) return e.message;
   throw e;
 });
-const title = (t: string) => (noWebGpu ? `${t} [skipped: ${noWebGpu}]` : t);
+const title = (t: string) => skipReason(t, noWebGpu);
 
 /** A deliberately wrong loop-IR pass: every float max becomes a min (relu, maximum, max pooling break). */
 const brokenMax: Pass = {
@@ -55,7 +56,7 @@ async function withBrokenPass<T>(broken: Pass, after: string, body: (index: numb
 
 const [WEBGPU, WEBGPU_UNFUSED] = WEBGPU_VARIANTS as [typeof WEBGPU_VARIANTS[0], typeof WEBGPU_VARIANTS[0]];
 
-describe.skipIf(!!noWebGpu)("webgpu bisection through the loop-IR passes", () => {
+describe.skipIf(!!noWebGpu)(skipReason("webgpu bisection through the loop-IR passes", noWebGpu), () => {
   test(title("a broken pass after vectorize is found on Dawn and bisected to it; without it, bisection names WGSL code generation"), async () => {
     const { finding, index } = await withBrokenPass(brokenMax, "vectorize", async (index) => {
       const report = await fuzz({ graphs: 10, seed: 12, variants: [WEBGPU], gradients: false, shrink: false });
