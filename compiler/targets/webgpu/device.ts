@@ -74,7 +74,8 @@ export class GpuDevice {
   /** Set when the device was lost (its reason); every later use throws. */
   lost: string | null = null;
   private pendingError: string | null = null;
-  private readonly pipelines = new Map<string, Promise<Pipeline>>();
+  /** Compiled pipelines by WGSL source (see `pipeline`). */
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -189,8 +190,14 @@ export class GpuDevice {
     return fromStorageBytes(src.dtype, storageType(src.dtype, "readback"), raw, src.length, into);
   }
 
-  /** The compute pipeline for a printed kernel, compiled once per distinct WGSL source. */
-  pipeline(kernel: WgslKernel): Promise<Pipeline> {
+  /**
+   * The compute pipeline for a printed kernel, compiled once per distinct WGSL source, paired
+   * with this kernel's own launch description. Two kernels can print the same source and still
+   * differ in their grid: a block loop that covers the whole grid is not guarded, so its
+   * extent is not in the code (relu over 64×64 and 128×64 elements print alike). Pairing the
+   * shared pipeline with the first kernel's grid ran the second on half its blocks.
+   */
+  async pipeline(kernel: WgslKernel): Promise<Pipeline> {
     this.check(`compiling ${kernel.name}`);
     const key = createHash("sha256").update(kernel.code).digest("hex");
     let p = this.pipelines.get(key);
@@ -199,10 +206,10 @@ export class GpuDevice {
       this.pipelines.set(key, p);
       p.catch(() => this.pipelines.delete(key));
     }
-    return p;
+    return { kernel, pipeline: await p };
   }
 
-  private async compile(kernel: WgslKernel): Promise<Pipeline> {
+  private async compile(kernel: WgslKernel): Promise<GPUComputePipeline> {
     const [wx, wy, wz] = kernel.launch.workgroup;
     const lim = this.limits;
     if (wx * wy * wz > lim.maxComputeInvocationsPerWorkgroup || wx > lim.maxComputeWorkgroupSizeX || wy > lim.maxComputeWorkgroupSizeY || wz > lim.maxComputeWorkgroupSizeZ) {
@@ -230,7 +237,7 @@ export class GpuDevice {
     const pipeline = this.device.createComputePipeline({ layout, compute: { module, entryPoint: "main" }, label: kernel.name });
     const err = await this.device.popErrorScope();
     if (err) throw new BuildError(`kernel ${kernel.name}: pipeline creation failed: ${err.message}\n--- source ---\n${kernel.code}`);
-    return { kernel, pipeline };
+    return pipeline;
   }
 
   /**
