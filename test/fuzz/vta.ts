@@ -136,6 +136,15 @@ export interface VtaFuzzReport {
   readonly shard?: { readonly index: number; readonly count: number };
 }
 
+/** The recipe's case, or a failure at the build stage (the quantize pass refusing the chain is one). */
+function buildOutcome(r: VtaRecipe): VtaCase | Outcome {
+  try {
+    return buildVtaCase(r);
+  } catch (e) {
+    return { ok: false, stage: "compile", detail: `building the quantized chain: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
 /**
  * `graphs` recipes from `seed` (drawn from `arb`) on `sim`; failures shrunk (fast-check
  * replays the draw by its path in the same arbitrary). With `shard`, only draws i with
@@ -151,11 +160,14 @@ export async function fuzzVta(
   for (let i = 0; i < recipes.length; i++) {
     if (shard && i % shard.count !== shard.index) continue;
     ran++;
-    const c = buildVtaCase(recipes[i]!);
-    layersOffloaded += c.graph.nodes.filter((n) => n.op === "qconv2d" || n.op === "qmatmul").length;
-    const out = await runVtaCase(c, sim);
+    const built = buildOutcome(recipes[i]!);
+    if ("graph" in built) layersOffloaded += built.graph.nodes.filter((n) => n.op === "qconv2d" || n.op === "qmatmul").length;
+    const out = "graph" in built ? await runVtaCase(built, sim) : built;
     if (out.ok) continue;
-    const res = await fc.check(fc.asyncProperty(arb, async (r) => (await runVtaCase(buildVtaCase(r), sim)).ok), { seed, path: String(i), numRuns: 1, interruptAfterTimeLimit: 300_000 });
+    const res = await fc.check(fc.asyncProperty(arb, async (r) => {
+      const c = buildOutcome(r);
+      return "graph" in c ? (await runVtaCase(c, sim)).ok : c.ok;
+    }), { seed, path: String(i), numRuns: 1, interruptAfterTimeLimit: 300_000 });
     const shrunk = res.counterexample?.[0] ?? recipes[i]!;
     failures.push({ index: i, detail: out.detail, shrunk });
     log(`FAIL vta-${sim} #${i}: ${out.detail}\n  shrunk: ${JSON.stringify(shrunk)}`);

@@ -59,6 +59,21 @@ describe("quantizeGraph", () => {
     for (let i = 0; i < f.length; i++) expect(Math.abs(f[i]! - q[i]!)).toBeLessThan(0.05);
   });
 
+  test("a shift above 15 quantizes the weight coarser instead (a wide dense layer)", () => {
+    // x = 1 (e_x = −6), w = 1/256 (e_w = −14), out = 8192/256 = 32 (e_out = −1): the shift
+    // would be 19, beyond the ALU immediate's 15; W is quantized at e_out − 15 − e_x = −10.
+    const K = 8192;
+    const b = new GraphBuilder();
+    const w = b.constant("w", new Float32Array(K).fill(1 / 256), [K, 1]);
+    const g = b.build([b.op1("matmul", [b.input("x", [1, K]), w])]);
+    const ones = [{ data: new Float32Array(K).fill(1), shape: [1, K] }];
+    const { graph, exps } = quantizeGraph(g, { calibration: [ones] });
+    const rq = graph.nodes.find((n) => n.op === "requantize")!;
+    expect(rq.attrs.shift).toBe(15);
+    expect(exps.get(graph.constants.find((c) => c.value.type.dtype === "i8")!.value.name)).toBe(-10);
+    expect(interpret(graph, ones).outputs[0]!.data[0]).toBe(32);
+  });
+
   test("no calibration data is a LatheError", () => {
     expect(() => quantizeGraph(build().g, { calibration: [] })).toThrow(/calibration batch/);
   });
