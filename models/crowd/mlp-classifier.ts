@@ -10,7 +10,11 @@
  * Loss: the mean over rows of w_i · (−Σ_c q_ic log softmax(z_i)_c), with q the soft targets
  * (posteriors; hard labels become one-hot rows) and w optional per-row weights (default
  * 1). Adam, seeded minibatches (a fresh permutation per epoch), weights initialised from
- * `seed`: the same seed gives the same model.
+ * `seed`: the same seed gives the same model. The step is compiled for one static batch of
+ * min(batchSize, n) rows, and an epoch's last partial batch is dropped (a fresh permutation
+ * leaves out different rows each epoch): static shapes let the cpu target lower the
+ * convolutions and their weight gradients to GEMMs (conv-to-gemm.ts), which the symbolic
+ * batch size kept as direct loop nests (about 4× slower per CNN epoch).
  *
  * Architectures (x is [n, ...]; every row is flattened for the MLP):
  * - "mlp": Linear → ReLU per hidden width (default [128]) → Linear to the classes;
@@ -95,6 +99,7 @@ export class MlpClassifier {
   async fitSoft(x: Tensor, targets: ArrayLike<number>, K: number, weights?: ArrayLike<number>): Promise<this> {
     if (x.ndim < 2) throw new ShapeError(`MlpClassifier: x must be [n, features...], got [${x.shape.join(", ")}]`);
     const n = x.shape[0]!, f = x.size / Math.max(n, 1);
+    if (n < 1) throw new ShapeError("MlpClassifier: x has no rows to fit");
     if (targets.length !== n * K) throw new ShapeError(`MlpClassifier: ${targets.length} targets for ${n} rows × ${K} classes`);
     const w = weights ? Float32Array.from(weights) : new Float32Array(n).fill(1);
     if (w.length !== n) throw new ShapeError(`MlpClassifier: ${n} rows but ${w.length} weights`);
@@ -102,10 +107,11 @@ export class MlpClassifier {
     const q = new Tensor(Float32Array.from(targets), [n, K], "f32");
     const model = this.build(f, K);
     const opt = new Adam({ lr: this.lr, weightDecay: this.weightDecay });
+    const B = Math.min(this.batchSize, n);
     const step = await compileLossStep(({ x: xb, q: qb, w: wb }) => {
       const logp = applyLayer(model, xb!).logSoftmax(-1);
       return qb!.mul(logp).sum([1]).mul(wb!).mean().neg();
-    }, opt, { x: { shape: ["n", f] }, q: { shape: ["n", K] }, w: { shape: ["n"] } }, this.exec);
+    }, opt, { x: { shape: [B, f] }, q: { shape: [B, K] }, w: { shape: [B] } }, this.exec);
 
     const rng = new Rng(this.seed ^ 0x2545f491);
     const losses: number[] = [];
@@ -117,12 +123,13 @@ export class MlpClassifier {
     for (let e = 0; e < this.epochs; e++) {
       const order = permutation(n, rng);
       let sum = 0;
-      for (let s = 0; s < n; s += this.batchSize) {
-        const idx = order.slice(s, s + this.batchSize);
-        const wb = new Tensor(Float32Array.from(idx, (i) => w[i]!), [idx.length], "f32");
-        sum += step({ x: rows(xf, idx, f), q: rows(q, idx, K), w: wb }) * idx.length;
+      const steps = Math.floor(n / B);
+      for (let s = 0; s < steps * B; s += B) {
+        const idx = order.slice(s, s + B);
+        const wb = new Tensor(Float32Array.from(idx, (i) => w[i]!), [B], "f32");
+        sum += step({ x: rows(xf, idx, f), q: rows(q, idx, K), w: wb });
       }
-      losses.push(sum / n);
+      losses.push(sum / steps);
     }
     const forward = await compileForward(model, { shape: ["n", f] }, this.exec);
     this.fitted = { forward, features: f, classes: K, losses };

@@ -30,15 +30,26 @@ function checkPair(inputs: readonly TensorType[], node: string, op: string, want
   if (!sameType(inputs[0]!, w)) throw shapeError(node, op, `${what} must be ${showType(w)}`, inputs);
 }
 
-/** The windows that cover input point h (spatial indices), as reduce axes with a validity condition. */
+/**
+ * The windows that cover input point h (spatial indices), as reduce axes with a validity
+ * condition. Along an axis where windows do not overlap (kernel ≤ stride) one window at most
+ * covers h, and it needs no reduce axis: with none left the gradient is a plain select, which
+ * schedules as an elementwise stage rather than a reduction.
+ */
 function coveringWindows(p: PoolParams, h: readonly Expr[], outSpatial: readonly Expr[]): { axes: IterVar[]; o: Expr[]; off: Expr[]; valid: Expr } {
-  const axes = p.kernel.map((k, i) => reduceAxis(Math.ceil(k / p.strides[i]!), `rw${i}`));
+  const axes: IterVar[] = [];
   const conds: Expr[] = [];
   const o: Expr[] = [], off: Expr[] = [];
   h.forEach((v, i) => {
-    const s = p.strides[i]!;
+    const s = p.strides[i]!, covering = Math.ceil(p.kernel[i]! / s);
     const t = p.before[i]! === 0 ? v : add(v, p.before[i]!);
-    const oi = sub(s === 1 ? t : floordiv(t, s), axes[i]!.var);
+    const first = s === 1 ? t : floordiv(t, s);
+    let oi = first;
+    if (covering > 1) {
+      const r = reduceAxis(covering, `rw${i}`);
+      axes.push(r);
+      oi = sub(first, r.var);
+    }
     const offi = sub(t, times(oi, s));
     conds.push(ge(oi, 0), lt(oi, outSpatial[i]!), lt(offi, p.kernel[i]!));
     o.push(oi);
@@ -46,6 +57,10 @@ function coveringWindows(p: PoolParams, h: readonly Expr[], outSpatial: readonly
   });
   return { axes, o, off, valid: conds.reduce((a, b) => and(a, b)) };
 }
+
+/** Σ over the covering windows of `term` where valid (a select when one window at most covers the point). */
+const overWindows = (w: ReturnType<typeof coveringWindows>, term: Expr): Expr =>
+  w.axes.length === 0 ? select(w.valid, term, 0) : sum(w.axes, term, { where: w.valid });
 
 export const maxPool2dGrad: OpDef = defineOp({
   name: "max_pool2d_grad",
@@ -61,7 +76,7 @@ export const maxPool2dGrad: OpDef = defineOp({
     const A = windowArgmax(p, x!, dy!.shape, ctx.name);
     return [compute(outShape(ctx), (n, c, ...h) => {
       const w = coveringWindows(p, h, dy!.shape.slice(2));
-      return sum(w.axes, select(eq(A.at(n!, c!, ...w.o), windowPos(p, w.off)), dy!.at(n!, c!, ...w.o), 0), { where: w.valid });
+      return overWindows(w, select(eq(A.at(n!, c!, ...w.o), windowPos(p, w.off)), dy!.at(n!, c!, ...w.o), 0));
     }, ctx.name)];
   },
   vjp: ({ node, b }, [g]) => (g ? [b.op1("max_pool2d_gather", [g, node.inputs[1]!], node.attrs), null] : [null, null]),
@@ -104,7 +119,7 @@ export const avgPool2dGrad: OpDef = defineOp({
     const includePad = boolAttr(a, "count_include_pad");
     return [compute(outShape(ctx), (n, c, ...h) => {
       const w = coveringWindows(p, h, dy!.shape.slice(2));
-      return sum(w.axes, div(dy!.at(n!, c!, ...w.o), windowCount(p, x!.shape, w.o, includePad, x!.dtype)), { where: w.valid });
+      return overWindows(w, div(dy!.at(n!, c!, ...w.o), windowCount(p, x!.shape, w.o, includePad, x!.dtype)));
     }, ctx.name)];
   },
   vjp: ({ node, b }, [g]) => (g ? [b.op1("avg_pool2d", [g], node.attrs), null] : [null, null]),

@@ -10,6 +10,7 @@ import type { DType } from "../../../../core/dtype.ts";
 import type { Tensor } from "../../../te/tensor.ts";
 import { MATERIALIZE } from "../../../te/tensor.ts";
 import type { Schedule, Stage } from "../../../schedule/schedule.ts";
+import type { Axis } from "../../../schedule/axis.ts";
 import { cacheRead, cacheWrite } from "../../../schedule/cache.ts";
 import { usesVar, visitExpr } from "../../../te/expr.ts";
 import { exprEqual } from "../../../arith/key.ts";
@@ -29,28 +30,33 @@ function lanesFor(st: Stage, vectorBytes: number): number {
 }
 
 /**
- * The largest constant d that the body divides the innermost axis by (floordiv/floormod of
- * an expression of it), when d divides the extent: a flattened index such as im2col's
- * column n·OH·OW + oh·OW + ow. Splitting the axis by d lets the simplifier resolve those
- * divisions at compile time instead of per element.
+ * The constants d that the body divides the innermost axis by (floordiv/floormod of an
+ * expression of it), largest first, each dividing the one before and the extent: a flattened
+ * index such as im2col's column n·OH·OW + oh·OW + ow gives [OH·OW, OW]. Splitting the axis by
+ * each in turn lets the simplifier resolve those divisions at compile time instead of per
+ * element, and leaves an innermost loop over ow whose reads are strided, not gathered.
  */
-function rowWidth(st: Stage): number | null {
+function rowWidths(st: Stage): number[] {
   const inner = st.axis.at(-1);
   const ext = inner ? st.constExtent(inner) : null;
-  if (!inner || ext === null || !st.op) return null;
-  let best: number | null = null;
+  if (!inner || ext === null || !st.op) return [];
+  const found = new Set<number>();
   visitExpr(st.op.body, (e) => {
     if (e.kind !== "bin" || (e.op !== "floordiv" && e.op !== "floormod") || e.b.kind !== "const") return;
     const d = e.b.value;
-    if (Number.isInteger(d) && d > 1 && d < ext && ext % d === 0 && usesVar(e.a, (v) => v === inner.var) && (best === null || d > best)) best = d;
+    if (Number.isInteger(d) && d > 1 && d < ext && ext % d === 0 && usesVar(e.a, (v) => v === inner.var)) found.add(d);
   });
-  return best;
+  const chain: number[] = [];
+  for (const d of [...found].sort((a, b) => b - a)) if ((chain.at(-1) ?? ext) % d === 0) chain.push(d);
+  return chain;
 }
 
 function vectorizeInner(st: Stage, vectorBytes: number): void {
-  const row = st.op?.body.kind === "reduce" ? null : rowWidth(st);
-  if (row !== null) {
-    const [, ii] = st.split(st.axis.at(-1)!, { factor: row });
+  const rows = st.op?.body.kind === "reduce" ? [] : rowWidths(st);
+  if (rows.length > 0) {
+    let ii: Axis = st.axis.at(-1)!;
+    for (const d of rows) ii = st.split(ii, { factor: d })[1];
+    const row = rows.at(-1)!;
     let lanes = Math.min(pow2Below(vectorBytes / bytesOf(st.tensor.dtype)), pow2Below(row));
     while (lanes >= 4 && row % lanes !== 0) lanes /= 2;
     if (lanes >= 4) st.vectorize(st.split(ii, { factor: lanes })[1]);
