@@ -1,6 +1,7 @@
 /**
  * What operator fusion buys: the same graphs compiled with fusion (TVM's rules) and with
- * one kernel per node, timed alternately in one run. Baseline = unfused; latency, so the
+ * one kernel per node, timed in alternating blocks in one run (median of 6 blocks per side,
+ * with their spread). Baseline = unfused; latency, so the
  * ratio is unfused / fused (> 1: fusion is faster).
  */
 import { GraphBuilder } from "../../compiler/graph/builder.ts";
@@ -9,7 +10,7 @@ import { autodiff } from "../../compiler/graph/passes/autodiff.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, median } from "../lib/report.ts";
+import { BenchReport, timeSidesSpread } from "../lib/report.ts";
 import { compile } from "../../compiler/driver/compile.ts";
 
 const rng = new Rng(5);
@@ -45,7 +46,7 @@ function mlpStep(batch: number): Graph {
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("fusion");
-  const repeats = opts.quick ? 5 : 15;
+  const repeats = opts.quick ? 6 : 18;
   const cases: { name: string; g: Graph; inputs: Tensor[] }[] = [
     { name: opts.quick ? "resnet block C=16 28x28" : "resnet block C=64 56x56", g: resnetBlock(opts.quick ? 16 : 64, opts.quick ? 28 : 56), inputs: [] },
     { name: "mlp 784-256-10 sgd step, batch 128", g: mlpStep(128), inputs: [] },
@@ -58,12 +59,12 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     for (const threads of [1, 2]) {
       fused.setNumThreads(threads);
       unfused.setNumThreads(threads);
-      const tf: number[] = [], tu: number[] = [];
-      const time = (f: () => unknown) => { const t0 = process.hrtime.bigint(); f(); return Number(process.hrtime.bigint() - t0) / 1e6; };
-      fused.run(c.inputs); unfused.run(c.inputs);
-      for (let r = 0; r < repeats; r++) { tf.push(time(() => fused.run(c.inputs))); tu.push(time(() => unfused.run(c.inputs))); }
+      // Alternating blocks (bench/lib/timing.ts), 6 per side: medians with the block spread.
+      const [tf, tu] = await timeSidesSpread([() => fused.run(c.inputs), () => unfused.run(c.inputs)], { repeats });
+      const ms = (x: number) => Number((x * 1e3).toFixed(3));
       report.row({ case: `${c.name} (${fused.groups.length} vs ${unfused.groups.length} kernels)`, threads, metric: "ms", better: "lower",
-        lathe: Number(median(tf).toFixed(3)), baseline: "lathe unfused", baselineValue: Number(median(tu).toFixed(3)) });
+        lathe: ms(tf!.median), latheSpread: { min: ms(tf!.min), max: ms(tf!.max) },
+        baseline: "lathe unfused", baselineValue: ms(tu!.median), baselineSpread: { min: ms(tu!.min), max: ms(tu!.max) } });
     }
   }
   return report;

@@ -45,7 +45,10 @@ function torchRate(model: string, threads: number, steps: number, repeats: numbe
 
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const report = new BenchReport("train");
-  const steps = opts.quick ? 5 : 20, repeats = opts.quick ? 3 : 7;
+  // 5 alternating blocks per side (Lathe, then PyTorch, then the reverse order, …); a block is
+  // the median of `perBlock` timed runs of `steps` steps; a side's figure is the median of its
+  // blocks, with the fastest and slowest block as its spread.
+  const steps = opts.quick ? 5 : 20, perBlock = opts.quick ? 1 : 3, BLOCKS = 5;
   // Any compiled graph's setNumThreads sets the main thread's OpenMP count (see above).
   const b = new GraphBuilder();
   const threadHandle = await compile(b.build([b.op1("neg", [b.input("t", [1])])]), "cpu");
@@ -61,20 +64,40 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const step = await compileStep(m.make(), crossEntropy, new Adam({ lr: 1e-3 }), { x: { shape: [BATCH, 28, 28] }, y: { shape: [BATCH], dtype: "i32" } });
     for (const threads of [1, 2]) {
       threadHandle.setNumThreads(threads);
-      for (let i = 0; i < steps; i++) step({ x, y }); // warm-up
-      const rates: number[] = [];
-      for (let r = 0; r < repeats; r++) {
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < steps; i++) step({ x, y });
-        rates.push((steps * BATCH) / (Number(process.hrtime.bigint() - t0) / 1e9));
+      const latheBlock = (): number => {
+        for (let i = 0; i < steps; i++) step({ x, y }); // warm-up
+        const rates: number[] = [];
+        for (let r = 0; r < perBlock; r++) {
+          const t0 = process.hrtime.bigint();
+          for (let i = 0; i < steps; i++) step({ x, y });
+          rates.push((steps * BATCH) / (Number(process.hrtime.bigint() - t0) / 1e9));
+        }
+        return median(rates);
+      };
+      const latheRates: number[] = [], torchRates: number[] = [];
+      let torchVersion: string | null = null, torchMissing = false;
+      for (let blk = 0; blk < BLOCKS; blk++) {
+        const sides = [() => { latheRates.push(latheBlock()); }, () => {
+          if (torchMissing) return;
+          const t = torchRate(m.torch, threads, steps, perBlock);
+          if (t === null) { torchMissing = true; return; }
+          torchRates.push(t.rate);
+          torchVersion = t.version;
+        }];
+        for (const side of blk % 2 === 0 ? sides : [...sides].reverse()) side();
       }
-      const lathe = Number(median(rates).toPrecision(4));
-      const torch = torchRate(m.torch, threads, steps, repeats);
-      const common = { case: `${m.name} adam step, batch ${BATCH}`, threads, metric: "samples/s", better: "higher" as const, lathe };
-      if (torch === null) report.row({ ...common, baseline: "pytorch", baselineValue: null, install: INSTALL });
+      const sig = (v: number) => Number(v.toPrecision(4));
+      const common = {
+        case: `${m.name} adam step, batch ${BATCH}`, threads, metric: "samples/s", better: "higher" as const,
+        lathe: sig(median(latheRates)), latheSpread: { min: sig(Math.min(...latheRates)), max: sig(Math.max(...latheRates)) },
+      };
+      if (torchMissing || torchRates.length === 0) report.row({ ...common, baseline: "pytorch", baselineValue: null, install: INSTALL });
       else {
-        report.note(`baseline: PyTorch ${torch.version} (${PYTHON}), same model, cross-entropy and Adam(lr=1e-3) on random data`);
-        const row = report.row({ ...common, baseline: "pytorch", baselineValue: Number(torch.rate.toPrecision(4)) });
+        report.note(`baseline: PyTorch ${torchVersion} (${PYTHON}), same model, cross-entropy and Adam(lr=1e-3) on random data`);
+        const row = report.row({
+          ...common, baseline: "pytorch", baselineValue: sig(median(torchRates)),
+          baselineSpread: { min: sig(Math.min(...torchRates)), max: sig(Math.max(...torchRates)) },
+        });
         if (threads === 1) bar.push(`${m.name} ${row.ratio}× (${row.ratio !== null && row.ratio >= 0.5 ? "met" : "not met"})`);
       }
     }

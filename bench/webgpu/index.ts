@@ -12,7 +12,8 @@ import type { Graph } from "../../compiler/graph/graph.ts";
 import { gpuDevice } from "../../compiler/targets/webgpu/device.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { BenchOptions } from "../lib/report.ts";
-import { BenchReport, hostInfo, timeIt } from "../lib/report.ts";
+import { BenchReport, hostInfo, timeSidesSpread } from "../lib/report.ts";
+import { crossCheckBaseline } from "../lib/cross-check.ts";
 import { compile } from "../../compiler/driver/compile.ts";
 
 interface Case { readonly name: string; readonly graph: Graph; readonly inputs: readonly Tensor[]; readonly flops: number }
@@ -41,7 +42,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       ? [gemm(512), conv(32, 28, 3), conv(64, 14, 3), conv(64, 28, 3, 64)]
       : [gemm(512), gemm(1024), gemm(2048), gemm(4096), conv(64, 56, 3), conv(128, 28, 3), conv(256, 14, 3), conv(64, 56, 3, 64)];
   if (emulated) report.note(`adapter ${device.adapterName} is SwiftShader, a CPU emulator: sizes kept small (GEMM 512 only); GPU figures say nothing about GPU hardware`);
-  const repeats = opts.quick || emulated ? 3 : 7;
+  // Alternating blocks (bench/lib/timing.ts): 5 per side, the GPU's and the cpu target's.
+  const blocks = 5, repeats = opts.quick || emulated ? 5 : 15;
   const threads = availableParallelism();
   for (const c of cases) {
     const gpu = await compile(c.graph, "webgpu");
@@ -52,15 +54,20 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     const outShape = gpu.outputShapes(shapes)[0]!;
     const out = device.alloc("f32", outShape.reduce((a, d) => a * d, 1), "output");
     const cpuOut = [Tensor.zeros(outShape, "f32")];
-    const tg = await timeIt(async () => { gpu.runDevice(ins, [out], shapes); await device.sync(); }, { warmup: 1, repeats });
-    const tc = await timeIt(() => cpu.runInto(c.inputs, cpuOut), { warmup: 1, repeats });
+    const [tg, tc] = await timeSidesSpread([async () => { gpu.runDevice(ins, [out], shapes); await device.sync(); }, () => cpu.runInto(c.inputs, cpuOut)], { repeats, blocks });
     // The two must agree, or the figures mean nothing.
     const got = await device.read(out), want = cpuOut[0]!.data as Float32Array;
     let err = 0;
     for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] as number - want[i]!) / (1 + Math.abs(want[i]!)));
     if (err > 1e-3) report.problem(`${c.name}: webgpu and cpu disagree (max rel err ${err.toExponential(2)})`);
-    const gf = (ms: number) => Number((c.flops / (ms / 1e3) / 1e9).toFixed(3));
-    report.row({ case: c.name, threads, metric: "GFLOP/s", better: "higher", lathe: gf(tg.medianMs), baseline: "lathe cpu target", baselineValue: gf(tc.medianMs) });
+    const gf = (s: number) => Number((c.flops / s / 1e9).toPrecision(4));
+    // Seconds → GFLOP/s: the slowest block gives the lowest rate.
+    report.row({
+      case: c.name, threads, metric: "GFLOP/s", better: "higher",
+      lathe: gf(tg!.median), latheSpread: { min: gf(tg!.max), max: gf(tg!.min) },
+      baseline: "lathe cpu target", baselineValue: gf(tc!.median), baselineSpread: { min: gf(tc!.max), max: gf(tc!.min) },
+    });
+    if (c.name.startsWith("GEMM ")) crossCheckBaseline(report, { bench: "gemm", case: c.name.slice("GEMM ".length), threads, value: gf(tc!.median), what: `${c.name}'s cpu-target row` });
     for (const b of [...ins, out]) b.buffer.destroy();
   }
   report.note(`lathe = webgpu target on ${device.adapterName}; baseline = the cpu target's compiled kernel of the same graph at ${threads} threads; threads column is the cpu side's`);
