@@ -47,6 +47,21 @@ describe("lathe continual", () => {
     expect(page).toContain("matrix-naive");
   }, 300_000);
 
+  test("--gdumb-epochs sets how often GDumb retrains on its memory", async () => {
+    dir = mkdtempSync(join(tmpdir(), "lathe-continual-gdumb-"));
+    const loss = async (epochs: string) => {
+      const csv = join(dir!, `gdumb-${epochs}`);
+      const r = await lathe("continual", ...small, "--strategy", "gdumb", "--memory", "40", "--gdumb-epochs", epochs, "--csv", csv);
+      expect(r.code, r.stderr).toBe(0);
+      const [head, row] = readFileSync(join(csv, "metrics.csv"), "utf8").split("\n");
+      return Number(row!.split(",")[head!.split(",").indexOf("final_loss")]);
+    };
+    const one = await loss("1"), four = await loss("4");
+    expect(Number.isFinite(one)).toBe(true);
+    // Four passes over the same memory fit it better than one.
+    expect(four).toBeLessThan(one);
+  }, 300_000);
+
   test("bad input: one line listing the valid values, nothing trained or written", async () => {
     const cases: [string[], RegExp][] = [
       [["--benchmark", "split-cifar"], /unknown benchmark "split-cifar"; one of split-mnist, split-fmnist/],
@@ -54,6 +69,7 @@ describe("lathe continual", () => {
       [["--benchmark", "split-mnist", "--compare", "naive,bogus"], /unknown strategy "bogus"/],
       [[...small, "--strategy", "replay", "--memory", "5000"], /replay: a memory of 5000 examples exceeds the 200 training examples; valid: 1..200/],
       [["--benchmark", "split-mnist", "--epochs", "0"], /--epochs must be ≥ 1/],
+      [["--benchmark", "split-mnist", "--strategy", "gdumb", "--gdumb-epochs", "0"], /--gdumb-epochs must be ≥ 1/],
       [["--benchmark", "split-mnist-task", "--strategy", "joint", "--train-limit", "100", "--test-limit", "50", "--hidden", "4", "--interpret", "--no-progress"], /strategy joint merges the stream into one experience and loses its task labels/],
     ];
     for (const [args, want] of cases) {
