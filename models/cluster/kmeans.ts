@@ -26,6 +26,7 @@
  * inner sizes ran about 4× slower here), so one compilation per (d, k) serves every n.
  */
 import { LatheError } from "../../core/errors.ts";
+import { hostVectorBytes } from "../../compiler/targets/cpu/host.ts";
 import { Rng } from "../../runtime/random.ts";
 import { Tensor } from "../../runtime/tensor.ts";
 import type { Tracer } from "../../train/lt.ts";
@@ -37,9 +38,22 @@ import type { ClusterFit, ClusterModel, FitProgress, Points } from "./types.ts";
 const f32 = (shape: (string | number)[]) => ({ shape, dtype: "f32" as const });
 const i32 = (shape: (string | number)[]) => ({ shape, dtype: "i32" as const });
 
-/** Squared distances [n, k] of rows x [n, d] (squared norms xx [n]) to centres c [k, d], clamped at 0 against rounding. */
-const sqDistances = (x: Tracer, xx: Tracer, c: Tracer): Tracer =>
-  xx.unsqueeze([1]).sub(x.matmul(c.transpose([1, 0])).mul(2)).add(c.square().sum([1]).unsqueeze([0])).maximum(0);
+/**
+ * x·cᵀ [n, k]. With k not a whole number of the host's vectors (k = 10 on AVX2's 8 lanes),
+ * the GEMM schedule splits the columns into a full panel and a mostly empty tail panel and
+ * streams all of x once per panel; c padded with zero rows to whole vectors (16) makes it
+ * one panel, one pass over x, and the padded columns are sliced off.
+ */
+function crossProducts(x: Tracer, c: Tracer, k: number | null): Tracer {
+  const lanes = hostVectorBytes() / 4;
+  const padded = k === null ? null : Math.ceil(k / lanes) * lanes;
+  if (k === null || padded === k || k > 2 * lanes) return x.matmul(c.transpose([1, 0]));
+  return x.matmul(c.pad([0, 0, padded! - k, 0]).transpose([1, 0])).slice([0], [k], [1]);
+}
+
+/** Squared distances [n, k] of rows x [n, d] (squared norms xx [n]) to centres c [k, d] (k null: symbolic), clamped at 0 against rounding. */
+const sqDistances = (x: Tracer, xx: Tracer, c: Tracer, k: number | null): Tracer =>
+  xx.unsqueeze([1]).sub(crossProducts(x, c, k).mul(2)).add(c.square().sum([1]).unsqueeze([0])).maximum(0);
 
 /** The compiled graphs for one (d, k); n is symbolic. */
 function makeGraphs(d: number, k: number) {
@@ -59,7 +73,7 @@ function makeGraphs(d: number, k: number) {
      * the host repairs it) and the squared shift Σ‖new − old‖².
      */
     lloyd: lt.compile(({ x, xx, c, ids }) => {
-      const dist = sqDistances(x, xx, c);
+      const dist = sqDistances(x, xx, c, k);
       const labels = dist.argmin(1);
       const sums = lt.op("segment_sum", [x, labels], { num_segments: k })[0]!; // [k, d]
       const counts = lt.op("segment_sum", [xx.mul(0).add(1), labels], { num_segments: k })[0]!; // [k], exact to 2^24 points
@@ -68,7 +82,7 @@ function makeGraphs(d: number, k: number) {
       return { labels, minDist: dist.min([1]), sums, counts, centers, shift: centers.sub(c).cast("f64").square().sum() };
     }, { x: X, xx: XX, c: C, ids: i32([k]) }),
     /** Labels of points for fixed centres (‖x‖² is the same for every centre, so it is left out). */
-    nearest: lt.compile(({ x, c }) => c.square().sum([1]).unsqueeze([0]).sub(x.matmul(c.transpose([1, 0])).mul(2)).argmin(1), { x: X, c: C }),
+    nearest: lt.compile(({ x, c }) => c.square().sum([1]).unsqueeze([0]).sub(crossProducts(x, c, k).mul(2)).argmin(1), { x: X, c: C }),
     /** Σ ‖x − c_label‖², directly (no expansion), summed in f64. */
     inertia: lt.compile(({ x, c, labels }) => x.sub(c.gather(labels)).cast("f64").square().sum(), { x: X, c: C, labels: i32(["n"]) }),
     /**
@@ -77,7 +91,7 @@ function makeGraphs(d: number, k: number) {
      * potential Σ over points → pot [t] (f64).
      */
     candidates: lt.compile(({ x, xx, cand, closest }) => {
-      const dist = sqDistances(x, xx, cand).minimum(closest.unsqueeze([1]));
+      const dist = sqDistances(x, xx, cand, null).minimum(closest.unsqueeze([1]));
       return { dist, pot: dist.cast("f64").sum([0]) };
     }, { x: X, xx: XX, cand: f32(["t", d]), closest: XX }),
   };
