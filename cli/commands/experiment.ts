@@ -24,13 +24,15 @@ export async function runExperiment(name: string, opts: RunExperimentOptions): P
   const mod = (await import(pathToFileURL(entry).href)) as { run?: unknown };
   if (typeof mod.run !== "function") throw new LatheError(`${entry} must export run(opts: { quick, seeds? }): Promise<ExperimentReport>`);
   const runOpts: ExperimentOptions = { quick: opts.quick, ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) };
+  // The host record (commit, dirty tree) of the code that runs: taken before a run that may
+  // last hours, during which commits can land.
+  const host = opts.host ?? { ...hostInfo(), quick: opts.quick };
   const report: unknown = await mod.run(runOpts);
   if (!(report instanceof ExperimentReport)) throw new LatheError(`${entry}: run() must resolve to an ExperimentReport`);
   if (report.name !== name) throw new LatheError(`${entry}: run() returned a report named "${report.name}"; it must be named after its folder, "${name}"`);
   if (opts.seeds && report.seeds.join(",") !== opts.seeds.join(",")) {
     throw new LatheError(`${entry}: asked for seeds ${opts.seeds.join(", ")}, but the report says it used ${report.seeds.join(", ") || "none"}`);
   }
-  const host = opts.host ?? { ...hostInfo(), quick: opts.quick };
   return { report, written: report.write(opts.resultsDir ?? RESULTS_DIR, { host, quick: opts.quick }) };
 }
 
