@@ -14,7 +14,7 @@
  * min(batchSize, n) rows, and an epoch's last partial batch is dropped (a fresh permutation
  * leaves out different rows each epoch): static shapes let the cpu target lower the
  * convolutions and their weight gradients to GEMMs (conv-to-gemm.ts), which the symbolic
- * batch size kept as direct loop nests (about 4× slower per CNN epoch).
+ * batch size kept as direct loop nests (about 3× slower per CNN epoch on Fashion-MNIST).
  *
  * Architectures (x is [n, ...]; every row is flattened for the MLP):
  * - "mlp": Linear → ReLU per hidden width (default [128]) → Linear to the classes;
