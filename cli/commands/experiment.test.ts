@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { LatheError } from "../../core/errors.ts";
 import { listExperiments } from "../../models/lib/discover-experiments.ts";
 import { experimentCommand, parseSeeds, runExperiment } from "./experiment.ts";
+import { CPU_ISAS } from "../../compiler/targets/cpu/host.ts";
 
 const REPORT = fileURLToPath(new URL("../../models/lib/experiment.ts", import.meta.url));
 const HOST = { cpu: "test" };
@@ -81,6 +82,9 @@ describe("the example experiment", () => {
     expect(json.seeds).toEqual([0, 1]);
     expect(json.host.quick).toBe(true);
     expect(json.host.commit).toMatch(/^[0-9a-f]{7,}$/);
+    expect(CPU_ISAS).toContain(json.host.isa[0]);
+    expect(json.host.peak_gflops_per_core).toBeGreaterThan(0); // measured, as in a bench's host record
+    expect(json.host.triad_gbs).toBeGreaterThan(0);
     expect(json.plots).toEqual(["example-loss.quick.svg"]);
     expect(json.tables).toHaveLength(1);
     // Gradient descent converges to the least-squares solution: both at the noise floor (0.1² = 0.01).

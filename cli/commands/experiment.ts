@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { pathToFileURL } from "node:url";
 import { LatheError } from "../../core/errors.ts";
 import { hostInfo } from "../../bench/lib/host.ts";
+import { hostPeak } from "../../bench/lib/peak.ts";
 import { experimentEntry, listExperiments, MODELS_ROOT } from "../../models/lib/discover-experiments.ts";
 import { ExperimentReport, RESULTS_DIR, type ExperimentHost, type ExperimentOptions, type Written } from "../../models/lib/experiment.ts";
 
@@ -14,7 +15,7 @@ export interface RunExperimentOptions extends ExperimentOptions {
   readonly root?: string;
   /** Where results are written (default models/results/). */
   readonly resultsDir?: string;
-  /** The host record (default bench/lib/host.ts's hostInfo(), with `quick` set). */
+  /** The host record (default bench/lib/host.ts's hostInfo() with the measured peak and triad bandwidth, and `quick` set). */
   readonly host?: ExperimentHost;
 }
 
@@ -24,9 +25,9 @@ export async function runExperiment(name: string, opts: RunExperimentOptions): P
   const mod = (await import(pathToFileURL(entry).href)) as { run?: unknown };
   if (typeof mod.run !== "function") throw new LatheError(`${entry} must export run(opts: { quick, seeds? }): Promise<ExperimentReport>`);
   const runOpts: ExperimentOptions = { quick: opts.quick, ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) };
-  // The host record (commit, dirty tree) of the code that runs: taken before a run that may
-  // last hours, during which commits can land.
-  const host = opts.host ?? { ...hostInfo(), quick: opts.quick };
+  // The host record (commit, dirty tree, measured peak, as BENCH.md's) of the code that
+  // runs: taken before a run that may last hours, during which commits can land.
+  const host = opts.host ?? await defaultHost(opts.quick);
   const report: unknown = await mod.run(runOpts);
   if (!(report instanceof ExperimentReport)) throw new LatheError(`${entry}: run() must resolve to an ExperimentReport`);
   if (report.name !== name) throw new LatheError(`${entry}: run() returned a report named "${report.name}"; it must be named after its folder, "${name}"`);
@@ -34,6 +35,11 @@ export async function runExperiment(name: string, opts: RunExperimentOptions): P
     throw new LatheError(`${entry}: asked for seeds ${opts.seeds.join(", ")}, but the report says it used ${report.seeds.join(", ") || "none"}`);
   }
   return { report, written: report.write(opts.resultsDir ?? RESULTS_DIR, { host, quick: opts.quick }) };
+}
+
+async function defaultHost(quick: boolean): Promise<ExperimentHost> {
+  const peak = await hostPeak();
+  return { ...hostInfo(), peak_gflops_per_core: peak.gflopsPerCore, triad_gbs: peak.triadGBs, quick };
 }
 
 /** "0,1,2" → [0, 1, 2]: non-negative integers, at least one, no repeats. */
