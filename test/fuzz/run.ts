@@ -13,6 +13,7 @@ import type { FuzzCase, Recipe, StepKind } from "./graph-gen.ts";
 import { buildCase, recipeArb } from "./graph-gen.ts";
 import { GRAD_TOL, checkGradients, gradientCase } from "./gradients.ts";
 import { writeRepro } from "./repro.ts";
+import { hostCpuDesc } from "../../compiler/targets/cpu/host.ts";
 
 export interface FuzzOptions {
   readonly graphs: number;
@@ -139,7 +140,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     log(`FAIL ${name} #${f.index}: ${outcome.ok ? "" : outcome.detail}\n  ${o.shrink === false ? "not shrunk" : "shrunk"}: ${c.graph.nodes.length} nodes; ${bisection}${repro ? `\n  repro: ${repro}` : ""}`);
   }
   return {
-    seed: o.seed, graphs: o.graphs, host: `${os.cpus()[0]?.model ?? "unknown cpu"} (${os.availableParallelism()} threads)`,
+    seed: o.seed, graphs: o.graphs, host: `${os.cpus()[0]?.model ?? "unknown cpu"} (${os.availableParallelism()} threads, cpu code for ${hostCpuDesc().isa})`,
     tolerance: `f32: |got − want| ≤ ${RTOL}·|want| + ${ATOL}·max(1, max|want|) (webgpu: ${WEBGPU_TOLERANCE.atol.toExponential(2)}·max(1, max|want|), WGSL's accuracy); integers and booleans exact; gradients (f64): |autodiff − central difference| ≤ ${GRAD_TOL}·(1 + |fd|)`,
     variants: summary, gradients, ops, skippedSteps: skippedSteps as Record<StepKind, number>, findings, seconds: (performance.now() - t0) / 1000,
     ...(o.shard ? { shard: o.shard } : {}),

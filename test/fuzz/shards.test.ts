@@ -14,6 +14,7 @@ import { fuzz } from "./run.ts";
 import { mergeFuzzReports, mergeVtaReports, parseShard } from "./shards.ts";
 import type { VtaFuzzReport } from "./vta.ts";
 import { fuzzVta } from "./vta.ts";
+import { hostCpuDesc } from "../../compiler/targets/cpu/host.ts";
 
 const SEED = 3, GRAPHS = 5;
 // webgpu (no g++ build) and a test-only variant whose "pass" refuses graphs with an odd
@@ -27,6 +28,8 @@ describe("sharded fuzz runs", () => {
   test("the shards of a run, merged, are the run: totals, coverage and findings (by draw index)", async () => {
     const whole = await run();
     expect(whole.findings.length).toBeGreaterThan(0);
+    // The report names the host and the ISA its cpu code was generated for.
+    expect(whole.host).toContain(`cpu code for ${hostCpuDesc().isa}`);
     const parts = [await run({ index: 1, count: 3 }), await run({ index: 0, count: 3 }), await run({ index: 2, count: 3 })];
     expect(parts.map((p) => p.variants.reduce((a, v) => a + v.cases, 0))).toEqual([3, 4, 3]);
     const merged = mergeFuzzReports(parts, 1);
