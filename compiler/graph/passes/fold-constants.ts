@@ -3,11 +3,11 @@
  * interpreter, and its outputs become constants (keeping their values' ids and names).
  * Skipped: ops with randomness, and results over `maxElements` elements (folding would
  * trade a cheap kernel for a large blob of data) — unless the op only moves elements and
- * its constant operand has no other reader: then the folded constant replaces one of the same
- * size (dce drops the old one), and the run-time copy goes (MobileNet-v2's classifier weight,
- * 1.28M elements transposed on every run, cost 8 of its 28 ms of kernels on 1 thread). Recurses into scan bodies; a scan whose
- * operands are all constants folds like any node (the interpreter runs its loop) unless
- * its body draws random numbers.
+ * its constant operand has no other reader: then the folded constant replaces one of the
+ * same size (dce drops the old one), and the run-time copy goes (MobileNet-v2's classifier
+ * weight, 1.28M elements transposed on every run, cost 8 of its 28 ms of kernels on 1
+ * thread). Recurses into scan bodies; a scan whose operands are all constants folds like
+ * any node (the interpreter runs its loop) unless its body draws random numbers.
  */
 import { interpret } from "../interpret.ts";
 import type { Constant, Graph, Node, Value } from "../graph.ts";
