@@ -34,6 +34,8 @@ export interface ContinualCliOptions {
   readonly hidden?: readonly number[];
   readonly memory?: number;
   readonly ewcLambda?: number;
+  /** EWC: examples per experience the Fisher is estimated on, or "all" (default 1,024). */
+  readonly ewcFisherSamples?: number | "all";
   readonly siLambda?: number;
   /** GDumb's epochs over its memory per experience (default GDUMB_EPOCHS, 128). */
   readonly gdumbEpochs?: number;
@@ -87,7 +89,7 @@ export async function runContinual(o: ContinualCliOptions): Promise<RunResult[]>
   const seed = o.seed ?? 0;
   const b = loadBenchmark(o.benchmark, { seed, ...(o.trainLimit ? { trainLimit: o.trainLimit } : {}), ...(o.testLimit ? { testLimit: o.testLimit } : {}), ...(o.online ? { online: o.online } : {}) });
   const trainSize = b.train.reduce((s, e) => s + e.y.size, 0);
-  const params = { ...(o.memory !== undefined ? { memory: o.memory } : {}), ...(o.ewcLambda !== undefined ? { ewcLambda: o.ewcLambda } : {}), ...(o.siLambda !== undefined ? { siLambda: o.siLambda } : {}), ...(o.gdumbEpochs !== undefined ? { gdumbEpochs: o.gdumbEpochs } : {}) };
+  const params = { ...(o.memory !== undefined ? { memory: o.memory } : {}), ...(o.ewcLambda !== undefined ? { ewcLambda: o.ewcLambda } : {}), ...(o.ewcFisherSamples !== undefined ? { ewcFisherSamples: o.ewcFisherSamples } : {}), ...(o.siLambda !== undefined ? { siLambda: o.siLambda } : {}), ...(o.gdumbEpochs !== undefined ? { gdumbEpochs: o.gdumbEpochs } : {}) };
   for (const s of specs) buildPlugins(s, params, trainSize); // memory sizes, before any training
   log(`${b.name}: ${b.scenario}, ${b.train.length} training experiences (${trainSize} examples), ${b.test.length} test experiences (${b.test.reduce((s, e) => s + e.y.size, 0)} examples)`);
 
@@ -135,7 +137,7 @@ function numOption(name: string, v: string | undefined): number | undefined {
 
 interface RawOptions {
   benchmark: string; strategy?: string; compare?: string; epochs?: string; seed?: string; batchSize?: string; lr?: string; hidden?: string; memory?: string;
-  ewcLambda?: string; siLambda?: string; gdumbEpochs?: string; trainLimit?: string; testLimit?: string; online?: string; json?: string; csv?: string; html?: string; checkpoint?: string;
+  ewcLambda?: string; ewcFisherSamples?: string; siLambda?: string; gdumbEpochs?: string; trainLimit?: string; testLimit?: string; online?: string; json?: string; csv?: string; html?: string; checkpoint?: string;
   interpret?: boolean; progress?: boolean; verbose?: boolean;
 }
 
@@ -152,6 +154,7 @@ export function continualCommand(): Command {
     .option("--hidden <w1,w2>", "hidden widths of the MLP (default 256,256)")
     .option("--memory <n>", "replay memory size (default: replay 2000, gdumb 4400, er-ace/der/icarl 2000)")
     .option("--ewc-lambda <x>", "EWC's λ (default 100)")
+    .option("--ewc-fisher-samples <n|all>", "examples per experience EWC's Fisher is estimated on (default 1024, evenly strided; all: every one)")
     .option("--si-lambda <x>", "SI's λ (default 1)")
     .option("--gdumb-epochs <n>", "GDumb's epochs over its memory per experience (default 128, the paper's MNIST recipe)")
     .option("--train-limit <n>", "use a seeded subsample of this many training examples")
@@ -171,7 +174,8 @@ export function continualCommand(): Command {
         benchmark: raw.benchmark, ...opt("strategy", raw.strategy), ...opt("compare", raw.compare),
         ...opt("epochs", intOption("--epochs", raw.epochs, 1)), ...opt("seed", intOption("--seed", raw.seed, 0)),
         ...opt("batchSize", intOption("--batch-size", raw.batchSize, 1)), ...opt("lr", numOption("--lr", raw.lr)), ...opt("hidden", hidden),
-        ...opt("memory", intOption("--memory", raw.memory, 1)), ...opt("ewcLambda", numOption("--ewc-lambda", raw.ewcLambda)), ...opt("siLambda", numOption("--si-lambda", raw.siLambda)),
+        ...opt("memory", intOption("--memory", raw.memory, 1)), ...opt("ewcLambda", numOption("--ewc-lambda", raw.ewcLambda)),
+        ...opt("ewcFisherSamples", raw.ewcFisherSamples === "all" ? "all" as const : intOption("--ewc-fisher-samples", raw.ewcFisherSamples, 1)), ...opt("siLambda", numOption("--si-lambda", raw.siLambda)),
         ...opt("gdumbEpochs", intOption("--gdumb-epochs", raw.gdumbEpochs, 1)),
         ...opt("trainLimit", intOption("--train-limit", raw.trainLimit, 1)), ...opt("testLimit", intOption("--test-limit", raw.testLimit, 1)), ...opt("online", intOption("--online", raw.online, 1)),
         ...opt("json", raw.json), ...opt("csv", raw.csv), ...opt("html", raw.html), ...opt("checkpoint", raw.checkpoint),

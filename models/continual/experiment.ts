@@ -63,7 +63,7 @@ function torchPeer(b: Benchmark, hidden: readonly number[], seed: number, memory
     };
     writeNpy(join(dir, "x_train.npy"), cat("train", "x")); writeNpy(join(dir, "y_train.npy"), cat("train", "y"));
     writeNpy(join(dir, "x_test.npy"), cat("test", "x")); writeNpy(join(dir, "y_test.npy"), cat("test", "y"));
-    const cfg = { hidden, groups: b.train.map((e) => e.classes), lr: 0.01, momentum: 0.9, batch: 64, epochs: 1, seed, memory, ewc_lambda: DEFAULTS.ewcLambda, strategies: PEER_STRATEGIES };
+    const cfg = { hidden, groups: b.train.map((e) => e.classes), lr: 0.01, momentum: 0.9, batch: 64, epochs: 1, seed, memory, ewc_lambda: DEFAULTS.ewcLambda, fisher_samples: DEFAULTS.ewcFisherSamples, strategies: PEER_STRATEGIES };
     const r = spawnSync(PYTHON, [PEER, dir], { input: JSON.stringify(cfg), encoding: "utf8", maxBuffer: 1 << 26 });
     if (r.status !== 0) return `the PyTorch peer failed: ${(r.stderr || r.error?.message || "").trim().split("\n").at(-1)}`;
     return JSON.parse(r.stdout) as Record<string, PeerRun>;

@@ -5,7 +5,7 @@
  */
 import { LatheError } from "../../core/errors.ts";
 import { checkCapacity } from "./buffers.ts";
-import { EwcPlugin, LwfPlugin, MasPlugin, SiPlugin } from "./regularization.ts";
+import { EWC_FISHER_SAMPLES, EwcPlugin, LwfPlugin, MasPlugin, SiPlugin } from "./regularization.ts";
 import { AgemPlugin, CumulativePlugin, DerPlugin, ErAcePlugin, GDUMB_EPOCHS, GdumbPlugin, GemPlugin, IcarlPlugin, ReplayPlugin } from "./rehearsal.ts";
 import type { Plugin } from "./strategy.ts";
 
@@ -18,6 +18,8 @@ export type StrategyName = (typeof STRATEGIES)[number];
 export interface StrategyParams {
   readonly memory?: number;
   readonly ewcLambda?: number;
+  /** EWC: examples the Fisher is estimated on per experience, or "all" (default EWC_FISHER_SAMPLES). */
+  readonly ewcFisherSamples?: number | "all";
   readonly onlineDecay?: number;
   readonly siLambda?: number;
   readonly masLambda?: number;
@@ -31,7 +33,7 @@ export interface StrategyParams {
 
 export const DEFAULTS = {
   memory: { replay: 2000, "replay-reservoir": 2000, gdumb: 4400, "er-ace": 2000, der: 2000, icarl: 2000 } as Record<string, number>,
-  ewcLambda: 100, onlineDecay: 0.9, siLambda: 1, masLambda: 1, lwfAlpha: 1, lwfTemperature: 2, patterns: 256,
+  ewcLambda: 100, ewcFisherSamples: EWC_FISHER_SAMPLES as number | "all", onlineDecay: 0.9, siLambda: 1, masLambda: 1, lwfAlpha: 1, lwfTemperature: 2, patterns: 256,
 };
 
 export function parseStrategy(spec: string): StrategyName[] {
@@ -59,8 +61,8 @@ export function buildPlugins(spec: string, p: StrategyParams = {}, trainSize?: n
       case "replay": return [new ReplayPlugin(mem(n), "class-balanced")];
       case "replay-reservoir": return [new ReplayPlugin(mem(n), "reservoir")];
       case "gdumb": return [new GdumbPlugin(mem(n), p.gdumbEpochs ?? GDUMB_EPOCHS)];
-      case "ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "separate")];
-      case "online-ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "online", p.onlineDecay ?? DEFAULTS.onlineDecay)];
+      case "ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "separate", 1, 64, p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples)];
+      case "online-ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "online", p.onlineDecay ?? DEFAULTS.onlineDecay, 64, p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples)];
       case "si": return [new SiPlugin(p.siLambda ?? DEFAULTS.siLambda)];
       case "mas": return [new MasPlugin(p.masLambda ?? DEFAULTS.masLambda)];
       case "lwf": return [new LwfPlugin(p.lwfAlpha ?? DEFAULTS.lwfAlpha, p.lwfTemperature ?? DEFAULTS.lwfTemperature)];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { subset } from "../data/dataset.ts";
 import { blobs } from "../data/synthetic.ts";
-import type { QuadraticLike } from "./regularization.ts";
+import { importanceRows, type QuadraticLike } from "./regularization.ts";
 import type { EvalResult, Plugin, Strategy } from "./strategy.ts";
 import { STRATEGIES, buildPlugins } from "./registry.ts";
 import type { RunOptions, RunResult } from "./runner.ts";
@@ -112,6 +112,40 @@ describe("continual strategies on a toy stream", () => {
       return s / n0;
     };
     expect(kl(final(lwf))).toBeLessThan(0.5 * kl(final(naive)));
+  });
+
+  test("EWC's Fisher on a strided sample of the experience: the output bias's entry equals the closed form on those rows", async () => {
+    expect(importanceRows(10, 4)).toEqual([0, 2, 5, 7]);
+    expect(importanceRows(3, 8)).toEqual([0, 1, 2]);
+    expect(importanceRows(3, "all")).toEqual([0, 1, 2]);
+    expect(() => importanceRows(3, 0)).toThrow(/Fisher's sample size must be a positive integer or "all", got 0/);
+    let theta: Float32Array[] | null = null, omega: Float32Array[] | null = null;
+    const capture: Plugin = {
+      name: "capture",
+      beforeTrainingExp(s: Strategy) {
+        if (s.trained !== 1) return;
+        theta = s.model.params.map((p) => (p.value.data as Float32Array).slice());
+        omega = (s.plugins[0] as unknown as QuadraticLike).penalty()!.omega;
+      },
+    };
+    await runStrategy(regBench, "ewc", { ...base, ewcFisherSamples: 70, plugins: [capture] });
+    // d mean-CE / d b_out = mean over the batch of softmax(z) − onehot(y); the Fisher entry is
+    // the mean over batches (64 rows, then 6) of its square.
+    const exp = regBench.train[0]!, x = exp.x.data as Float32Array, y = exp.y.data as Int32Array, ws = theta!;
+    const rows = importanceRows(y.length, 70);
+    const grad = (batch: number[]) => {
+      const g = [0, 0, 0, 0];
+      for (const r of batch) {
+        const h = Array.from({ length: 8 }, (_, j) => Math.max(0, ws[1]![j]! + [0, 1, 2, 3].reduce((s, i) => s + x[r * 4 + i]! * ws[0]![i * 8 + j]!, 0)));
+        const z = [0, 1, 2, 3].map((c) => ws[3]![c]! + h.reduce((s, v, i) => s + v * ws[2]![i * 4 + c]!, 0));
+        const m = Math.max(...z), e = z.map((v) => Math.exp(v - m)), t = e.reduce((a, b) => a + b, 0);
+        e.forEach((v, c) => { g[c]! += (v / t - (c === y[r] ? 1 : 0)) / batch.length; });
+      }
+      return g;
+    };
+    const g1 = grad(rows.slice(0, 64)), g2 = grad(rows.slice(64));
+    const want = [0, 1, 2, 3].map((c) => (g1[c]! ** 2 + g2[c]! ** 2) / 2);
+    Array.from(omega![3]!).forEach((v, c) => expect(v).toBeCloseTo(want[c]!, 5));
   });
 
   test("task-incremental heads answer within their task; online sub-experiences are evaluated per origin; the step is compiled once", async () => {

@@ -2,10 +2,11 @@
 
 Reads DIR/{x_train,y_train,x_test,y_test}.npy (f32 rows in [0, 1], i32 labels) and a JSON
 config on stdin: {"hidden": [...], "groups": [[classes of experience 0], ...], "lr", "momentum",
-"batch", "epochs", "seed", "memory", "ewc_lambda", "strategies": [...]}. Class-incremental,
+"batch", "epochs", "seed", "memory", "ewc_lambda", "fisher_samples", "strategies": [...]}. Class-incremental,
 one head. Replay: a class-balanced memory updated after each experience, a memory
 minibatch as large as the incoming one concatenated to it. EWC: the Fisher is the mean over
-minibatches of the squared gradient of the minibatch's mean loss; the penalty sums
+minibatches of the squared gradient of the minibatch's mean loss, on fisher_samples evenly
+strided rows of the experience (row floor(i*n/m); "all": every row); the penalty sums
 lambda * F_e * (theta - theta_e)^2 over past experiences. One thread, so times compare
 with Lathe's single-process run. Prints {"<strategy>": {"matrix": R, "seconds": [...]}}.
 """
@@ -79,9 +80,13 @@ def run(name, cfg, data):
         if name == "ewc":
             fisher = [torch.zeros_like(p) for p in model.parameters()]
             batches = 0
-            for s in range(0, len(idx), cfg["batch"]):
+            n, m = len(idx), cfg.get("fisher_samples", "all")
+            m = n if m == "all" else min(m, n)
+            rows = torch.tensor([i * n // m for i in range(m)])
+            fx, fy = x[rows], y[rows]
+            for s in range(0, m, cfg["batch"]):
                 model.zero_grad()
-                torch.nn.functional.cross_entropy(model(x[s:s + cfg["batch"]]), y[s:s + cfg["batch"]]).backward()
+                torch.nn.functional.cross_entropy(model(fx[s:s + cfg["batch"]]), fy[s:s + cfg["batch"]]).backward()
                 for f, p in zip(fisher, model.parameters()):
                     f += p.grad.detach() ** 2
                 batches += 1
