@@ -70,6 +70,8 @@ describe("lathe continual", () => {
       [[...small, "--strategy", "replay", "--memory", "5000"], /replay: a memory of 5000 examples exceeds the 200 training examples; valid: 1..200/],
       [["--benchmark", "split-mnist", "--epochs", "0"], /--epochs must be ≥ 1/],
       [["--benchmark", "split-mnist", "--strategy", "gdumb", "--gdumb-epochs", "0"], /--gdumb-epochs must be ≥ 1/],
+      [["--benchmark", "split-mnist", "--strategy", "ewc", "--ewc-fisher-samples", "0"], /--ewc-fisher-samples must be ≥ 1/],
+      [["--benchmark", "split-mnist", "--strategy", "ewc", "--ewc-fisher-samples", "some"], /--ewc-fisher-samples must be a positive integer or "all", got "some"/],
       [["--benchmark", "split-mnist-task", "--strategy", "joint", "--train-limit", "100", "--test-limit", "50", "--hidden", "4", "--interpret", "--no-progress"], /strategy joint merges the stream into one experience and loses its task labels/],
     ];
     for (const [args, want] of cases) {

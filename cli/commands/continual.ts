@@ -128,6 +128,13 @@ function intOption(name: string, v: string | undefined, min: number): number | u
   return n;
 }
 
+function fisherSamplesOption(v: string | undefined): number | "all" | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === "all") return "all";
+  if (!/^\d+$/.test(v.trim())) throw new LatheError(`--ewc-fisher-samples must be a positive integer or "all", got "${v}"`);
+  return intOption("--ewc-fisher-samples", v, 1);
+}
+
 function numOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -175,7 +182,7 @@ export function continualCommand(): Command {
         ...opt("epochs", intOption("--epochs", raw.epochs, 1)), ...opt("seed", intOption("--seed", raw.seed, 0)),
         ...opt("batchSize", intOption("--batch-size", raw.batchSize, 1)), ...opt("lr", numOption("--lr", raw.lr)), ...opt("hidden", hidden),
         ...opt("memory", intOption("--memory", raw.memory, 1)), ...opt("ewcLambda", numOption("--ewc-lambda", raw.ewcLambda)),
-        ...opt("ewcFisherSamples", raw.ewcFisherSamples === "all" ? "all" as const : intOption("--ewc-fisher-samples", raw.ewcFisherSamples, 1)), ...opt("siLambda", numOption("--si-lambda", raw.siLambda)),
+        ...opt("ewcFisherSamples", fisherSamplesOption(raw.ewcFisherSamples)), ...opt("siLambda", numOption("--si-lambda", raw.siLambda)),
         ...opt("gdumbEpochs", intOption("--gdumb-epochs", raw.gdumbEpochs, 1)),
         ...opt("trainLimit", intOption("--train-limit", raw.trainLimit, 1)), ...opt("testLimit", intOption("--test-limit", raw.testLimit, 1)), ...opt("online", intOption("--online", raw.online, 1)),
         ...opt("json", raw.json), ...opt("csv", raw.csv), ...opt("html", raw.html), ...opt("checkpoint", raw.checkpoint),
