@@ -50,6 +50,36 @@ describe("tuning tasks", () => {
     expect(opsOf(mlp([16, 16, 16, 10]))).toEqual([[["matmul", "add", "relu"], 2], [["matmul", "add", "relu"], 1], [["softmax"], 1]]);
   });
 
+  test("a kernel in a scan body weighs its trip count, nested scans multiply, a symbolic trip count counts once", () => {
+    // A step c ← relu(c·w) over a sequence xs (its element x only joins the carry in the
+    // nested case), and the same layer once after the scan.
+    const step = (withX: boolean, inner: number | null): Graph => {
+      const body = new GraphBuilder();
+      const c = body.input("c", [4, 8]), x = body.input("x", [1]), w = body.input("w", [8, 8]);
+      let h: Value = c;
+      if (inner !== null) {
+        // The step itself scans c ← relu(c·w) `inner` times.
+        const sub = new GraphBuilder();
+        const sc = sub.input("c", [4, 8]), sw = sub.input("w", [8, 8]);
+        [h] = body.scan(sub.build([sub.op1("relu", [sub.op1("matmul", [sc, sw])])]), { carries: [c], invariants: [w] }, { length: inner }) as [Value];
+      } else {
+        h = body.op1("relu", [body.op1("matmul", [c, w])]);
+      }
+      return body.build([withX ? body.op1("add", [h, x]) : h]);
+    };
+    const graph = (trips: number | string, inner: number | null): Graph => {
+      const b = new GraphBuilder();
+      const c0 = b.input("c0", [4, 8]), xs = b.input("xs", [trips, 1]), w = b.constant("w", zeros(64), [8, 8]);
+      const [cT] = b.scan(step(inner !== null, inner), { carries: [c0], sequences: [xs], invariants: [w] });
+      return b.build([b.op1("relu", [b.op1("matmul", [cT!, w])])]);
+    };
+    const layer = (g: Graph) => extractTasks(g).find((t) => t.nodes.map((n) => n.op).join("+") === "matmul+relu")!;
+    expect(layer(graph(5, null)).weight).toBe(5 + 1);
+    expect(layer(graph(5, null)).groups).toHaveLength(2);
+    expect(layer(graph(3, 2)).weight).toBe(3 * 2 + 1);
+    expect(layer(graph("T", null)).weight).toBe(1 + 1);
+  });
+
   test("a ResNet-style graph merges its identical conv blocks", () => {
     const tasks = extractTasks(resnet(3));
     expect(tasks.map((t) => [t.nodes.map((n) => n.op), t.weight])).toEqual([

@@ -1,12 +1,13 @@
 /**
  * Tuning tasks: one per distinct fused group (its ops, attrs and tensor types) and
  * target. Groups with the same structure are one task, tuned once; `weight` counts how
- * many kernels in the graph share it, so the tuner can spend time where it pays.
+ * many kernel launches of one run of the graph share it (a kernel in a scan body runs once
+ * per step), so the tuner can spend time where it pays.
  */
 import { createHash } from "node:crypto";
 import type { AttrValue, Graph, Node, Value } from "../graph/graph.ts";
 import { fusionGroups, type FusionGroup } from "../graph/passes/fuse.ts";
-import { isScan } from "../graph/scan.ts";
+import { isScan, scanAttrs, scanLength } from "../graph/scan.ts";
 import type { TensorType } from "../graph/types.ts";
 
 /** A node of a task, with values numbered: group inputs first (0..k-1), then node outputs in order. */
@@ -27,7 +28,10 @@ export interface Task {
   readonly types: readonly TensorType[];
   /** Index into nodes of the group's anchor (reduction or conv/matmul), or null. */
   readonly anchor: number | null;
-  /** How many fused groups of the graph map to this task. */
+  /**
+   * How many times one run of the graph launches this task's kernels: one per fused group,
+   * times the trip count of every scan the group is inside (a symbolic trip count counts as 1).
+   */
   readonly weight: number;
   /** Those groups, in graph order. */
   readonly groups: readonly FusionGroup[];
@@ -93,25 +97,29 @@ export function taskKey(task: TaskBody): string {
 /**
  * The graph's tuning tasks, one per distinct fused group, in order of first appearance. A
  * scan is a group of its own with no kernel; its body's groups are the kernels compiled for
- * it (once, whatever the trip count), so they are the tasks, found where the scan is. Pass
+ * it (once, whatever the trip count), so they are the tasks, found where the scan is, each
+ * launch weighted by the trip count. Pass
  * the graph as the target prepares it, bodies included (cpu: `cpuGraphLowering`), so the
  * keys are the ones compilation looks up.
  */
 export function extractTasks(g: Graph, target = "cpu"): Task[] {
-  const byKey = new Map<string, { body: TaskBody; groups: FusionGroup[] }>();
-  const visit = (level: Graph): void => {
+  const byKey = new Map<string, { body: TaskBody; groups: FusionGroup[]; weight: number }>();
+  const visit = (level: Graph, launches: number): void => {
     for (const group of fusionGroups(level)) {
       const scan = group.nodes.find(isScan);
-      if (scan) { visit(scan.body); continue; }
+      if (scan) {
+        const trips = scanLength(scan.inputs.map((v) => v.type), scanAttrs(scan.attrs, scan.name), scan.name);
+        visit(scan.body, launches * (typeof trips === "number" ? trips : 1));
+        continue;
+      }
       const body = taskBody(group, target);
       const key = taskKey(body);
       const cur = byKey.get(key);
-      if (cur) cur.groups.push(group);
-      else byKey.set(key, { body, groups: [group] });
+      if (cur) { cur.groups.push(group); cur.weight += launches; } else byKey.set(key, { body, groups: [group], weight: launches });
     }
   };
-  visit(g);
-  return [...byKey].map(([key, { body, groups }]) => ({ ...body, weight: groups.length, groups, key }));
+  visit(g, 1);
+  return [...byKey].map(([key, { body, groups, weight }]) => ({ ...body, weight, groups, key }));
 }
 
 /** The task key of one fused group (what compilation looks up in a tuning log). */
