@@ -85,9 +85,10 @@ class GradientSum {
 /**
  * EWC's Fisher is estimated on this many examples of an experience by default (evenly
  * strided rows), not all of them: a pass over the whole experience costs about one more
- * training epoch, doubling the time of the usual 1-epoch protocol, and the diagonal Fisher
- * of 1,024 examples ranks the weights alike (GEM's EWC baseline estimates it on its
- * episodic memory of 256 examples per task). "all" uses every example, as Avalanche does.
+ * training epoch, doubling the time of the usual 1-epoch protocol (GEM's EWC baseline
+ * likewise estimates it on its episodic memory of 256 examples per task). On
+ * Permuted-Fashion-MNIST (60,000 per experience) EWC reaches 0.776 with it and 0.784 with
+ * every example, Naive 0.654. "all" uses every example, as Avalanche does.
  */
 export const EWC_FISHER_SAMPLES = 1024;
 
