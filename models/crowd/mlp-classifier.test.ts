@@ -54,5 +54,10 @@ describe("MlpClassifier", () => {
     const scale = (d: Dataset): Tensor => new Tensor(Float32Array.from(d.x.data as Float32Array, (p) => p / 16), d.x.shape, "f32");
     const clf = await new MlpClassifier({ arch: "cnn", epochs: 10, batchSize: 32, lr: 0.01, seed: 0 }).fit(scale(train), train.y.data as Int32Array);
     expect(accuracy(clf.predict(scale(test_)), test_.y.data as Int32Array)).toBeGreaterThanOrEqual(0.8); // seeded: 0.85 (chance 0.1)
+    // Other widths and a hidden layer after the convolutions.
+    const wide = await new MlpClassifier({ arch: "cnn", channels: [4, 12], hidden: [24], epochs: 10, batchSize: 32, lr: 0.01, seed: 0 }).fit(scale(train), train.y.data as Int32Array);
+    expect(accuracy(wide.predict(scale(test_)), test_.y.data as Int32Array)).toBeGreaterThanOrEqual(0.8);
+    expect(() => new MlpClassifier({ arch: "cnn", channels: [0, 8] })).toThrow(/channels must be positive integers, got \[0,8\]/);
+    expect(() => new MlpClassifier({ arch: "cnn", channels: [4] as unknown as [number, number] })).toThrow(/channels must name the two convolutions' widths, got \[4\]/);
   }, T);
 });

@@ -18,8 +18,9 @@
  *
  * Architectures (x is [n, ...]; every row is flattened for the MLP):
  * - "mlp": Linear → ReLU per hidden width (default [128]) → Linear to the classes;
- * - "cnn": x as [n, 1, s, s] (s² features per row), Conv 3×3 (8) → ReLU → max-pool 2 →
- *   Conv 3×3 (16) → ReLU → max-pool 2 → Linear to the classes (s divisible by 4).
+ * - "cnn": x as [n, 1, s, s] (s² features per row), Conv 3×3 (c1, default 8) → ReLU →
+ *   max-pool 2 → Conv 3×3 (c2, default 16) → ReLU → max-pool 2 → Linear → ReLU per hidden
+ *   width (default none) → Linear to the classes (s divisible by 4).
  */
 import { LatheError, ShapeError } from "../../core/errors.ts";
 import { Rng, permutation } from "../../runtime/random.ts";
@@ -35,8 +36,10 @@ import { compileForward, compileLossStep } from "../../train/step.ts";
 
 export interface MlpClassifierOptions extends ExecOptions {
   readonly arch?: "mlp" | "cnn";
-  /** Hidden widths of the MLP (default [128]). */
+  /** Hidden widths of the fully connected layers (default [128] for the MLP, none after the CNN's convolutions). */
   readonly hidden?: readonly number[];
+  /** The CNN's two convolutions' channels (default [8, 16]). */
+  readonly channels?: readonly [number, number];
   /** Default 20. */
   readonly epochs?: number;
   /** Default 64. */
@@ -53,6 +56,7 @@ const relu = (x: Tracer): Tracer => x.relu();
 export class MlpClassifier {
   readonly arch: "mlp" | "cnn";
   readonly hidden: readonly number[];
+  readonly channels: readonly [number, number];
   readonly epochs: number;
   readonly batchSize: number;
   readonly lr: number;
@@ -63,7 +67,8 @@ export class MlpClassifier {
 
   constructor(opts: MlpClassifierOptions = {}) {
     this.arch = opts.arch ?? "mlp";
-    this.hidden = opts.hidden ?? [128];
+    this.hidden = opts.hidden ?? (opts.arch === "cnn" ? [] : [128]);
+    this.channels = opts.channels ?? [8, 16];
     this.epochs = opts.epochs ?? 20;
     this.batchSize = opts.batchSize ?? 64;
     this.lr = opts.lr ?? 1e-3;
@@ -71,6 +76,10 @@ export class MlpClassifier {
     this.seed = opts.seed ?? 0;
     this.exec = opts.executor ? { executor: opts.executor } : {};
     if (this.arch !== "mlp" && this.arch !== "cnn") throw new LatheError(`MlpClassifier: arch must be "mlp" or "cnn", got ${String(this.arch)}`);
+    for (const [what, ws] of [["hidden", this.hidden], ["channels", this.channels]] as const) {
+      if (ws.some((w) => !Number.isInteger(w) || w < 1)) throw new LatheError(`MlpClassifier: ${what} must be positive integers, got ${JSON.stringify(ws)}`);
+    }
+    if (this.channels.length !== 2) throw new LatheError(`MlpClassifier: channels must name the two convolutions' widths, got ${JSON.stringify(this.channels)}`);
     if (!Number.isInteger(this.epochs) || this.epochs < 1) throw new LatheError(`MlpClassifier: epochs must be a positive integer, got ${this.epochs}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new LatheError(`MlpClassifier: batchSize must be a positive integer, got ${this.batchSize}`);
   }
@@ -138,25 +147,27 @@ export class MlpClassifier {
 
   private build(f: number, K: number): Layer {
     const rng = new Rng(this.seed);
-    if (this.arch === "mlp") {
+    /** Linear → ReLU per hidden width, then Linear to the classes, from `width` features. */
+    const head = (width: number, prefix: string): Layer[] => {
       const layers: Layer[] = [];
-      let width = f;
       this.hidden.forEach((h, k) => {
-        layers.push(new Linear(width, h, { rng, name: `mlp.fc${k}` }), relu);
+        layers.push(new Linear(width, h, { rng, name: `${prefix}.fc${k}` }), relu);
         width = h;
       });
-      layers.push(new Linear(width, K, { rng, name: "mlp.out" }));
-      return new Sequential(...layers);
-    }
+      layers.push(new Linear(width, K, { rng, name: `${prefix}.out` }));
+      return layers;
+    };
+    if (this.arch === "mlp") return new Sequential(...head(f, "mlp"));
     const s = Math.round(Math.sqrt(f));
     if (s * s !== f || s % 4 !== 0) throw new ShapeError(`MlpClassifier: the cnn needs square images with a side divisible by 4, got ${f} features per row`);
     const pool = (x: Tracer): Tracer => x.maxPool2d({ kernel: [2, 2] });
+    const [c1, c2] = this.channels;
     return new Sequential(
       (x: Tracer) => x.reshape([0, 1, s, s]),
-      new Conv2d(1, 8, 3, { padding: 1, rng, name: "cnn.conv1" }), relu, pool,
-      new Conv2d(8, 16, 3, { padding: 1, rng, name: "cnn.conv2" }), relu, pool,
+      new Conv2d(1, c1, 3, { padding: 1, rng, name: "cnn.conv1" }), relu, pool,
+      new Conv2d(c1, c2, 3, { padding: 1, rng, name: "cnn.conv2" }), relu, pool,
       (x: Tracer) => x.reshape([0, -1]),
-      new Linear(16 * (s / 4) * (s / 4), K, { rng, name: "cnn.out" }),
+      ...head(c2 * (s / 4) * (s / 4), "cnn"),
     );
   }
 
