@@ -61,8 +61,8 @@ export function buildPlugins(spec: string, p: StrategyParams = {}, trainSize?: n
       case "replay": return [new ReplayPlugin(mem(n), "class-balanced")];
       case "replay-reservoir": return [new ReplayPlugin(mem(n), "reservoir")];
       case "gdumb": return [new GdumbPlugin(mem(n), p.gdumbEpochs ?? GDUMB_EPOCHS)];
-      case "ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "separate", 1, 64, p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples)];
-      case "online-ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, "online", p.onlineDecay ?? DEFAULTS.onlineDecay, 64, p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples)];
+      case "ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, { fisherSamples: p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples })];
+      case "online-ewc": return [new EwcPlugin(p.ewcLambda ?? DEFAULTS.ewcLambda, { mode: "online", decay: p.onlineDecay ?? DEFAULTS.onlineDecay, fisherSamples: p.ewcFisherSamples ?? DEFAULTS.ewcFisherSamples })];
       case "si": return [new SiPlugin(p.siLambda ?? DEFAULTS.siLambda)];
       case "mas": return [new MasPlugin(p.masLambda ?? DEFAULTS.masLambda)];
       case "lwf": return [new LwfPlugin(p.lwfAlpha ?? DEFAULTS.lwfAlpha, p.lwfTemperature ?? DEFAULTS.lwfTemperature)];

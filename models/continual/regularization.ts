@@ -92,9 +92,13 @@ class GradientSum {
  */
 export const EWC_FISHER_SAMPLES = 1024;
 
+function checkSampleSize(limit: number | "all"): void {
+  if (limit !== "all" && (!Number.isSafeInteger(limit) || limit < 1)) throw new LatheError(`continual: the Fisher's sample size must be a positive integer or "all", got ${limit}`);
+}
+
 /** The rows importance() reads: every row, or `limit` evenly strided ones (row ⌊i·n/limit⌋). */
 export function importanceRows(n: number, limit: number | "all"): number[] {
-  if (limit !== "all" && (!Number.isSafeInteger(limit) || limit < 1)) throw new LatheError(`continual: the Fisher's sample size must be a positive integer or "all", got ${limit}`);
+  checkSampleSize(limit);
   const m = limit === "all" ? n : Math.min(limit, n);
   return Array.from({ length: m }, (_, i) => Math.floor((i * n) / m));
 }
@@ -137,10 +141,18 @@ const meanCrossEntropy = (c: TermContext): Tracer => rowCrossEntropy(c.logits, c
 export class EwcPlugin extends QuadraticPlugin {
   readonly name: string;
   private readonly fisher = new GradientSum(meanCrossEntropy, (g) => g.square());
-  constructor(lambda: number, readonly mode: "separate" | "online" = "separate", readonly decay = 1, readonly fisherBatch = 64, readonly fisherSamples: number | "all" = EWC_FISHER_SAMPLES) {
+  readonly mode: "separate" | "online";
+  readonly decay: number;
+  readonly fisherBatch: number;
+  readonly fisherSamples: number | "all";
+  constructor(lambda: number, o: { mode?: "separate" | "online"; decay?: number; fisherBatch?: number; fisherSamples?: number | "all" } = {}) {
     super(lambda);
-    importanceRows(1, fisherSamples); // checks it
-    this.name = mode === "online" ? "ewc_online" : "ewc";
+    this.mode = o.mode ?? "separate";
+    this.decay = o.decay ?? 1;
+    this.fisherBatch = o.fisherBatch ?? 64;
+    this.fisherSamples = o.fisherSamples ?? EWC_FISHER_SAMPLES;
+    checkSampleSize(this.fisherSamples);
+    this.name = this.mode === "online" ? "ewc_online" : "ewc";
   }
   async afterTrainingExp(s: Strategy, exp: Experience): Promise<void> {
     const F = await importance(s, exp, await this.fisher.of(s), this.fisherBatch, this.fisherSamples);
