@@ -87,7 +87,6 @@ function makeGraphs(d: number, k: number) {
     inertia: lt.compile(({ x, c, labels }) => x.sub(c.gather(labels)).cast("f64").square().sum(), { x: X, c: C, labels: i32(["n"]) }),
   };
 }
-type Graphs = ReturnType<typeof makeGraphs>;
 
 /**
  * k-means++ candidates cand [t, d] (t static: the trials per centre, so the distance
@@ -100,20 +99,18 @@ const makeCandidates = (d: number, t: number) => lt.compile(({ x, xx, cand, clos
   const dist = sqDistances(x, xx, cand, t).minimum(closest.unsqueeze([1]));
   return { dist, pot: dist.cast("f64").sum([0]) };
 }, { x: f32(["n", d]), xx: f32(["n"]), cand: f32([t, d]), closest: f32(["n"]) });
-const candidateCache = new Map<string, ReturnType<typeof makeCandidates>>();
-function candidatesFor(d: number, t: number): ReturnType<typeof makeCandidates> {
-  const key = `${d}x${t}`;
-  let g = candidateCache.get(key);
-  if (!g) { g = makeCandidates(d, t); candidateCache.set(key, g); }
-  return g;
+/** `make(d, m)` compiled once per (d, m). */
+function cachedBy<G>(make: (d: number, m: number) => G): (d: number, m: number) => G {
+  const cache = new Map<string, G>();
+  return (d, m) => {
+    const key = `${d}x${m}`;
+    let g = cache.get(key);
+    if (!g) { g = make(d, m); cache.set(key, g); }
+    return g;
+  };
 }
-const graphCache = new Map<string, Graphs>();
-function graphsFor(d: number, k: number): Graphs {
-  const key = `${d}x${k}`;
-  let g = graphCache.get(key);
-  if (!g) { g = makeGraphs(d, k); graphCache.set(key, g); }
-  return g;
-}
+const candidatesFor = cachedBy(makeCandidates);
+const graphsFor = cachedBy(makeGraphs);
 
 const f32Of = (t: Tensor): Float32Array => t.data as Float32Array;
 const i32Of = (t: Tensor): Int32Array => t.data as Int32Array;
