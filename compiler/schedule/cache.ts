@@ -13,20 +13,34 @@ import type { Axis } from "./axis.ts";
 import type { Schedule } from "./schedule.ts";
 import { Stage } from "./schedule.ts";
 
-const replaceReads = (op: ComputeOp, from: Tensor, to: Tensor): ComputeOp => ({
+/** Rewrites `op`'s reads of `from` into reads of `to`, at indices permuted by `perm` (to's axis k is from's axis perm[k]). */
+const replaceReads = (op: ComputeOp, from: Tensor, to: Tensor, perm: readonly number[] | null): ComputeOp => ({
   ...op,
-  body: rewriteExpr(op.body, (e) => (e.kind === "access" && e.tensor === from ? { ...e, tensor: to } : e)),
+  body: rewriteExpr(op.body, (e) => (e.kind === "access" && e.tensor === from
+    ? { ...e, tensor: to, indices: perm ? perm.map((d) => e.indices[d]!) : e.indices }
+    : e)),
 });
 
-/** A copy of `t` in `scope` that `readers` read instead of `t` (e.g. a packed panel, shared memory). */
-export function cacheRead(s: Schedule, t: Tensor, scope: Scope, readers: readonly Tensor[]): Tensor {
+/**
+ * A copy of `t` in `scope` that `readers` read instead of `t` (e.g. a packed panel, shared
+ * memory). With `perm`, the copy's axis k is t's axis perm[k] — a packed panel of an operand
+ * read transposed keeps the loop's vectorized axis contiguous (TVM's packed layouts).
+ */
+export function cacheRead(s: Schedule, t: Tensor, scope: Scope, readers: readonly Tensor[], perm: readonly number[] | null = null): Tensor {
   const src = s.stage(t);
   if (readers.length === 0) throw new ScheduleError(`cache_read of ${t.name}: no readers given`);
-  const cache = compute(t.shape, (...ix) => t.at(...ix), `${t.name}.${scope}`);
+  const rank = t.shape.length;
+  if (perm && (perm.length !== rank || [...perm].sort((a, b) => a - b).some((d, k) => d !== k))) {
+    throw new ScheduleError(`cache_read of ${t.name}: [${perm.join(", ")}] is not a permutation of its ${rank} axes`);
+  }
+  const inv = perm ? perm.map((_, d) => perm.indexOf(d)) : null;
+  const cache = perm
+    ? compute(perm.map((d) => t.shape[d]!), (...ix) => t.at(...inv!.map((k) => ix[k]!)), `${t.name}.${scope}`)
+    : compute(t.shape, (...ix) => t.at(...ix), `${t.name}.${scope}`);
   for (const r of readers) {
     const rs = s.stage(r);
     if (!rs.op || !s.consumersOf(src).includes(rs)) throw new ScheduleError(`cache_read of ${t.name}: ${r.name} does not read it`);
-    rs.op = replaceReads(rs.op, t, cache);
+    rs.op = replaceReads(rs.op, t, cache, perm);
   }
   const stage = new Stage(s, cache, cache.op as ComputeOp, false);
   stage.scope = scope;

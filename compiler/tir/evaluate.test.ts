@@ -114,6 +114,48 @@ describe("loop-IR evaluator against the tensor-expression evaluator, after every
     expect(finalIr(steps)).toContain("ramp(");
   });
 
+  test("matmul with transposed operands (transB packed column-last, transA copied row-first), default schedule", () => {
+    // C = Aᵀ·Bᵀ with A stored [k, m] and B stored [n, k], as matmul's transA/transB read them.
+    const [m, n, k] = [13, 37, 19];
+    const A = placeholder([k, m], "f32", "A"), B = placeholder([n, k], "f32", "B");
+    const C = compute([m, n], (i, j) => { const r = reduceAxis(k, "r"); return sum(r, mul(A.at(r.var, i!), B.at(j!, r.var))); }, "C");
+    const s = createSchedule(C);
+    defaultSchedule(s, [C], VECTOR_BYTES, C);
+    const ir = finalIr(checkEveryPass(s, [A, B, C], [C], { A: randF(k * m), B: randF(n * k) }, F32));
+    // The product's vectors read the packed panel contiguously, and the rows read the copy of A.
+    expect(ir).toMatch(/B\.global\[ramp\(/);
+    expect(ir).toMatch(/A\.global\[/);
+    expect(ir).not.toMatch(/ \* x8\(B\[/);
+  });
+
+  test("a GEMM over a symbolic row count: its row blocks run without guards up to the last full block", () => {
+    const nv = sizeVar("n");
+    const A = placeholder([nv, 19], "f32", "A"), B = placeholder([19, 37], "f32", "B");
+    const C = compute([nv, 37], (i, j) => { const r = reduceAxis(19, "r"); return sum(r, mul(A.at(i!, r.var), B.at(r.var, j!))); }, "C");
+    const s = createSchedule(C);
+    defaultSchedule(s, [C], VECTOR_BYTES, C);
+    for (const n of [0, 1, 5, 6, 7, 13]) {
+      const inputs = { A: randF(n * 19), B: randF(19 * 37) };
+      const steps = lowerAndEvaluateAfterEachPass(s, [A, B, C], cpuTarget.passes, inputs);
+      const d = firstDivergence(steps, reference([C], inputs, { n }), F32);
+      expect(d, d ? `n = ${n}: ${JSON.stringify({ ...d, error: d.error?.message })}\n${printed(steps)}` : "").toBeNull();
+    }
+    const f = lowerAndEvaluateAfterEachPass(s, [A, B, C], cpuTarget.passes, { A: randF(7 * 19), B: randF(19 * 37) }).at(-1)!.func;
+    // Each column part (the full panels, then the 5-column tail) has two row-block loops: the
+    // first, from 0, holds no guard at all; the second, from the cut (at most one block), keeps them.
+    const rowLoops: Extract<Stmt, { kind: "for" }>[] = [];
+    const visit = (x: Stmt): Stmt => { if (x.kind === "for" && x.loopVar.name === "i.o") rowLoops.push(x); return mapStmt(x, visit, (e) => e); };
+    visit(f.body);
+    const guardsIn = (x: Stmt): number => {
+      let k = 0;
+      const count = (y: Stmt): Stmt => { if (y.kind === "if") k++; return mapStmt(y, count, (e) => e); };
+      count(x);
+      return k;
+    };
+    expect(rowLoops).toHaveLength(4);
+    expect(rowLoops.map((l) => [l.min.kind === "const", guardsIn(l) > 0])).toEqual([[true, false], [false, true], [true, false], [false, true]]);
+  });
+
   test("matmul split, reordered, vectorized, unrolled and parallel", () => {
     const { A, B, C, inputs } = matmul(12, 20, 11);
     const s = createSchedule(C);

@@ -15,7 +15,8 @@ const isF32Matrix = (v: Value): boolean => v.type.dtype === "f32" && v.type.shap
 /** The matmul's operands are plain 2-D f32 matrices (no batch dimensions to broadcast). */
 const plainMatmul = (m: PatternMatch): boolean => {
   const mm = m.nodes[0]!;
-  return mm.inputs.every(isF32Matrix) && isF32Matrix(mm.outputs[0]!);
+  // sgemm below is called without transposition: products with transA/transB stay with Lathe.
+  return mm.attrs["transA"] !== true && mm.attrs["transB"] !== true && mm.inputs.every(isF32Matrix) && isF32Matrix(mm.outputs[0]!);
 };
 
 /** The bias of matmul → add: the add's other operand, an f32 vector over the columns. */

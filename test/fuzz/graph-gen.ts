@@ -245,8 +245,10 @@ function applyStep(b: GraphBuilder, step: Step, x: Value, y: Value, weight: Weig
       if (!isFloat(x) || r < 2) return null;
       const n = pick([1, 3, 8, 17], p0), k = s[r - 1]!, batch = s.slice(0, r - 2);
       if (typeof k !== "number") return null;
-      const w = weight("w", [...(p1 % 2 && r >= 3 && isStatic(batch) ? batch : []), k, n]);
-      return op1("matmul", [x, w]);
+      // transB (a weight stored [n, k]) on some draws: the packed-transposed panel path.
+      const transB = p2 % 3 === 0;
+      const w = weight("w", [...(p1 % 2 && r >= 3 && isStatic(batch) ? batch : []), ...(transB ? [n, k] : [k, n])]);
+      return op1("matmul", [x, w], { transB });
     }
     case "conv2d": {
       if (!isFloat(x) || r !== 4) return null;

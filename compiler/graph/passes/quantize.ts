@@ -134,7 +134,9 @@ export function quantizeGraph(g: Graph, opts: QuantizeOptions): QuantizeResult {
       const dil = n.attrs.dilations as readonly number[];
       return n.attrs.groups === 1 && dil.every((d) => d === 1) && n.inputs.length === 2;
     }
-    return n.op === "matmul" && n.inputs[0]!.type.shape.length === 2 && w.type.shape.length === 2;
+    // qmatmul reads x·W as stored: a product with a transposed operand stays in floating point.
+    return n.op === "matmul" && n.attrs["transA"] !== true && n.attrs["transB"] !== true
+      && n.inputs[0]!.type.shape.length === 2 && w.type.shape.length === 2;
   };
 
   for (const n of g.nodes) {

@@ -144,6 +144,32 @@ describe("simplify: identities, each checked by value against the original graph
     expectSameValues(g, out);
   });
 
+  test("a product of a last-two-axes transpose reads the operand in place (transA / transB flipped)", () => {
+    const g = parseGraph(`graph g(x: f32[3, 4], w: f32[5, 4], b: f32[2, 3, 4], c: f32[2, 4, 5], q: f32[5, 2]) {
+      wt = transpose(w, perm=[1, 0])
+      y = matmul(x, wt)
+      xt = transpose(x)
+      z = matmul(xt, x)
+      bt = transpose(b, perm=[0, 2, 1])
+      v = batch_matmul(bt, c, transA=true)
+      pt = transpose(c, perm=[1, 0, 2])
+      u = matmul(pt, q)
+      return y, z, v, u, wt
+    }`);
+    const { out, fired } = simplifyAndTrim(g);
+    expect(fired).toEqual(["matmul-transpose-B", "matmul-transpose-A", "batch_matmul-transpose-A"]);
+    expectGraph(out, `graph g(x: f32[3, 4], w: f32[5, 4], b: f32[2, 3, 4], c: f32[2, 4, 5], q: f32[5, 2]) {
+      wt = transpose(w, perm=[1, 0])
+      y = matmul(x, w, transB=true)
+      z = matmul(x, x, transA=true)
+      v = batch_matmul(b, c, transA=false)
+      pt = transpose(c, perm=[1, 0, 2])
+      u = matmul(pt, q)
+      return y, z, v, u, wt
+    }`);
+    expectSameValues(g, out);
+  });
+
   test("chains collapse in one run, and the rewritten graph keeps surviving names", () => {
     const g = parseGraph(`graph g(x: f32[2, 2]) {
       const one: f32[] = [1]

@@ -17,6 +17,24 @@ const permOf = (t: Node, rank: number): number[] => {
   return perm.length === 0 ? Array.from({ length: rank }, (_, i) => rank - 1 - i) : perm.map((a) => (a < 0 ? a + rank : a));
 };
 const isIdentity = (perm: readonly number[]): boolean => perm.every((a, i) => a === i);
+/** Whether a permutation swaps the last two axes and keeps the rest. */
+const swapsLastTwo = (perm: readonly number[]): boolean =>
+  perm.length >= 2 && perm.every((a, i) => (i < perm.length - 2 ? a === i : a === (i === perm.length - 1 ? perm.length - 2 : perm.length - 1)));
+
+/**
+ * matmul(transpose(x), y) → matmul(x, y, transA flipped) when the transpose swaps the last two
+ * axes, and likewise for the second operand: the product reads x in place (exact: the same
+ * products summed in the same order).
+ */
+const matmulTransposeRules = (op: "matmul" | "batch_matmul"): Rule[] => (["A", "B"] as const).map((side) => {
+  const t = p.transpose(p.x).as("t");
+  const pattern = (side === "A" ? p.op(op, t, p.y) : p.op(op, p.y, t)).as("m");
+  return rule(`${op}-transpose-${side}`, pattern, ({ x, y }, { t: tn, m }) => {
+    if (!swapsLastTwo(permOf(tn!, x!.type.shape.length))) return null;
+    const flag = `trans${side}`;
+    return { op, inputs: side === "A" ? [x!, y!] : [y!, x!], attrs: { ...m!.attrs, [flag]: m!.attrs[flag] !== true } };
+  });
+});
 
 export const simplifyRules: readonly Rule[] = [
   rule("mul-one", p.mul(p.x, p.const(1)), ({ x }) => x!), // commutative: 1*x too
@@ -38,6 +56,8 @@ export const simplifyRules: readonly Rule[] = [
     return isIdentity(perm) ? x! : { op: "transpose", inputs: [x!], attrs: { ...t2!.attrs, perm } };
   }),
   rule("transpose-identity", p.transpose(p.x).as("t"), ({ x }, { t }) => (isIdentity(permOf(t!, x!.type.shape.length)) ? x! : null)),
+  ...matmulTransposeRules("matmul"),
+  ...matmulTransposeRules("batch_matmul"),
 ];
 
 export const simplify: GraphPass = { name: "simplify", run: (g) => rewrite(g, simplifyRules) };

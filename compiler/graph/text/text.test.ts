@@ -107,11 +107,12 @@ describe("graph text: print and round trip", () => {
   test("the MLP: parse(print(g)) is g, and printing again gives the same text", () => {
     const g = parseGraph(MLP, { constants: { w1: W1 } });
     // b1 was inline; the printer only declares it, so its data comes from the option now.
+    // Attributes print with their defaults filled in (matmul's transA/transB).
     const text = roundTrip(g, { w1: W1, b1: g.constants[1]!.data as Float32Array });
     expect(text).toBe(`graph main(x: f32[batch, 4]) {
   const w1: f32[4, 3]
   const b1: f32[3]
-  h: f32[batch, 3] = matmul(x, w1)
+  h: f32[batch, 3] = matmul(x, w1, transA=false, transB=false)
   hb: f32[batch, 3] = add(h, b1)
   r: f32[batch, 3] = relu(hb)
   s0: f32[batch, 1], s1: f32[batch, 2] = split(r, axis=1, sizes=[1, 2]) @sp

@@ -18,8 +18,10 @@ import {
 import { patchesOps } from "./patches.ts";
 import { logSoftmax, softmax } from "./softmax.ts";
 
+// Typed-attribute ops see their attrs normalised against their schema (normalizeAttrs), so
+// viewing them as plain Attrs is sound.
 const list: readonly OpDef[] = [
-  matmul, batchMatmul,
+  matmul as OpDef, batchMatmul as OpDef,
   conv1d, conv2d, convTranspose1d, convTranspose2d, conv1dGradWeight, conv2dGradWeight,
   maxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d,
   maxPool2dGrad, maxPool2dGather, avgPool2dGrad, globalAvgPool2dGrad, globalMaxPool2dGrad, globalMaxPool2dGather,

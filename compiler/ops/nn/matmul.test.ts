@@ -58,3 +58,35 @@ describe("matmul", () => {
     checkVjp("matmul", [{ shape: [2, 1, 2, 3] }, { shape: [3, 3, 2] }]));
   test("VJP (batch_matmul)", () => checkVjp("batch_matmul", [{ shape: [2, 2, 3] }, { shape: [2, 3, 2] }]));
 });
+
+/** An operand with its last two axes swapped, element by element. */
+function swapLast(a: Arr): Arr {
+  const [r, c] = a.shape.slice(-2) as [number, number];
+  const out = new Float64Array(a.data.length);
+  for (let f = 0; f < a.data.length / (r * c); f++) {
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[f * r * c + j * r + i] = a.data[f * r * c + i * c + j]!;
+  }
+  return { data: out, shape: [...a.shape.slice(0, -2), c, r] };
+}
+
+describe("matmul with transA / transB", () => {
+  const rng = new Rng(11);
+  for (const [tA, tB] of [[true, false], [false, true], [true, true]] as const) {
+    test(`transA=${tA} transB=${tB} equals the product of the transposed operands`, () => {
+      const a = rand(rng, tA ? [2, 1, 4, 3] : [2, 1, 3, 4]), b = rand(rng, tB ? [3, 5, 4] : [3, 4, 5]);
+      const got = runOp("matmul", [a, b], { transA: tA, transB: tB })[0]!;
+      expect(got.shape).toEqual([2, 3, 3, 5]);
+      expectClose(got, refMatmul(tA ? swapLast(a) : a, tB ? swapLast(b) : b));
+    });
+    test(`VJP transA=${tA} transB=${tB} (2-D and broadcast batch)`, () => {
+      checkVjp("matmul", [{ shape: tA ? [4, 3] : [3, 4] }, { shape: tB ? [2, 4] : [4, 2] }], { transA: tA, transB: tB });
+      checkVjp("matmul", [{ shape: tA ? [2, 1, 3, 2] : [2, 1, 2, 3] }, { shape: tB ? [3, 2, 3] : [3, 3, 2] }], { transA: tA, transB: tB });
+      checkVjp("batch_matmul", [{ shape: tA ? [2, 3, 2] : [2, 2, 3] }, { shape: tB ? [2, 2, 3] : [2, 3, 2] }], { transA: tA, transB: tB });
+    });
+  }
+  test("the inner dimension is read from the transposed axis; a mismatch names both", () => {
+    expect(inferTypes("matmul", [{ shape: [4, 3] }, { shape: [2, 4] }], { transA: true, transB: true })[0]!.shape).toEqual([3, 2]);
+    expect(() => inferTypes("matmul", [{ shape: [3, 4] }, { shape: [4, 2] }], { transA: true }, "proj"))
+      .toThrow(/node proj \(matmul\): inner dimensions differ \(3 vs 4\)/);
+  });
+});

@@ -29,14 +29,12 @@ function matmul(ctx: ConvertContext, a: Value, b: Value): Value {
 }
 
 function gemm(ctx: ConvertContext): Value {
-  let a = ctx.input(0), b = ctx.input(1);
+  const a = ctx.input(0), b = ctx.input(1);
   floatOnly(ctx, a, "A");
   if (a.type.shape.length !== 2 || b.type.shape.length !== 2) throw ctxError(ctx, "Gemm operands A and B must be 2-D");
   const t = a.type.dtype;
-  if (ctx.attrs.int("transA", 0)) a = ctx.op("transpose", [a], { perm: [1, 0] });
-  if (ctx.attrs.int("transB", 0)) b = ctx.op("transpose", [b], { perm: [1, 0] });
   const alpha = ctx.attrs.float("alpha", 1), beta = ctx.attrs.float("beta", 1);
-  let y = ctx.op("matmul", [a, b]);
+  let y = ctx.op("matmul", [a, b], { transA: ctx.attrs.int("transA", 0) !== 0, transB: ctx.attrs.int("transB", 0) !== 0 });
   if (alpha !== 1) y = ctx.op("mul", [y, ctx.scalar(alpha, t)]);
   const c = ctx.optional(2);
   if (c && beta !== 0) y = ctx.op("add", [y, beta === 1 ? c : ctx.op("mul", [c, ctx.scalar(beta, t)])]);

@@ -193,14 +193,29 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
   }
   if (mr > 1) anchor.unroll(ai!);
   anchor.vectorize(aj!);
-  // Pack each operand read along the column axis, one nr-wide panel per column tile.
+  // Pack each operand read along the column axis, one nr-wide panel per column tile; an
+  // operand read transposed (matmul's transB: B[j, k]) is packed with the column axis last,
+  // so the vectorized loop reads the panel contiguously instead of gathering.
   const body = anchor.op!.body;
-  const packed = new Set<Tensor>();
+  const packed = new Map<Tensor, Set<number>>();
   const column = anchor.axis.at(-1)!.var;
   visitExpr(body, (e) => {
-    if (e.kind === "access" && e.tensor.op.kind === "placeholder" && e.indices.some((ix) => usesVar(ix, (v) => v === column))) packed.add(e.tensor);
+    if (e.kind !== "access" || e.tensor.op.kind !== "placeholder") return;
+    const at = e.indices.flatMap((ix, d) => (usesVar(ix, (v) => v === column) ? [d] : []));
+    if (at.length === 0) return;
+    const seen = packed.get(e.tensor) ?? new Set<number>();
+    for (const d of at) seen.add(d);
+    if (at.length > 1) seen.add(-1); // the column in two axes: no single layout makes it contiguous
+    packed.set(e.tensor, seen);
   });
-  if (t.pack !== false) for (const p of packed) s.stage(cacheRead(s, p, "global", [anchor.tensor])).computeAt(out, jo);
+  if (t.pack !== false) {
+    packTransposedRows(s, anchor, vectorBytes, packed);
+    for (const [p, axes] of packed) {
+      const d = axes.size === 1 ? [...axes][0]! : -1, rank = p.shape.length;
+      const perm = d >= 0 && d < rank - 1 ? [...Array.from({ length: rank }, (_, k) => k).filter((k) => k !== d), d] : null;
+      s.stage(cacheRead(s, p, "global", [anchor.tensor], perm)).computeAt(out, jo);
+    }
+  }
   // Threads split the column panels, or, when there are too few panels to share evenly (a
   // narrow output: ResNet's 7×7 layers have one), the row blocks inside each panel, after
   // the panel is packed.
@@ -209,6 +224,33 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
   if (first === jo && panels !== null && panels < MIN_PARALLEL_PANELS && blocks !== null && blocks > panels) out.parallel(io!);
   else if (first.kind === "data") out.parallel(first);
   return true;
+}
+
+/**
+ * An operand read along the row axis but stored transposed (matmul's transA: A[k, i]) is
+ * copied once, at the kernel's root, with the row axis before the reduction's: read in
+ * place, each row block's K steps touch K rows of A — K cache lines and, for a wide A, as
+ * many pages (dW = xᵀ·g of a 784-wide x ran 1.4× slower than reading a transposed copy).
+ * The copy is scheduled as a transpose kernel of its own would be.
+ */
+function packTransposedRows(s: Schedule, anchor: Stage, vectorBytes: number, byColumn: ReadonlyMap<Tensor, unknown>): void {
+  const row = anchor.axis.at(-2)!.var, k = anchor.reduceAxis[0]!.var;
+  const reads = new Map<Tensor, boolean>();
+  visitExpr(anchor.op!.body, (e) => {
+    if (e.kind !== "access" || e.tensor.op.kind !== "placeholder" || byColumn.has(e.tensor)) return;
+    const r = e.indices.length;
+    const transposed = r >= 2 && usesVar(e.indices[r - 1]!, (v) => v === row) && usesVar(e.indices[r - 2]!, (v) => v === k)
+      && !e.indices.slice(0, r - 2).some((ix) => usesVar(ix, (v) => v === row || v === k));
+    reads.set(e.tensor, (reads.get(e.tensor) ?? true) && transposed);
+  });
+  for (const [p, transposed] of reads) {
+    if (!transposed) continue;
+    const r = p.shape.length;
+    const perm = [...Array.from({ length: r - 2 }, (_, d) => d), r - 1, r - 2];
+    const copy = s.stage(cacheRead(s, p, "global", [anchor.tensor], perm));
+    vectorizeInner(copy, vectorBytes);
+    parallelOuter(s, copy);
+  }
 }
 
 /**
