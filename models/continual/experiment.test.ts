@@ -20,6 +20,7 @@ describe("lathe experiment continual", () => {
     if (hasTorch) {
       for (const s of ["naive", "replay", "ewc"]) expect(m[`split-fmnist.torch-${s}.final_acc`]).toBeGreaterThanOrEqual(0);
       expect(m["split-fmnist.naive.speed_vs_torch"]).toBeGreaterThan(0);
+      expect(report.notes.some((n) => /^speed: Naive per experience \(experiences 2–3, 1 alternating block, 1 thread each\): Lathe \d+ ms/.test(n))).toBe(true);
     } else {
       expect(m["split-fmnist.torch-naive.final_acc"]).toBeNull();
       expect(report.notes.some((n) => n.includes("python3-torch"))).toBe(true);
