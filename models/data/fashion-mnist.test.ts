@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -11,9 +11,13 @@ const missing = missingFashionMnistFile();
 describe("Fashion-MNIST", () => {
   test("a missing file gives an error naming it and the Debian package", () => {
     const dir = mkdtempSync(join(tmpdir(), "lathe-fmnist-"));
-    expect(() => loadFashionMnist({ split: "test", dir })).toThrow(
-      new RegExp(`${join(dir, "t10k-images-idx3-ubyte.gz").replace(/[.]/g, "\\.")} is missing: install it with \`apt-get install dataset-fashion-mnist\``),
-    );
+    try {
+      expect(() => loadFashionMnist({ split: "test", dir })).toThrow(
+        new RegExp(`${join(dir, "t10k-images-idx3-ubyte.gz").replace(/[.]/g, "\\.")} is missing: install it with \`apt-get install dataset-fashion-mnist\``),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.skipIf(missing !== null)(skipReason("real files: counts, shapes, labels", missing !== null && `${missing} is missing; install: apt-get install dataset-fashion-mnist`), () => {

@@ -230,7 +230,8 @@ export function gemmLike(s: Schedule, anchorTensor: Tensor, outTensor: Tensor, v
  * An operand read along the row axis but stored transposed (matmul's transA: A[k, i]) is
  * copied once, at the kernel's root, with the row axis before the reduction's: read in
  * place, each row block's K steps touch K rows of A — K cache lines and, for a wide A, as
- * many pages (dW = xᵀ·g of a 784-wide x ran 1.4× slower than reading a transposed copy).
+ * many pages (in an MLP step's profile, dW = xᵀ·g with x [64, 784] read in place took
+ * 0.60–0.68 ms, a transpose kernel and the product on its output 0.55 ms).
  * The copy is scheduled as a transpose kernel of its own would be.
  */
 function packTransposedRows(s: Schedule, anchor: Stage, vectorBytes: number, byColumn: ReadonlyMap<Tensor, unknown>): void {
