@@ -94,6 +94,17 @@ describe("BenchReport", () => {
     expect(JSON.parse(readFileSync(join(dir, "gemm.json"), "utf8")).rows[0].lathe).toBe(200); // the earlier results stay
   });
 
+  test("a baseline's slower median on more threads fails only when its blocks do not overlap the one-thread blocks", () => {
+    const rows = (twoMax: number) => {
+      const r = new BenchReport("train", HOST, DATE).setRun({ quick: false, peak: { gflopsPerCore: 100, triadGBs: 20 } });
+      r.row({ case: "mlp", threads: 1, metric: "samples/s", better: "higher", lathe: 1, baseline: "pytorch", baselineValue: 23500, baselineSpread: { min: 20760, max: 25350 } });
+      r.row({ case: "mlp", threads: 2, metric: "samples/s", better: "higher", lathe: 1, baseline: "pytorch", baselineValue: 20490, baselineSpread: { min: 19050, max: twoMax } });
+      return r.problems();
+    };
+    expect(rows(24090)).toEqual([]);
+    expect(rows(20500)).toEqual(["mlp: pytorch is slower on 2 threads (20490) than on 1 (23500); fix its threading"]);
+  });
+
   test("a row without a baseline keeps null and adds one note saying what to install", () => {
     const r = new BenchReport("conv", HOST, DATE);
     for (const n of [8, 16]) {
