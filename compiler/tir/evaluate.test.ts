@@ -128,6 +128,20 @@ describe("loop-IR evaluator against the tensor-expression evaluator, after every
     expect(ir).not.toMatch(/ \* x8\(B\[/);
   });
 
+  test("a reduction reading its weight transposed (lstm_cell's x·w_ihᵀ) copies the weight column-last once, then loads it contiguously", () => {
+    const [m, n, k] = [5, 24, 13];
+    const X = placeholder([m, k], "f32", "X"), W = placeholder([n, k], "f32", "W");
+    const Y = compute([m, n], (i, j) => { const r = reduceAxis(k, "r"); return sum(r, mul(X.at(i!, r.var), W.at(j!, r.var))); }, "Y");
+    const s = createSchedule(Y);
+    defaultSchedule(s, [Y], VECTOR_BYTES);
+    const ir = finalIr(checkEveryPass(s, [X, W, Y], [Y], { X: randF(m * k), W: randF(n * k) }, F32));
+    expect(ir).toMatch(/W\.global\[ramp\([^\n]*, 1, 8\)\]/);
+    // The only strided reads of W are the copy's (once per call), none in the product's loop.
+    const strided = ir.split("\n").filter((l) => /W\[ramp\([^\n]*, 13, 8\)\]/.test(l));
+    expect(strided.length).toBeGreaterThan(0);
+    expect(strided.every((l) => l.trim().startsWith("W.global["))).toBe(true);
+  });
+
   test("a GEMM over a symbolic row count: its row blocks run without guards up to the last full block", () => {
     const nv = sizeVar("n");
     const A = placeholder([nv, 19], "f32", "A"), B = placeholder([19, 37], "f32", "B");

@@ -361,9 +361,45 @@ export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorByte
   }
   for (const st of computed) {
     if (st.attach.kind === "inline") continue;
-    if (st.op!.body.kind === "reduce") vectorizeReduction(s, st, vectorBytes);
+    if (st.op!.body.kind === "reduce") {
+      packStridedReads(s, st, vectorBytes);
+      vectorizeReduction(s, st, vectorBytes);
+    }
     else vectorizeInner(st, vectorBytes);
     if (st.attach.kind === "root") parallelOuter(s, st);
+  }
+}
+
+/**
+ * A reduction vectorized along its innermost data axis j that reads an input with j in an
+ * earlier index than a reduce variable (x·wᵀ written out: Σ_k x[i, k]·w[j, k], as lstm_cell
+ * does) would gather each vector from j's stride. When the input is read again for another
+ * data index (i here, so the copy is amortized), it is copied once per call with j's axis
+ * last, the way packTransposedRows copies a product's row operand: the cell's x·w_ihᵀ went
+ * from 8-lane gathers at stride 64 to contiguous loads.
+ */
+function packStridedReads(s: Schedule, st: Stage, vectorBytes: number): void {
+  if (st.axis.length < 2 || st.relations.length > 0) return;
+  const inner = st.axis.at(-1)!.var;
+  const others = st.axis.slice(0, -1).map((a) => a.var);
+  const reduceVars = new Set(st.reduceAxis.map((a) => a.var));
+  const perms = new Map<Tensor, string | null>();
+  visitExpr(st.op!.body, (e) => {
+    if (e.kind !== "access" || e.tensor.op.kind !== "placeholder") return;
+    const r = e.indices.length;
+    const at = e.indices.flatMap((ix, d) => (usesVar(ix, (v) => v === inner) ? [d] : []));
+    const ok = at.length === 1 && at[0]! < r - 1 && usesVar(e.indices[r - 1]!, (v) => reduceVars.has(v))
+      && others.some((o) => !e.indices.some((ix) => usesVar(ix, (v) => v === o)));
+    const key = ok ? String(at[0]) : null;
+    perms.set(e.tensor, perms.has(e.tensor) && perms.get(e.tensor) !== key ? null : key);
+  });
+  for (const [p, key] of perms) {
+    if (key === null) continue;
+    const d = Number(key), rank = p.shape.length;
+    const perm = [...Array.from({ length: rank }, (_, k) => k).filter((k) => k !== d), d];
+    const copy = s.stage(cacheRead(s, p, "global", [st.tensor], perm));
+    vectorizeInner(copy, vectorBytes);
+    parallelOuter(s, copy);
   }
 }
 
