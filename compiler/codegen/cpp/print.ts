@@ -25,6 +25,8 @@ const C_CALL: Record<Intrinsic, string> = {
   asinh: "std::asinh", acosh: "std::acosh", atanh: "std::atanh", round: "std::nearbyint", fmod: "lathe_fmod",
   shl: "lathe_shl", shr: "lathe_shr", bitand: "lathe_bitand", bitor: "lathe_bitor", bitxor: "lathe_bitxor", bitnot: "lathe_bitnot",
 };
+/** Calls with a vector form in the prelude (libmvec where the toolchain has it). */
+const VECTOR_MATH: ReadonlySet<string> = new Set(["exp", "log", "tanh", "erf", "sin", "cos", "sigmoid"]);
 /** Arrays up to this size live on the stack; larger ones on the heap (OpenMP threads have small stacks). */
 const STACK_BYTES = 128 * 1024;
 
@@ -110,6 +112,7 @@ function printKernel(f: PrimFunc, vec: Set<string>): string {
       case "or": return lanes > 1 ? `(${expr(e.a)} | ${expr(e.b)})` : `(${expr(e.a)} || ${expr(e.b)})`;
       case "not": return lanes > 1 ? `(~${expr(e.a)})` : `(!${expr(e.a)})`;
       case "call":
+        if (lanes > 1 && VECTOR_MATH.has(e.fn) && (e.dtype === "f32" || e.dtype === "f64")) return `lathe_v${e.fn}(${expr(e.args[0]!)})`;
         if (lanes > 1) return `lathe_vmap(${e.args.map(expr).join(", ")}, [](${C_TYPE[e.dtype]} x${e.args.length > 1 ? `, ${C_TYPE[e.dtype]} y` : ""}) { return ${C_CALL[e.fn]}(x${e.args.length > 1 ? ", y" : ""}); })`;
         return `${C_CALL[e.fn]}(${e.args.map(expr).join(", ")})`;
       case "select": return `(${expr(e.cond)} ? ${expr(e.t)} : ${expr(e.f)})`;

@@ -30,7 +30,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { hostIsa } from "../../../runtime/host.ts";
 import { extensionsFor, hostCpuDesc, hostVectorBytes, type CpuDesc } from "./host.ts";
-import { BASE_FLAGS, CXX } from "./toolchain.ts";
+import { BASE_FLAGS, CXX, hasLibmvec } from "./toolchain.ts";
 
 /** What a fingerprint is computed from (cpuFingerprint); `hostFingerprintInputs` gives this process's. */
 export interface FingerprintInputs {
@@ -97,7 +97,7 @@ export function cpuFingerprint(inputs: FingerprintInputs): string {
     `vectorRegisters=${desc.vectorRegisters}`,
     `isaFlags=${desc.flags.join(" ")}`,
     `scheduleVectorBytes=${inputs.vectorBytes}`,
-    `flags=${[...BASE_FLAGS, ...desc.flags].join(" ")}`,
+    `flags=${[...BASE_FLAGS, ...desc.flags, ...(hasLibmvec() ? ["-DLATHE_MVEC"] : [])].join(" ")}`,
     `extensions=${extensionsFor(desc, inputs.extensions).sort().join(" ")}`,
     `compiler=${inputs.compiler}`,
     `sources=${inputs.sources}`,

@@ -5,7 +5,7 @@
  * Libraries are written under a temporary name and renamed into place, so a compile
  * killed half way never leaves a library that a later run would load.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -23,8 +23,26 @@ export const RUNTIME_INCLUDE = fileURLToPath(new URL("../../../native/include", 
 export const CXX = process.env.LATHE_CXX ?? "g++";
 export const BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"] as const;
 
+let mvec: boolean | null = null;
+/**
+ * Whether g++ links glibc's vector libm (libmvec: x86-64 glibc ≥ 2.22, in Debian's
+ * libc6-dev); kernels then call it for vector exp, log, tanh, erf, sin and cos (prelude.ts).
+ */
+export function hasLibmvec(): boolean {
+  if (mvec === null) {
+    let found = "";
+    try {
+      if (process.arch === "x64") found = execFileSync(CXX, ["-print-file-name=libmvec.so"], { encoding: "utf8" }).trim();
+    } catch { /* no compiler: compileShared says so */ }
+    mvec = path.isAbsolute(found) && existsSync(found);
+  }
+  return mvec;
+}
+
 /** The flags every library is built with: the base flags, then those that keep it within the chosen ISA (host.ts). */
-export const targetFlags = (): string[] => [...BASE_FLAGS, ...hostCpuDesc().flags];
+export const targetFlags = (): string[] => [...BASE_FLAGS, ...hostCpuDesc().flags, ...(hasLibmvec() ? ["-DLATHE_MVEC"] : [])];
+/** Libraries every kernel links (after its source). */
+const linkLibs = (): string[] => (hasLibmvec() ? ["-lmvec"] : []);
 
 let compilerId: Promise<string> | null = null;
 /** `g++ --version` plus the host CPU's model and flags. */
@@ -59,7 +77,7 @@ export async function compileShared(source: string, extraFlags: readonly string[
   writeFileSync(src, source);
   try {
     // Extra flags go after the source so that libraries (-l…) link.
-    const gxx = (pch: readonly string[]) => run(CXX, [...base, `-I${RUNTIME_INCLUDE}`, ...pch, src, ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
+    const gxx = (pch: readonly string[]) => run(CXX, [...base, `-I${RUNTIME_INCLUDE}`, ...pch, src, ...linkLibs(), ...extraFlags, "-o", out], { maxBuffer: 16 * 1024 * 1024 });
     const header = await precompiledHeader(source, [...base, `-I${RUNTIME_INCLUDE}`], CXX, salt, dir);
     if (header === null) await gxx([]);
     else {
