@@ -5,7 +5,7 @@ import { skipReason } from "../../test/helpers/skip.ts";
 import { LatheError } from "../../core/errors.ts";
 import { Rng } from "../../runtime/random.ts";
 import {
-  adjustedRandIndex, clusterAccuracy, clusterScores, contingency, matchClusters, misclassificationRate, normalizedMutualInfo,
+  adjustedRandIndex, clusterAccuracy, clusterScores, contingency, matchClusters, misclassificationRate, normalizedMutualInfo, silhouetteScore,
 } from "./cluster-metrics.ts";
 
 describe("clustering metrics on hand-worked cases", () => {
@@ -112,5 +112,28 @@ describe("clustering metrics against scikit-learn", () => {
       expect(Math.abs(got.nmi - want[i]!.nmi), `case ${i} nmi`).toBeLessThan(1e-12);
       expect(Math.abs(got.ari - want[i]!.ari), `case ${i} ari`).toBeLessThan(1e-12);
     });
+  });
+});
+
+describe("silhouette", () => {
+  test("a hand-worked case: two pairs on a line and a point alone", () => {
+    // Points 0, 1 | 4, 6 | 10 (1-D). Point 0: a = 1, b = min(mean(4, 6), 10) = 5 → 0.8;
+    // point 1: a = 1, b = min(4, 9) = 4 → 0.75; point 4: a = 2, b = min(3.5, 6) = 3.5 → 1.5/3.5;
+    // point 6: a = 2, b = min(4, 5.5) = 4 → 0.5; point 10 alone → 0.
+    const got = silhouetteScore([0, 1, 4, 6, 10], 5, 1, [0, 0, 1, 1, 2]);
+    expect(got).toBeCloseTo((0.8 + 0.75 + 1.5 / 3.5 + 0.5 + 0) / 5, 14);
+    expect(() => silhouetteScore([0, 1, 2], 3, 1, [0, 0, 0])).toThrow("silhouette: needs 2 to n − 1 = 2 clusters, got 1");
+  });
+  test.skipIf(sklearnMissing !== null)(skipReason("equals scikit-learn's silhouette_score on seeded 2-D labellings to 1e-12", sklearnMissing), () => {
+    const rng = new Rng(5);
+    const cases = [[72, 2], [72, 5], [40, 3]].map(([n, k]) => ({
+      x: Array.from({ length: n! * 2 }, () => rng.float()), labels: Array.from({ length: n! }, (_, i) => (i < k! ? i : rng.int(0, k!))),
+    }));
+    const py = "import json, sys\nimport numpy as np\nfrom sklearn.metrics import silhouette_score\n" +
+      "print(json.dumps([float(silhouette_score(np.array(c['x']).reshape(-1, 2), np.array(c['labels']))) for c in json.load(sys.stdin)]))";
+    const r = spawnSync(PYTHON, ["-c", py], { input: JSON.stringify(cases), encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const want = JSON.parse(r.stdout) as number[];
+    cases.forEach((c, i) => expect(Math.abs(silhouetteScore(c.x, c.labels.length, 2, c.labels) - want[i]!), `case ${i}`).toBeLessThan(1e-12));
   });
 });

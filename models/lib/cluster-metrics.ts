@@ -9,6 +9,9 @@
  *   normalized_mutual_info_score, average_method="arithmetic"): two one-cluster
  *   partitions → 1, exactly one of them one cluster → 0.
  * - ARI: the adjusted Rand index, from the pair-confusion counts as scikit-learn computes it.
+ * - Silhouette (needs the points): the mean over points of (b − a) / max(a, b), a the mean
+ *   Euclidean distance to the rest of its cluster, b the smallest mean distance to another
+ *   cluster; a point alone in its cluster scores 0 (scikit-learn's silhouette_score).
  *
  * Labels are any integers (cluster ids need not be 0…k−1). The work is counting O(n) and
  * arithmetic on the [clusters × classes] table, so this is plain TypeScript, not a graph.
@@ -149,4 +152,41 @@ export interface ClusterScores {
 export function clusterScores(pred: ArrayLike<number>, truth: ArrayLike<number>): ClusterScores {
   const acc = clusterAccuracy(pred, truth);
   return { acc, mr: 1 - acc, nmi: normalizedMutualInfo(pred, truth), ari: adjustedRandIndex(pred, truth) };
+}
+
+/**
+ * The mean silhouette of a labelling of n points of dimension d (row-major `x`), as
+ * scikit-learn's silhouette_score with the Euclidean metric. Needs 2 ≤ clusters ≤ n − 1.
+ */
+export function silhouetteScore(x: ArrayLike<number>, n: number, d: number, labels: ArrayLike<number>): number {
+  if (labels.length !== n || x.length !== n * d) throw new LatheError(`silhouette: ${labels.length} labels and ${x.length} numbers for ${n} points of dimension ${d}`);
+  const ids = new Map<number, number>();
+  const cluster = Int32Array.from({ length: n }, (_, i) => {
+    const l = labels[i]!;
+    if (!Number.isInteger(l)) throw new LatheError(`silhouette: label ${i} is ${l}, not an integer`);
+    if (!ids.has(l)) ids.set(l, ids.size);
+    return ids.get(l)!;
+  });
+  const k = ids.size;
+  if (k < 2 || k > n - 1) throw new LatheError(`silhouette: needs 2 to n − 1 = ${n - 1} clusters, got ${k}`);
+  const size = new Float64Array(k);
+  for (let i = 0; i < n; i++) size[cluster[i]!]!++;
+  let total = 0;
+  const sums = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    sums.fill(0);
+    for (let j = 0; j < n; j++) {
+      let q = 0;
+      for (let t = 0; t < d; t++) { const diff = x[i * d + t]! - x[j * d + t]!; q += diff * diff; }
+      sums[cluster[j]!]! += Math.sqrt(q);
+    }
+    const own = cluster[i]!;
+    if (size[own]! < 2) continue; // alone in its cluster: 0
+    const a = sums[own]! / (size[own]! - 1);
+    let b = Infinity;
+    for (let c = 0; c < k; c++) if (c !== own) b = Math.min(b, sums[c]! / size[c]!);
+    const m = Math.max(a, b);
+    total += m > 0 ? (b - a) / m : 0;
+  }
+  return total / n;
 }
