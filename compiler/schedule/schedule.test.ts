@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { ScheduleError } from "../../core/errors.ts";
 import { compute, placeholder, reduceAxis, sum } from "../te/tensor.ts";
-import { cacheWrite, rfactor } from "./cache.ts";
+import { cacheRead, cacheWrite, rfactor } from "./cache.ts";
 import { createSchedule } from "./schedule.ts";
 
 
@@ -84,5 +84,17 @@ describe("schedule primitives reject invalid uses, naming the stage and axis", (
     const s = createSchedule(C);
     expectScheduleError(() => rfactor(s, C, s.stage(C).axis[0]!), "rfactor of C");
   });
-});
 
+  test("cache_read with a layout: the copy's axes are the permuted ones, readers index it permuted; a non-permutation is a ScheduleError", () => {
+    const W = placeholder([6, 4], "f32", "W");
+    const Y = compute([4, 6], (i, j) => W.at(j!, i!), "Y");
+    const s = createSchedule(Y);
+    const c = cacheRead(s, W, "global", [Y], [1, 0]);
+    expect(c.shape.map((d) => (d.kind === "const" ? d.value : -1))).toEqual([4, 6]);
+    const body = s.stage(Y).op!.body;
+    expect(body.kind === "access" && body.tensor === c && body.indices.map((e) => (e.kind === "var" ? e.name : "?"))).toEqual(["i", "j"]);
+    const s2 = createSchedule(Y);
+    expect(() => cacheRead(s2, W, "global", [Y], [0, 0])).toThrow(ScheduleError);
+    expect(() => cacheRead(s2, W, "global", [Y], [0, 0])).toThrow("cache_read of W: [0, 0] is not a permutation of its 2 axes");
+  });
+});
