@@ -182,10 +182,14 @@ function partitionSymbolic(loop: Extract<Stmt, { kind: "for" }>, outer: Map<Var,
   const inner = coveringRanges(loop.body);
   if (!inner) return loop;
   const ranges = new Map([...outer, ...inner]);
+  // A bound read from a value bound inside the loop (a let) may change every iteration.
+  const bound = new Set<Var>();
+  visitStmt(loop.body, (x) => { if (x.kind === "let") bound.add(x.v); });
   const dropped: Expr[] = [];
   let cut: Expr | null = null;
   for (const g of guardsOf(loop.body).flatMap(conjuncts)) {
     if (!usesVar(g, (x) => x === loop.loopVar) || dropped.includes(g)) continue;
+    if (g.kind === "cmp" && usesVar(g.b, (x) => bound.has(x))) continue;
     const k = symbolicUpperBound(g, loop.loopVar, ranges);
     if (k === null) continue;
     dropped.push(g);

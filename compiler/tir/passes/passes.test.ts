@@ -118,6 +118,21 @@ describe("loop-IR passes", () => {
     expect(text).toContain("(x % 4)");
   });
 
+  test("a symbolic trip count: a guard on an invariant bound is cut at a symbolic point; one on a value bound inside the loop is kept", () => {
+    const i = variable("i"), n = variable("n"), m = variable("m");
+    const buf = makeBuffer("O", "i32", [n]);
+    const store: Stmt = { kind: "store", buffer: buf, indices: [i], value: int(1) };
+    const loop = (body: Stmt): PrimFunc => ({
+      name: "p", params: [buf], sizeVars: [],
+      body: { kind: "for", loopVar: i, min: int(0), extent: floordiv(add(n, 5), 6), forKind: "serial", body },
+    });
+    const invariant = printFunc(loopPartition.run(loop({ kind: "if", cond: lt(add(mul(i, 6), 5), n), then: store, else: null })));
+    expect(invariant.match(/for i in/g)).toHaveLength(2);
+    expect(invariant.match(/if \(/g)).toHaveLength(1); // only the rest keeps it
+    const viaLet = loop({ kind: "let", v: m, value: sub(n, mul(i, 7)), body: { kind: "if", cond: lt(mul(i, 6), m), then: store, else: null } });
+    expect(printFunc(loopPartition.run(viaLet))).toBe(printFunc(viaLet));
+  });
+
   test("the pass manager prints after the named passes, saying when one changed nothing", () => {
     const out: string[] = [];
     runPasses(scaled(false), [flattenStorage, vectorizePass(64)], { printAfter: ["vectorize", "flatten"], log: (t) => out.push(t) });
