@@ -248,9 +248,7 @@ function packTransposedRows(s: Schedule, anchor: Stage, vectorBytes: number, byC
     if (!transposed) continue;
     const r = p.shape.length;
     const perm = [...Array.from({ length: r - 2 }, (_, d) => d), r - 1, r - 2];
-    const copy = s.stage(cacheRead(s, p, "global", [anchor.tensor], perm));
-    vectorizeInner(copy, vectorBytes);
-    parallelOuter(s, copy);
+    copyOnce(s, p, anchor.tensor, perm, vectorBytes);
   }
 }
 
@@ -370,6 +368,13 @@ export function finishStages(s: Schedule, outputs: readonly Tensor[], vectorByte
   }
 }
 
+/** `reader`'s copy of input `p` in the layout `perm`, made once per call, scheduled as a transpose kernel of its own would be. */
+function copyOnce(s: Schedule, p: Tensor, reader: Tensor, perm: readonly number[], vectorBytes: number): void {
+  const copy = s.stage(cacheRead(s, p, "global", [reader], perm));
+  vectorizeInner(copy, vectorBytes);
+  parallelOuter(s, copy);
+}
+
 /**
  * A reduction vectorized along its innermost data axis j that reads an input with j in an
  * earlier index than a reduce variable (x·wᵀ written out: Σ_k x[i, k]·w[j, k], as lstm_cell
@@ -397,9 +402,7 @@ function packStridedReads(s: Schedule, st: Stage, vectorBytes: number): void {
     if (key === null) continue;
     const d = Number(key), rank = p.shape.length;
     const perm = [...Array.from({ length: rank }, (_, k) => k).filter((k) => k !== d), d];
-    const copy = s.stage(cacheRead(s, p, "global", [st.tensor], perm));
-    vectorizeInner(copy, vectorBytes);
-    parallelOuter(s, copy);
+    copyOnce(s, p, st.tensor, perm, vectorBytes);
   }
 }
 
